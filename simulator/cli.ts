@@ -1,0 +1,27 @@
+/**
+ * The `explorer-xs` command line. Each subcommand lives in simulator/commands/<name>.ts and
+ * exports `register(program)`, so commands stay small and independent.
+ */
+import { Command } from "commander";
+import { readdirSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command("explorer-xs")
+    .description("Simulator and mock platform for Tencent Cloud IoT Explorer devices (one-type-one-secret dynamic registration)")
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  const commandsDir = join(dirname(fileURLToPath(import.meta.url)), "commands");
+  for (const file of readdirSync(commandsDir).filter((name) => name.endsWith(".ts")).sort()) {
+    const module = await import(pathToFileURL(join(commandsDir, file)).href);
+    module.register(program);
+  }
+  return program;
+}
+
+const invokedDirectly = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (invokedDirectly) {
+  const program = await buildProgram();
+  await program.parseAsync(process.argv);
+}
