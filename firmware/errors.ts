@@ -24,7 +24,8 @@ export type ErrorCode =
   | "encryption-type-mismatch"
   | "request-rejected"      // the platform refused the request's form (a client bug)
   | "mqtt-refused"          // CONNACK 1, 2, 4 or 5: bad credentials or not authorized
-  | "storage";              // flash cannot hold or return the record
+  | "storage"               // flash cannot hold or return the record
+  | "internal";             // a bug: an exception the core did not expect
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "network", "timeout", "server-error", "rate-limited", "timestamp-rejected", "nonce-replayed",
