@@ -1,0 +1,282 @@
+/**
+ * The Node MQTT transport against a real aedes broker, and against raw TCP servers that
+ * misbehave in the ways a broker (or a captive network) can.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { once } from "node:events";
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
+import mqttPacket from "mqtt-packet";
+import { createNodeMqttTransport } from "../hal/node/mqtt";
+import { HalMqttError, HalNetworkError, type MqttConnectOptions, type MqttHandlers, type MqttSession } from "../hal/types";
+
+interface Listening {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A TCP server on 127.0.0.1:0 that forgets no socket on stop. */
+async function listen(onSocket: (socket: net.Socket) => void): Promise<Listening> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    onSocket(socket);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+interface Broker extends Listening {
+  aedes: Aedes;
+  clients: Map<string, Client>;
+}
+
+async function startBroker(options: AedesOptions = {}): Promise<Broker> {
+  const aedes = await Aedes.createBroker(options);
+  const clients = new Map<string, Client>();
+  aedes.on("client", (client) => clients.set(client.id, client));
+  const server = await listen((socket) => aedes.handle(socket));
+  return {
+    ...server,
+    aedes,
+    clients,
+    async stop() {
+      await server.stop();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}
+
+/** Handlers that record what the session reports. */
+function recorder() {
+  const messages: { topic: string; payload: string }[] = [];
+  const closes: (Error | undefined)[] = [];
+  let onMessage: (() => void) | undefined;
+  let onClose: (() => void) | undefined;
+  const handlers: MqttHandlers = {
+    onMessage(topic, payload) {
+      messages.push({ topic, payload: Buffer.from(payload).toString("utf8") });
+      onMessage?.();
+    },
+    onClose(error) {
+      closes.push(error);
+      onClose?.();
+    },
+  };
+  return {
+    handlers,
+    messages,
+    closes,
+    nextMessage: () => new Promise<void>((resolve) => (onMessage = resolve)),
+    closed: () => new Promise<void>((resolve) => (closes.length > 0 ? resolve() : (onClose = resolve))),
+  };
+}
+
+function connectOptions(url: string, extra: Partial<MqttConnectOptions> = {}): MqttConnectOptions {
+  return { url, clientId: "dev-1", username: "user", password: "pass", keepAliveSeconds: 60, connectTimeoutMs: 5000, ...extra };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe("Node MQTT transport (hal/node/mqtt)", () => {
+  const transport = createNodeMqttTransport();
+  let stops: (() => Promise<void>)[] = [];
+  let sessions: MqttSession[] = [];
+
+  afterEach(async () => {
+    for (const session of sessions) await session.close();
+    for (const stop of stops.reverse()) await stop();
+    stops = [];
+    sessions = [];
+  });
+
+  async function broker(options: AedesOptions = {}): Promise<Broker> {
+    const started = await startBroker(options);
+    stops.push(() => started.stop());
+    return started;
+  }
+
+  async function raw(onSocket: (socket: net.Socket) => void): Promise<Listening> {
+    const started = await listen(onSocket);
+    stops.push(() => started.stop());
+    return started;
+  }
+
+  it("connects with clientId, username and password, and close() reports onClose without error", async () => {
+    let seen: { id: string; username?: string; password?: string } | undefined;
+    const b = await broker({
+      authenticate(client, username, password, done) {
+        seen = { id: client.id, username, password: password?.toString() };
+        done(null, true);
+      },
+    });
+    const rec = recorder();
+    const session = await transport.connect(connectOptions(b.url), rec.handlers);
+    assert.deepEqual(seen, { id: "dev-1", username: "user", password: "pass" });
+    await session.close();
+    await session.close(); // idempotent
+    assert.deepEqual(rec.closes, [undefined]);
+  });
+
+  it("rejects with HalMqttError carrying the CONNACK code when credentials are refused", async () => {
+    const b = await broker({
+      authenticate(_client, _username, _password, done) {
+        const error = new Error("bad credentials") as AuthenticateError;
+        error.returnCode = 4;
+        done(error, null);
+      },
+    });
+    const rec = recorder();
+    await assert.rejects(transport.connect(connectOptions(b.url), rec.handlers), (error: unknown) => {
+      assert.ok(error instanceof HalMqttError);
+      assert.equal(error.returnCode, 4);
+      return true;
+    });
+    assert.deepEqual(rec.closes, [], "onClose is only for established sessions");
+  });
+
+  it("rejects a refused subscription with HalMqttError 0x80 and keeps the session", async () => {
+    const b = await broker({
+      authorizeSubscribe(_client, subscription, done) {
+        done(null, subscription.topic.startsWith("forbidden/") ? null : subscription);
+      },
+    });
+    const session = await transport.connect(connectOptions(b.url), recorder().handlers);
+    sessions.push(session);
+    await assert.rejects(session.subscribe("forbidden/x", 1), (error: unknown) => {
+      assert.ok(error instanceof HalMqttError);
+      assert.equal(error.returnCode, 0x80);
+      return true;
+    });
+    await session.subscribe("allowed/x", 1);
+  });
+
+  for (const qos of [0, 1] as const) {
+    it(`round-trips a QoS ${qos} publish through the broker to onMessage`, async () => {
+      const b = await broker();
+      const rec = recorder();
+      const session = await transport.connect(connectOptions(b.url), rec.handlers);
+      sessions.push(session);
+      await session.subscribe("t/echo", qos);
+      const arrived = rec.nextMessage();
+      await session.publish("t/echo", Buffer.from(`hello ${qos}`), qos);
+      await arrived;
+      assert.deepEqual(rec.messages, [{ topic: "t/echo", payload: `hello ${qos}` }]);
+    });
+  }
+
+  it("delivers a QoS 1 message from the broker and acknowledges it with PUBACK", async () => {
+    const b = await broker();
+    const rec = recorder();
+    const session = await transport.connect(connectOptions(b.url), rec.handlers);
+    sessions.push(session);
+    await session.subscribe("down/control", 1);
+    const acked = once(b.aedes, "ack");
+    const arrived = rec.nextMessage();
+    b.aedes.publish({ cmd: "publish", topic: "down/control", payload: Buffer.from('{"x":1}'), qos: 1, dup: false, retain: false }, () => {});
+    await arrived;
+    await acked;
+    assert.deepEqual(rec.messages, [{ topic: "down/control", payload: '{"x":1}' }]);
+  });
+
+  it("reports a broker-side close through onClose(HalNetworkError) exactly once", async () => {
+    const b = await broker();
+    const rec = recorder();
+    const session = await transport.connect(connectOptions(b.url), rec.handlers);
+    b.clients.get("dev-1")!.close();
+    await rec.closed();
+    await tick();
+    assert.equal(rec.closes.length, 1);
+    assert.ok(rec.closes[0] instanceof HalNetworkError);
+    await assert.rejects(session.publish("t", Buffer.from("late"), 1), HalNetworkError);
+    await session.close(); // after a drop: no second onClose
+    assert.equal(rec.closes.length, 1);
+  });
+
+  it("sends PINGREQ at the keep-alive interval", async () => {
+    const b = await broker();
+    const session = await transport.connect(connectOptions(b.url, { keepAliveSeconds: 1 }), recorder().handlers);
+    sessions.push(session);
+    const [, client] = await once(b.aedes, "ping");
+    assert.equal((client as Client).id, "dev-1");
+  });
+
+  it("treats a missing PINGRESP as a drop with a timeout error", async () => {
+    const server = await raw((socket) => {
+      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+      // then swallow everything, PINGREQ included
+    });
+    const rec = recorder();
+    await transport.connect(connectOptions(server.url, { keepAliveSeconds: 1 }), rec.handlers);
+    await rec.closed();
+    assert.equal(rec.closes.length, 1);
+    assert.ok(rec.closes[0] instanceof HalNetworkError);
+    assert.equal((rec.closes[0] as HalNetworkError).code, "timeout");
+  });
+
+  it("rejects connect with a typed error when the server answers with garbage", async () => {
+    const server = await raw((socket) => socket.end(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")));
+    await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), HalNetworkError);
+  });
+
+  it("drops an established session with a typed error on a malformed packet", async () => {
+    const server = await raw((socket) => {
+      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+      setTimeout(() => socket.write(Buffer.from([0x00, 0x02, 0xff, 0xff])), 20); // reserved packet type 0
+    });
+    const rec = recorder();
+    await transport.connect(connectOptions(server.url), rec.handlers);
+    await rec.closed();
+    assert.equal(rec.closes.length, 1);
+    assert.ok(rec.closes[0] instanceof HalNetworkError);
+    assert.equal((rec.closes[0] as HalNetworkError).code, "other");
+  });
+
+  it("drops the session when the broker announces a packet larger than the limit", async () => {
+    const small = createNodeMqttTransport({ maxPacketBytes: 1024 });
+    const server = await raw((socket) => {
+      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+      const big = mqttPacket.generate({ cmd: "publish", topic: "t", payload: Buffer.alloc(4096), qos: 0, dup: false, retain: false });
+      setTimeout(() => socket.write(big.subarray(0, 16)), 20); // the header alone is enough to refuse
+    });
+    const rec = recorder();
+    await small.connect(connectOptions(server.url), rec.handlers);
+    await rec.closed();
+    assert.equal((rec.closes[0] as HalNetworkError).code, "too-large");
+    assert.deepEqual(rec.messages, []);
+  });
+
+  it("times out connect against a server that never answers", async () => {
+    const server = await raw(() => {});
+    await assert.rejects(transport.connect(connectOptions(server.url, { connectTimeoutMs: 200 }), recorder().handlers), (error: unknown) => {
+      assert.ok(error instanceof HalNetworkError);
+      assert.equal(error.code, "timeout");
+      return true;
+    });
+  });
+
+  it("rejects with HalNetworkError 'refused' when nothing listens", async () => {
+    const server = await listen(() => {});
+    await server.stop(); // the port is now closed
+    await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), (error: unknown) => {
+      assert.ok(error instanceof HalNetworkError);
+      assert.equal(error.code, "refused");
+      return true;
+    });
+  });
+
+  it("rejects URLs that are not mqtt:// or mqtts://", async () => {
+    await assert.rejects(transport.connect(connectOptions("http://127.0.0.1:1"), recorder().handlers), HalNetworkError);
+    await assert.rejects(transport.connect(connectOptions("not a url"), recorder().handlers), HalNetworkError);
+  });
+});
