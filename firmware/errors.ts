@@ -57,15 +57,20 @@ export class DeviceInfoError extends ExplorerError {
   }
 }
 
-/** Raised by dynamic registration; `platformCode` keeps the platform's own code when it gave one. */
+/**
+ * Raised by dynamic registration; `platformCode` keeps the platform's own code when it gave one,
+ * and `serverDate` the answer's Date header, so a "timestamp-rejected" can correct the clock.
+ */
 export class DynregError extends ExplorerError {
   readonly platformCode?: string;
   readonly httpStatus?: number;
-  constructor(code: ErrorCode, message: string, details: { platformCode?: string; httpStatus?: number } = {}) {
+  readonly serverDate?: string;
+  constructor(code: ErrorCode, message: string, details: { platformCode?: string; httpStatus?: number; serverDate?: string } = {}) {
     super(code, message);
     this.name = "DynregError";
     this.platformCode = details.platformCode;
     this.httpStatus = details.httpStatus;
+    this.serverDate = details.serverDate;
   }
 }
 
