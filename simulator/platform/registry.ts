@@ -1,0 +1,363 @@
+/**
+ * The platform's persistent state: products, devices, registration nonces and control messages,
+ * in one SQLite database (better-sqlite3, WAL) under a data folder, or in memory for tests.
+ * Every method is synchronous, so each one is atomic with respect to the event loop.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export type AuthType = "psk" | "cert";
+export type DeviceState = "created" | "registered" | "activated";
+
+/** Field limits of Tencent's C SDK (PROTOCOL.md §1). */
+export const PLATFORM_LIMITS = {
+  productId: 10,
+  deviceName: 48,
+  productSecretMin: 16,
+  productSecretMax: 32,
+  region: 64,
+} as const;
+
+export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9]{1,10}$/;
+export const DEVICE_NAME_PATTERN = /^[A-Za-z0-9_\-.:@]{1,48}$/;
+const PRODUCT_SECRET_PATTERN = /^[\x21-\x7e]{16,32}$/;
+
+export interface Product {
+  productId: string;
+  productSecret: string;
+  dynamicRegistration: boolean;
+  autoCreate: boolean;
+  authType: AuthType;
+  region: string;
+  createdAt: number;
+}
+
+export interface DeviceCredentials {
+  psk?: string;          // Base64 PSK, psk products
+  certPem?: string;      // PEM certificate, cert products
+  keyPem?: string;       // PEM private key, cert products
+}
+
+export interface Device extends DeviceCredentials {
+  productId: string;
+  deviceName: string;
+  state: DeviceState;
+  autoCreated: boolean;
+  createdAt: number;
+  registeredAt?: number;
+  activatedAt?: number;
+}
+
+export interface ControlMessage {
+  clientToken: string;
+  productId: string;
+  deviceName: string;
+  params: Record<string, unknown>;
+  sentAt: number;
+  reply?: { code: number; status: string; at: number };
+}
+
+export class RegistryError extends Error {
+  readonly code: "invalid" | "exists" | "not-found";
+  constructor(code: "invalid" | "exists" | "not-found", message: string) {
+    super(message);
+    this.name = "RegistryError";
+    this.code = code;
+  }
+}
+
+export interface RegistryOptions {
+  dataDir?: string;   // persistent database at <dataDir>/platform.sqlite
+  memory?: boolean;   // in-memory database (the default when no dataDir is given)
+}
+
+interface ProductRow {
+  product_id: string; product_secret: string; dynamic_registration: number; auto_create: number;
+  auth_type: string; region: string; created_at: number;
+}
+interface DeviceRow {
+  product_id: string; device_name: string; psk: string | null; cert_pem: string | null; key_pem: string | null;
+  auto_created: number; created_at: number; registered_at: number | null; activated_at: number | null;
+}
+interface ControlRow {
+  client_token: string; product_id: string; device_name: string; params: string; sent_at: number;
+  reply_code: number | null; reply_status: string | null; replied_at: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS products (
+  product_id TEXT PRIMARY KEY,
+  product_secret TEXT NOT NULL,
+  dynamic_registration INTEGER NOT NULL,
+  auto_create INTEGER NOT NULL,
+  auth_type TEXT NOT NULL CHECK (auth_type IN ('psk','cert')),
+  region TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+  product_id TEXT NOT NULL REFERENCES products(product_id) ON DELETE CASCADE,
+  device_name TEXT NOT NULL,
+  client_id TEXT NOT NULL UNIQUE,
+  psk TEXT, cert_pem TEXT, key_pem TEXT,
+  auto_created INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  registered_at INTEGER,
+  activated_at INTEGER,
+  PRIMARY KEY (product_id, device_name)
+);
+CREATE TABLE IF NOT EXISTS nonces (
+  nonce_key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS control_messages (
+  client_token TEXT PRIMARY KEY,
+  product_id TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  params TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  reply_code INTEGER, reply_status TEXT, replied_at INTEGER,
+  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
+);
+`;
+
+function toProduct(row: ProductRow): Product {
+  return {
+    productId: row.product_id,
+    productSecret: row.product_secret,
+    dynamicRegistration: row.dynamic_registration === 1,
+    autoCreate: row.auto_create === 1,
+    authType: row.auth_type as AuthType,
+    region: row.region,
+    createdAt: row.created_at,
+  };
+}
+
+function toDevice(row: DeviceRow): Device {
+  const device: Device = {
+    productId: row.product_id,
+    deviceName: row.device_name,
+    state: row.activated_at !== null ? "activated" : (row.psk !== null || row.cert_pem !== null) ? "registered" : "created",
+    autoCreated: row.auto_created === 1,
+    createdAt: row.created_at,
+  };
+  if (row.psk !== null) device.psk = row.psk;
+  if (row.cert_pem !== null) device.certPem = row.cert_pem;
+  if (row.key_pem !== null) device.keyPem = row.key_pem;
+  if (row.registered_at !== null) device.registeredAt = row.registered_at;
+  if (row.activated_at !== null) device.activatedAt = row.activated_at;
+  return device;
+}
+
+function toControl(row: ControlRow): ControlMessage {
+  const message: ControlMessage = {
+    clientToken: row.client_token,
+    productId: row.product_id,
+    deviceName: row.device_name,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    sentAt: row.sent_at,
+  };
+  if (row.replied_at !== null) message.reply = { code: row.reply_code ?? -1, status: row.reply_status ?? "", at: row.replied_at };
+  return message;
+}
+
+export function validateProductId(productId: unknown): string {
+  if (typeof productId !== "string" || !PRODUCT_ID_PATTERN.test(productId)) {
+    throw new RegistryError("invalid", `productId must be 1-${PLATFORM_LIMITS.productId} letters or digits`);
+  }
+  return productId;
+}
+
+export function validateDeviceName(deviceName: unknown): string {
+  if (typeof deviceName !== "string" || !DEVICE_NAME_PATTERN.test(deviceName)) {
+    throw new RegistryError("invalid", `deviceName must be 1-${PLATFORM_LIMITS.deviceName} characters of [A-Za-z0-9_-.:@]`);
+  }
+  return deviceName;
+}
+
+export interface NewProduct {
+  productId: string;
+  productSecret: string;
+  dynamicRegistration?: boolean;
+  autoCreate?: boolean;
+  authType?: AuthType;
+  region?: string;
+}
+
+export class Registry {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(options: RegistryOptions = {}) {
+    let file = ":memory:";
+    if (options.dataDir !== undefined && !options.memory) {
+      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+      file = join(options.dataDir, "platform.sqlite");
+    }
+    this.db = new Database(file);
+    if (file !== ":memory:") {
+      this.db.pragma("journal_mode = WAL");
+      // WAL + NORMAL survives a process crash; only an OS crash may lose the last commits.
+      this.db.pragma("synchronous = NORMAL");
+    }
+    this.db.pragma("foreign_keys = ON");
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.statements = {
+      insertProduct: db.prepare(`INSERT INTO products VALUES (@product_id, @product_secret, @dynamic_registration, @auto_create, @auth_type, @region, @created_at)`),
+      getProduct: db.prepare(`SELECT * FROM products WHERE product_id = ?`),
+      listProducts: db.prepare(`SELECT * FROM products ORDER BY product_id`),
+      updateSwitches: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ? WHERE product_id = ?`),
+      deleteProduct: db.prepare(`DELETE FROM products WHERE product_id = ?`),
+      insertDevice: db.prepare(`INSERT INTO devices (product_id, device_name, client_id, auto_created, created_at) VALUES (?, ?, ?, ?, ?)`),
+      getDevice: db.prepare(`SELECT * FROM devices WHERE product_id = ? AND device_name = ?`),
+      getDeviceByClientId: db.prepare(`SELECT * FROM devices WHERE client_id = ?`),
+      listDevices: db.prepare(`SELECT * FROM devices WHERE product_id = ? ORDER BY device_name`),
+      deleteDevice: db.prepare(`DELETE FROM devices WHERE product_id = ? AND device_name = ?`),
+      setCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ?, registered_at = ? WHERE product_id = ? AND device_name = ? AND psk IS NULL AND cert_pem IS NULL`),
+      activate: db.prepare(`UPDATE devices SET activated_at = ? WHERE product_id = ? AND device_name = ? AND activated_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
+      // Accepted only when unseen or when the earlier use has expired (PROTOCOL.md §2 replay window).
+      rememberNonce: db.prepare(`INSERT INTO nonces (nonce_key, expires_at) VALUES (?, ?) ON CONFLICT (nonce_key) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`),
+      pruneNonces: db.prepare(`DELETE FROM nonces WHERE expires_at <= ?`),
+      insertControl: db.prepare(`INSERT INTO control_messages (client_token, product_id, device_name, params, sent_at) VALUES (?, ?, ?, ?, ?)`),
+      replyControl: db.prepare(`UPDATE control_messages SET reply_code = ?, reply_status = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
+      listControls: db.prepare(`SELECT * FROM control_messages WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
+      getControl: db.prepare(`SELECT * FROM control_messages WHERE client_token = ?`),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- products ----
+
+  createProduct(input: NewProduct, now = Date.now()): Product {
+    const productId = validateProductId(input.productId);
+    if (typeof input.productSecret !== "string" || !PRODUCT_SECRET_PATTERN.test(input.productSecret)) {
+      throw new RegistryError("invalid", `productSecret must be ${PLATFORM_LIMITS.productSecretMin}-${PLATFORM_LIMITS.productSecretMax} printable ASCII characters`);
+    }
+    const authType = input.authType ?? "psk";
+    if (authType !== "psk" && authType !== "cert") throw new RegistryError("invalid", `authType must be "psk" or "cert"`);
+    const region = input.region ?? "ap-guangzhou";
+    if (typeof region !== "string" || region.length === 0 || region.length > PLATFORM_LIMITS.region) {
+      throw new RegistryError("invalid", `region must be 1-${PLATFORM_LIMITS.region} characters`);
+    }
+    for (const flag of ["dynamicRegistration", "autoCreate"] as const) {
+      if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
+    }
+    if (this.getProduct(productId)) throw new RegistryError("exists", `product ${productId} already exists`);
+    this.statements.insertProduct.run({
+      product_id: productId,
+      product_secret: input.productSecret,
+      dynamic_registration: input.dynamicRegistration === false ? 0 : 1,
+      auto_create: input.autoCreate === true ? 1 : 0,
+      auth_type: authType,
+      region,
+      created_at: now,
+    });
+    return this.getProduct(productId)!;
+  }
+
+  getProduct(productId: string): Product | undefined {
+    const row = this.statements.getProduct.get(productId) as ProductRow | undefined;
+    return row && toProduct(row);
+  }
+
+  listProducts(): Product[] {
+    return (this.statements.listProducts.all() as ProductRow[]).map(toProduct);
+  }
+
+  setProductSwitches(productId: string, switches: { dynamicRegistration?: boolean; autoCreate?: boolean }): Product {
+    const product = this.getProduct(productId);
+    if (!product) throw new RegistryError("not-found", `product ${productId} does not exist`);
+    const dynamicRegistration = switches.dynamicRegistration ?? product.dynamicRegistration;
+    const autoCreate = switches.autoCreate ?? product.autoCreate;
+    this.statements.updateSwitches.run(dynamicRegistration ? 1 : 0, autoCreate ? 1 : 0, productId);
+    return this.getProduct(productId)!;
+  }
+
+  deleteProduct(productId: string): boolean {
+    return this.statements.deleteProduct.run(productId).changes === 1;
+  }
+
+  // ---- devices ----
+
+  createDevice(productId: string, deviceName: string, options: { autoCreated?: boolean; now?: number } = {}): Device {
+    validateDeviceName(deviceName);
+    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
+    if (this.getDevice(productId, deviceName)) throw new RegistryError("exists", `device ${productId}/${deviceName} already exists`);
+    try {
+      this.statements.insertDevice.run(productId, deviceName, productId + deviceName, options.autoCreated ? 1 : 0, options.now ?? Date.now());
+    } catch (error) {
+      // Another product's pid+name concatenation can collide with this one's client id.
+      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+        throw new RegistryError("exists", `client id ${productId}${deviceName} is already taken by another device`);
+      }
+      throw error;
+    }
+    return this.getDevice(productId, deviceName)!;
+  }
+
+  getDevice(productId: string, deviceName: string): Device | undefined {
+    const row = this.statements.getDevice.get(productId, deviceName) as DeviceRow | undefined;
+    return row && toDevice(row);
+  }
+
+  /** MQTT client ids are ProductId+DeviceName (PROTOCOL.md §5). */
+  getDeviceByClientId(clientId: string): Device | undefined {
+    const row = this.statements.getDeviceByClientId.get(clientId) as DeviceRow | undefined;
+    return row && toDevice(row);
+  }
+
+  listDevices(productId: string): Device[] {
+    return (this.statements.listDevices.all(productId) as DeviceRow[]).map(toDevice);
+  }
+
+  deleteDevice(productId: string, deviceName: string): boolean {
+    return this.statements.deleteDevice.run(productId, deviceName).changes === 1;
+  }
+
+  /** Stores the first credentials issued; returns false when the device already had some. */
+  setCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now = Date.now()): boolean {
+    const result = this.statements.setCredentials.run(
+      credentials.psk ?? null, credentials.certPem ?? null, credentials.keyPem ?? null, now, productId, deviceName);
+    return result.changes === 1;
+  }
+
+  /** Marks a registered device activated; true only for the first activation. */
+  markActivated(productId: string, deviceName: string, now = Date.now()): boolean {
+    return this.statements.activate.run(now, productId, deviceName).changes === 1;
+  }
+
+  // ---- registration nonces ----
+
+  /** Records a nonce until `expiresAtSeconds`; false when it was seen and has not expired. */
+  rememberNonce(key: string, expiresAtSeconds: number, nowSeconds: number): boolean {
+    return this.statements.rememberNonce.run(key, expiresAtSeconds, nowSeconds).changes === 1;
+  }
+
+  pruneNonces(nowSeconds: number): number {
+    return this.statements.pruneNonces.run(nowSeconds).changes;
+  }
+
+  // ---- control messages ----
+
+  recordControl(message: Omit<ControlMessage, "reply">): void {
+    this.statements.insertControl.run(message.clientToken, message.productId, message.deviceName, JSON.stringify(message.params), message.sentAt);
+  }
+
+  /** Records a device's control_reply; false when no unanswered control has that token. */
+  recordControlReply(productId: string, deviceName: string, clientToken: string, code: number, status: string, now = Date.now()): boolean {
+    return this.statements.replyControl.run(code, status, now, clientToken, productId, deviceName).changes === 1;
+  }
+
+  getControl(clientToken: string): ControlMessage | undefined {
+    const row = this.statements.getControl.get(clientToken) as ControlRow | undefined;
+    return row && toControl(row);
+  }
+
+  listControls(productId: string, deviceName: string): ControlMessage[] {
+    return (this.statements.listControls.all(productId, deviceName) as ControlRow[]).map(toControl);
+  }
+}
