@@ -3,7 +3,12 @@
  * misbehave in the ways a broker (or a captive network) can.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import tls from "node:tls";
 import { once } from "node:events";
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
 import mqttPacket from "mqtt-packet";
@@ -224,6 +229,43 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
     assert.equal((rec.closes[0] as HalNetworkError).code, "timeout");
   });
 
+  it("rejects a QoS 1 publish whose PUBACK never comes, and one pending when the link drops", async () => {
+    let serverSide: net.Socket | undefined;
+    const server = await raw((socket) => {
+      serverSide = socket;
+      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+    });
+    const quick = createNodeMqttTransport({ ackTimeoutMs: 200 });
+    const rec = recorder();
+    const session = await quick.connect(connectOptions(server.url), rec.handlers);
+    await assert.rejects(session.publish("t", Buffer.from("x"), 1), (error: unknown) => {
+      assert.ok(error instanceof HalNetworkError);
+      assert.equal(error.code, "timeout");
+      return true;
+    });
+    const pending = session.publish("t", Buffer.from("y"), 1);
+    serverSide!.destroy();
+    await assert.rejects(pending, HalNetworkError);
+    await rec.closed();
+    assert.equal(rec.closes.length, 1);
+  });
+
+  it("ends the session with the handler's own error when onMessage throws", async () => {
+    const b = await broker();
+    const rec = recorder();
+    const bug = new Error("handler bug");
+    const session = await transport.connect(connectOptions(b.url), {
+      onMessage() {
+        throw bug;
+      },
+      onClose: rec.handlers.onClose,
+    });
+    await session.subscribe("t/bug", 0);
+    await session.publish("t/bug", Buffer.from("boom"), 0);
+    await rec.closed();
+    assert.deepEqual(rec.closes, [bug]);
+  });
+
   it("rejects connect with a typed error when the server answers with garbage", async () => {
     const server = await raw((socket) => socket.end(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")));
     await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), HalNetworkError);
@@ -278,5 +320,64 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
   it("rejects URLs that are not mqtt:// or mqtts://", async () => {
     await assert.rejects(transport.connect(connectOptions("http://127.0.0.1:1"), recorder().handlers), HalNetworkError);
     await assert.rejects(transport.connect(connectOptions("not a url"), recorder().handlers), HalNetworkError);
+  });
+
+  describe("over TLS (mqtts://)", () => {
+    let pem: { key: string; cert: string };
+    let tlsUrl: string;
+    let stopTls: () => Promise<void>;
+
+    before(async () => {
+      // A throwaway self-signed certificate for 127.0.0.1, made by the system openssl.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "explorer-mqtts-"));
+      try {
+        execFileSync("openssl", [
+          "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+          "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+          "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+        ], { stdio: "ignore" });
+        pem = { key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"), cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8") };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      const aedes = await Aedes.createBroker();
+      const sockets = new Set<net.Socket>();
+      const server = tls.createServer(pem, (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+        aedes.handle(socket);
+      });
+      server.on("tlsClientError", () => {});
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      tlsUrl = `mqtts://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      stopTls = async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      };
+    });
+
+    after(() => stopTls());
+
+    it("connects and round-trips a message when the broker's CA is trusted", async () => {
+      const trusting = createNodeMqttTransport({ ca: pem.cert });
+      const rec = recorder();
+      const session = await trusting.connect(connectOptions(tlsUrl), rec.handlers);
+      sessions.push(session);
+      await session.subscribe("t/tls", 1);
+      const arrived = rec.nextMessage();
+      await session.publish("t/tls", Buffer.from("secure"), 1);
+      await arrived;
+      assert.deepEqual(rec.messages, [{ topic: "t/tls", payload: "secure" }]);
+    });
+
+    it("rejects with HalNetworkError 'tls' when the certificate is not trusted", async () => {
+      await assert.rejects(transport.connect(connectOptions(tlsUrl), recorder().handlers), (error: unknown) => {
+        assert.ok(error instanceof HalNetworkError);
+        assert.equal(error.code, "tls");
+        return true;
+      });
+    });
   });
 });

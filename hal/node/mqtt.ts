@@ -21,8 +21,8 @@ import {
   type MqttHandlers,
   type MqttSession,
   type MqttTransport,
-  type NetworkErrorCode,
 } from "../types";
+import { networkErrorCode } from "./http";
 
 export interface NodeMqttTransportOptions {
   /** Extra trusted CA certificate(s) in PEM, for mqtts:// brokers with a private CA. */
@@ -40,21 +40,10 @@ export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 /** How long close() waits for the broker to close its side after DISCONNECT. */
 const CLOSE_GRACE_MS = 1_000;
 
-/** Maps a socket or TLS error to the HAL's network error codes. */
-export function classifySocketError(error: NodeJS.ErrnoException): NetworkErrorCode {
-  const code = error.code ?? "";
-  if (code === "ECONNREFUSED") return "refused";
-  if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED") return "reset";
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL") return "dns";
-  if (code === "ETIMEDOUT") return "timeout";
-  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/.test(code)) return "tls";
-  return "other";
-}
-
 function networkError(error: unknown, context: string): HalNetworkError {
   if (error instanceof HalNetworkError) return error;
   const cause = error as NodeJS.ErrnoException;
-  return new HalNetworkError(classifySocketError(cause), `${context}: ${cause?.message ?? String(error)}`);
+  return new HalNetworkError(networkErrorCode(cause), `${context}: ${cause?.message ?? String(error)}`);
 }
 
 interface BrokerAddress {
