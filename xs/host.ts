@@ -1,0 +1,242 @@
+/**
+ * Runs an XS lane: bundles an entry, starts the child process that owns the xsnap worker,
+ * serves the bridge from a Hal, and lets the caller `invoke` exposed XS functions, listen to
+ * XS events and read xsnap's meters. Lockdown stays in the child; this module is plain Node.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Hal } from "../hal/types";
+import { bundleForXs, ENTRIES } from "./bundle";
+import { BridgeError, decodeMessage, deserializeError, encodeMessage, type SerializedError } from "./codec";
+import { BridgeServer } from "./bridge-server";
+import type { CrankMeter, FromChild, HostRequest, LaneCommand, ToChild } from "./protocol";
+
+/** xsnap's default per-crank budget; a boot crank is far below it. */
+const METERING_LIMIT = 1e8;
+const START_TIMEOUT_MS = 15_000;
+
+export function xsnapBinaryPath(): string {
+  const require = createRequire(import.meta.url);
+  const packageDir = dirname(require.resolve("@agoric/xsnap/package.json"));
+  return join(packageDir, "xsnap-native/xsnap/build/bin/lin/release/xsnap-worker");
+}
+
+/** Why the lane cannot run here, or undefined when it can. */
+export function xsLaneUnavailableReason(): string | undefined {
+  if (process.platform !== "linux") return `xsnap lane runs on Linux only (this is ${process.platform})`;
+  let binary: string;
+  try {
+    binary = xsnapBinaryPath();
+  } catch (error) {
+    return `@agoric/xsnap is not installed: ${(error as Error).message}`;
+  }
+  if (!existsSync(binary)) return `xsnap-worker was not built (missing ${binary}); run npm ci with install scripts allowed`;
+  return undefined;
+}
+
+export interface LaneMeters {
+  /** Cranks run (evaluate and every command delivered into XS). */
+  cranks: number;
+  /** Sum of xsnap's compute meter over those cranks. */
+  compute: number;
+  /** Chunk bytes XS had allocated after the last crank (cumulative). */
+  allocate: number;
+  /** Heap slots in use after the last crank, and the largest seen. */
+  currentHeapCount: number;
+  peakHeapCount: number;
+}
+
+function emptyMeters(): LaneMeters {
+  return { cranks: 0, compute: 0, allocate: 0, currentHeapCount: 0, peakHeapCount: 0 };
+}
+
+export interface XsLaneOptions {
+  hal: Hal;
+  /** A bundled entry name or an entry file path. */
+  entry?: keyof typeof ENTRIES | string;
+}
+
+export interface XsLane {
+  readonly bundleBytes: number;
+  /** Meters of the evaluate crank that loaded the bundle. */
+  readonly loadMeter: CrankMeter;
+  /** Calls a function the XS entry exposed; resolves with its (awaited) result. */
+  invoke(name: string, ...args: unknown[]): Promise<unknown>;
+  /** Listens to events the XS program emits. */
+  on(name: string, listener: (data: unknown) => void): void;
+  /** Resolves once every command sent into XS has finished its crank (meters are then final). */
+  idle(): Promise<void>;
+  /** Meters accumulated since start or the last reset. */
+  meters(): LaneMeters;
+  resetMeters(): void;
+  /** Size in bytes of an xsnap snapshot of the machine as it stands. */
+  snapshotBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
+  const unavailable = xsLaneUnavailableReason();
+  if (unavailable !== undefined) throw new BridgeError(unavailable);
+  const entry = options.entry ?? "core";
+  const entryPath = entry in ENTRIES ? ENTRIES[entry as keyof typeof ENTRIES] : entry;
+  const bundle = await bundleForXs(entryPath);
+
+  const child: ChildProcess = fork(fileURLToPath(new URL("./child.ts", import.meta.url)), {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const toChild = (message: ToChild): void => {
+    if (child.connected) child.send(message);
+  };
+
+  let meters = emptyMeters();
+  // Commands sent into XS vs cranks finished: equal means XS is idle.
+  let commandsSent = 0;
+  let cranksDone = 0;
+  let idleWaiters: Array<() => void> = [];
+  const addMeter = (meter: CrankMeter): void => {
+    meters.cranks += 1;
+    meters.compute += meter.compute;
+    meters.allocate = meter.allocate;
+    meters.currentHeapCount = meter.currentHeapCount;
+    meters.peakHeapCount = Math.max(meters.peakHeapCount, meter.currentHeapCount);
+  };
+
+  const invocations = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const snapshots = new Map<number, { resolve(bytes: number): void; reject(error: Error): void }>();
+  const listeners = new Map<string, Array<(data: unknown) => void>>();
+  let nextInvoke = 1;
+  let failure: Error | undefined;
+
+  const deliver = (command: LaneCommand): void => {
+    commandsSent += 1;
+    toChild({ type: "command", payload: encodeMessage(command) });
+  };
+  const crankFinished = (): void => {
+    cranksDone += 1;
+    if (cranksDone < commandsSent) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const server = new BridgeServer(options.hal, {
+    deliver,
+    onResult: (id, outcome) => {
+      const waiting = invocations.get(id);
+      invocations.delete(id);
+      if (waiting === undefined) return;
+      if ("error" in outcome) waiting.reject(deserializeError(outcome.error as SerializedError));
+      else waiting.resolve(outcome.ok);
+    },
+    onEvent: (name, data) => {
+      for (const listener of listeners.get(name) ?? []) listener(data);
+    },
+  });
+
+  const failAll = (error: Error): void => {
+    failure ??= error;
+    for (const waiting of invocations.values()) waiting.reject(error);
+    invocations.clear();
+    for (const waiting of snapshots.values()) waiting.reject(error);
+    snapshots.clear();
+    for (const wake of idleWaiters) wake();
+    idleWaiters = [];
+  };
+
+  let started!: (meter: CrankMeter) => void;
+  let startFailed!: (error: Error) => void;
+  const ready = new Promise<CrankMeter>((resolve, reject) => {
+    started = resolve;
+    startFailed = reject;
+  });
+
+  child.on("message", (message: FromChild) => {
+    switch (message.type) {
+      case "started":
+        addMeter(message.meter);
+        started(message.meter);
+        return;
+      case "request": {
+        const reply = server.handle(decodeMessage(message.payload) as HostRequest);
+        toChild({ type: "answer", id: message.id, payload: encodeMessage(reply) });
+        return;
+      }
+      case "crank":
+        addMeter(message.meter);
+        crankFinished();
+        return;
+      case "snapshot":
+        snapshots.get(message.id)?.resolve(message.bytes);
+        snapshots.delete(message.id);
+        return;
+      case "fatal": {
+        const error = new BridgeError(`XS lane failed: ${message.message}`);
+        startFailed(error);
+        failAll(error);
+        return;
+      }
+    }
+  });
+  child.once("exit", (code, signal) => {
+    const error = new BridgeError(`XS lane child exited (code ${code}, signal ${signal})`);
+    startFailed(error);
+    failAll(error);
+  });
+
+  toChild({ type: "start", bundle: bundle.code, meteringLimit: METERING_LIMIT });
+  let startTimer: NodeJS.Timeout | undefined;
+  const loadMeter = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => reject(new BridgeError("XS lane did not start in time")), START_TIMEOUT_MS);
+    }),
+  ]).catch((error: Error) => {
+    child.kill();
+    throw error;
+  }).finally(() => clearTimeout(startTimer));
+
+  let closing: Promise<void> | undefined;
+  return {
+    bundleBytes: bundle.bytes,
+    loadMeter,
+    invoke(name, ...args) {
+      if (failure !== undefined) return Promise.reject(failure);
+      const id = nextInvoke++;
+      return new Promise((resolve, reject) => {
+        invocations.set(id, { resolve, reject });
+        deliver({ op: "invoke", id, name, args });
+      });
+    },
+    on(name, listener) {
+      listeners.set(name, [...(listeners.get(name) ?? []), listener]);
+    },
+    idle() {
+      if (failure !== undefined || cranksDone >= commandsSent) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    meters: () => ({ ...meters }),
+    resetMeters() {
+      meters = emptyMeters();
+    },
+    snapshotBytes() {
+      if (failure !== undefined) return Promise.reject(failure);
+      const id = nextInvoke++;
+      return new Promise((resolve, reject) => {
+        snapshots.set(id, { resolve, reject });
+        toChild({ type: "snapshot", id });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        toChild({ type: "close" });
+        await exited;
+      })();
+      return closing;
+    },
+  };
+}
