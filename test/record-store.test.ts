@@ -301,6 +301,69 @@ describe("device-info record store (firmware/record-store)", () => {
     }
   });
 
+  it("reports chunks left by a cut during cleanup as stray keys, harmless to reads", () => {
+    const flash = createMemoryFlash();
+    setDevInfo(halOver(flash), CERT_REGISTERED); // A, chunked
+    setDevInfo(halOver(flash), REGISTERED); // B, inline
+    const cutFlash = flash.reboot({ powerCutAtWrite: 2, powerCutWhen: "before" });
+    // Writes: head of A (the switch), then the deletes of A's two chunks; the cut hits the first delete.
+    assert.throws(() => setDevInfo(halOver(cutFlash), FACTORY), storageError(/removing stale chunk rec.a.0/));
+    const hal = halOver(flash.reboot());
+    assert.deepEqual(getDevInfo(hal), FACTORY);
+    assert.deepEqual(inspectFlash(hal).strayKeys, ["rec.a.0", "rec.a.1"]);
+    setDevInfo(hal, REGISTERED); // B
+    setDevInfo(hal, CERT_FACTORY); // A again: the strays go
+    assert.deepEqual(inspectFlash(hal).strayKeys, []);
+  });
+
+  it("keeps the old-or-new guarantee on a real flash file, cut at every write of a cert registration", () => {
+    const dir = mkdtempSync(join(tmpdir(), "exs-record-"));
+    try {
+      for (const when of ["before", "after"] as const) {
+        for (let at = 1; at <= 3; at++) {
+          const path = join(dir, `flash-${when}-${at}.json`);
+          setDevInfo(halOver(openFlashFile(path)), CERT_FACTORY);
+          try {
+            setDevInfo(halOver(openFlashFile(path, { powerCutAtWrite: at, powerCutWhen: when })), CERT_REGISTERED);
+            assert.fail("the cut did not happen");
+          } catch (error) {
+            assert.ok(error instanceof RecordStoreError && error.flashCode === "power-cut");
+          }
+          const switched = at === 3 && when === "after";
+          assert.deepEqual(getDevInfo(halOver(openFlashFile(path))), switched ? CERT_REGISTERED : CERT_FACTORY, `${when} write ${at}`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a flipped byte anywhere never yields a record that was not written, nor another kind of exception", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(FACTORY, CERT_FACTORY),
+        fc.constantFrom(REGISTERED, CERT_REGISTERED),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (older, newer, keyPick, offsetPick, mask) => {
+          const flash = createMemoryFlash();
+          const hal = halOver(flash);
+          setDevInfo(hal, older);
+          setDevInfo(hal, newer);
+          const keys = flash.keys(RECORD_NAMESPACE).sort();
+          const key = keys[keyPick % keys.length];
+          flash.corruptByte(RECORD_NAMESPACE, key, offsetPick % blobAt(flash, key).length, mask);
+          const read = getDevInfo(hal);
+          assert.ok(sameRecord(read, older) || sameRecord(read, newer), `read ${JSON.stringify(read)}`);
+          const report = inspectFlash(hal);
+          assert.equal(report.slots.filter((slot) => slot.state === "invalid").length, 1, "the flip went unnoticed");
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   describe("power cuts (property-based)", () => {
     const pskRecord = fc.record({
       deviceName: fc.stringMatching(/^[A-Za-z0-9_]{1,48}$/),
