@@ -268,7 +268,12 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
 
   it("rejects connect with a typed error when the server answers with garbage", async () => {
     const server = await raw((socket) => socket.end(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")));
-    await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), HalNetworkError);
+    await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), (error: unknown) => {
+      assert.ok(error instanceof HalNetworkError);
+      assert.equal(error.code, "other");
+      assert.match(error.message, /malformed/);
+      return true;
+    });
   });
 
   it("drops an established session with a typed error on a malformed packet", async () => {

@@ -255,8 +255,8 @@ class NodeMqttSession implements MqttSession {
       this.fail(new HalNetworkError("other", "the broker sent a QoS 2 PUBLISH to a QoS 1 subscription"));
       return;
     }
-    const raw = typeof packet.payload === "string" ? Buffer.from(packet.payload, "utf8") : packet.payload;
-    const payload = new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
+    // A copy: the parser's Buffer may be a view into a larger socket chunk we should not pin.
+    const payload = typeof packet.payload === "string" ? new Uint8Array(Buffer.from(packet.payload, "utf8")) : new Uint8Array(packet.payload);
     try {
       this.handlers.onMessage(packet.topic, payload);
     } catch (error) {
