@@ -5,8 +5,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import nacl from "tweetnacl";
+import type { FlashValue, KeyValueFlash } from "../hal/types";
+import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
+import { createMemoryLogger } from "../hal/node/logger";
+import type { DeviceInfo } from "../firmware/device-info";
+import { getDevInfo, RecordStoreError, setDevInfo, type StoreHal } from "../firmware/record-store";
 import { startXsLane, xsLaneUnavailableReason, type XsLane } from "../xs/host";
+
+/** The XS program under test: the record store alone until the boot task lands. */
+const LANE_ENTRY = "store";
 
 function requireXsnap(context: Mocha.Context): void {
   const reason = xsLaneUnavailableReason();
@@ -62,4 +70,117 @@ describe("XS lane: engine smoke (encoding and tweetnacl inside XS)", function ()
   it("reports an unknown function as an error instead of hanging", async () => {
     await assert.rejects(lane.invoke("no-such-function"), /no exposed function/);
   });
+});
+
+// ---- The record store on XS against the Node lane ---------------------------------------------
+
+const KEY = new Uint8Array(32).fill(7);
+const FACTORY: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev_001", productSecret: "productsecret0123456789ab", authMode: "psk" };
+const REGISTERED: DeviceInfo = { ...FACTORY, deviceSecret: "c2VjcmV0UFNLMTIzNDU2Nzg5MA==" };
+function pem(label: string, bodyBytes: number, seed: number): string {
+  const body = Buffer.alloc(bodyBytes, seed).toString("base64").match(/.{1,64}/g)!.join("\n");
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+const CERT_FACTORY: DeviceInfo = { ...FACTORY, authMode: "cert" };
+const CERT_REGISTERED: DeviceInfo = { ...CERT_FACTORY, clientCert: pem("CERTIFICATE", 1300, 1), clientKey: pem("RSA PRIVATE KEY", 1700, 2) };
+
+/** A flash the test can swap under a running lane (a reboot, or a power cut armed for the next write). */
+function swappableFlash(initial: NodeFlash): KeyValueFlash & { current: NodeFlash } {
+  const proxy = {
+    current: initial,
+    get: (namespace: string, key: string) => proxy.current.get(namespace, key),
+    set: (namespace: string, key: string, value: FlashValue) => proxy.current.set(namespace, key, value),
+    delete: (namespace: string, key: string) => proxy.current.delete(namespace, key),
+    keys: (namespace: string) => proxy.current.keys(namespace),
+  };
+  return proxy;
+}
+
+function nodeStore(flash: KeyValueFlash): StoreHal {
+  return createNodeHal({ flash, storageKey: KEY, logger: createMemoryLogger() });
+}
+
+type CutOutcome = { completed: boolean; after: "old" | "new" | "other" };
+
+describe("XS lane: the device-info record store inside XS, against the Node lane", function () {
+  let lane: XsLane;
+  const flash = swappableFlash(createMemoryFlash());
+
+  before(async function () {
+    requireXsnap(this);
+    lane = await startXsLane({ hal: createNodeHal({ flash, storageKey: KEY, logger: createMemoryLogger() }), entry: LANE_ENTRY });
+  });
+  after(async () => lane?.close());
+
+  for (const [name, record] of [["PSK", REGISTERED], ["cert (chunked)", CERT_REGISTERED]] as const) {
+    it(`a ${name} record written by XS is read by the Node lane, and the reverse`, async () => {
+      flash.current = createMemoryFlash();
+      await lane.invoke("setDevInfo", record);
+      assert.deepEqual(getDevInfo(nodeStore(flash.current.reboot())), record);
+
+      const updated = { ...record, deviceName: "dev_002" };
+      flash.current = createMemoryFlash();
+      setDevInfo(nodeStore(flash.current), updated);
+      assert.deepEqual(await lane.invoke("getDevInfo"), updated);
+    });
+  }
+
+  it("storing the current record again writes nothing on XS, as on Node", async () => {
+    flash.current = createMemoryFlash();
+    setDevInfo(nodeStore(flash.current), REGISTERED);
+    const before = flash.current.stats().writesSinceOpen;
+    await lane.invoke("setDevInfo", REGISTERED);
+    assert.equal(flash.current.stats().writesSinceOpen, before);
+  });
+
+  it("a record sealed under another key is not readable on XS", async () => {
+    flash.current = createMemoryFlash();
+    setDevInfo(createNodeHal({ flash: flash.current, storageKey: new Uint8Array(32).fill(9), logger: createMemoryLogger() }), REGISTERED);
+    assert.equal(await lane.invoke("getDevInfo"), null);
+    const load = (await lane.invoke("loadDevInfo")) as { status: string };
+    assert.equal(load.status, "unreadable");
+  });
+
+  for (const [name, oldRecord, newRecord] of [
+    ["a PSK registration", FACTORY, REGISTERED],
+    ["a cert registration", CERT_FACTORY, CERT_REGISTERED],
+    ["a cert update", CERT_REGISTERED, { ...CERT_REGISTERED, clientKey: pem("PRIVATE KEY", 1800, 9) }],
+  ] as const) {
+    it(`a power cut at each flash write of ${name} leaves old or new, exactly as on Node`, async () => {
+      const base = createMemoryFlash();
+      setDevInfo(nodeStore(base), oldRecord);
+      // How many writes an uncut update takes (same code, same record: same count on both lanes).
+      const probe = base.reboot();
+      setDevInfo(nodeStore(probe), newRecord);
+      const writes = probe.stats().writesSinceOpen;
+      assert.ok(writes >= 1);
+
+      const classify = (after: DeviceInfo | undefined): CutOutcome["after"] =>
+        JSON.stringify(after) === JSON.stringify(newRecord) ? "new" : JSON.stringify(after) === JSON.stringify(oldRecord) ? "old" : "other";
+      for (const when of ["before", "after"] as const) {
+        for (let at = 1; at <= writes; at++) {
+          const nodeFlash = base.reboot({ powerCutAtWrite: at, powerCutWhen: when });
+          let nodeCompleted = true;
+          try {
+            setDevInfo(nodeStore(nodeFlash), newRecord);
+          } catch (error) {
+            assert.ok(error instanceof RecordStoreError, String(error));
+            nodeCompleted = false;
+          }
+          const nodeOutcome: CutOutcome = { completed: nodeCompleted, after: classify(getDevInfo(nodeStore(nodeFlash.reboot()))) };
+
+          flash.current = base.reboot({ powerCutAtWrite: at, powerCutWhen: when });
+          let xsCompleted = true;
+          await lane.invoke("setDevInfo", newRecord).catch((error: Error) => {
+            assert.equal(error.name, "RecordStoreError", String(error));
+            xsCompleted = false;
+          });
+          const xsOutcome: CutOutcome = { completed: xsCompleted, after: classify(getDevInfo(nodeStore(flash.current.reboot()))) };
+
+          assert.notEqual(xsOutcome.after, "other", `${when} write ${at}: XS left neither record`);
+          assert.deepEqual(xsOutcome, nodeOutcome, `${when} write ${at}`);
+        }
+      }
+    });
+  }
 });

@@ -33,6 +33,8 @@ export async function bundleForXs(entryPath: string): Promise<XsBundle> {
 export const ENTRIES = {
   /** The firmware core: bootDevice and the record store over the bridge Hal. */
   core: fileURLToPath(new URL("./entry.ts", import.meta.url)),
+  /** The record store only (sealing and NVS layout, no network). */
+  store: fileURLToPath(new URL("./store-entry.ts", import.meta.url)),
   /** Encoding and tweetnacl only: proves the engine before the core exists. */
   smoke: fileURLToPath(new URL("./smoke-entry.ts", import.meta.url)),
 } as const;

@@ -58,7 +58,11 @@ export function serializeError(error: unknown): SerializedError {
   if (error instanceof HalNetworkError) return { name: error.name, message: error.message, code: error.code };
   if (error instanceof FlashError) return { name: error.name, message: error.message, code: error.code };
   if (error instanceof HalMqttError) return { name: error.name, message: error.message, returnCode: error.returnCode };
-  if (error instanceof Error) return { name: error.name, message: error.message };
+  if (error instanceof Error) {
+    // The core's ExplorerError family carries its ErrorCode in `code`: keep it.
+    const code = (error as { code?: unknown }).code;
+    return typeof code === "string" ? { name: error.name, message: error.message, code } : { name: error.name, message: error.message };
+  }
   return { name: "Error", message: String(error) };
 }
 
@@ -72,8 +76,9 @@ export function deserializeError(error: SerializedError): Error {
     case "HalMqttError":
       return new HalMqttError(error.returnCode ?? 0, error.message);
     default: {
-      const plain = new Error(error.message);
+      const plain = new Error(error.message) as Error & { code?: string };
       plain.name = error.name;
+      if (error.code !== undefined) plain.code = error.code;
       return plain;
     }
   }
