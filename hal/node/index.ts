@@ -28,7 +28,7 @@ export interface NodeHalOptions {
   logLevel?: LogLevel;
   http?: HttpClient;
   mqtt?: MqttTransport;
-  /** Extra trusted CA (PEM) for https:// and mqtts:// when http or mqtt is not injected. */
+  /** Trusted CA (PEM, replacing the bundled roots) for https:// and mqtts:// when http or mqtt is not injected. */
   ca?: string | Buffer;
   /** Verify servers' certificates (default true) when http or mqtt is not injected. */
   rejectUnauthorized?: boolean;

@@ -25,7 +25,7 @@ import {
 import { networkErrorCode } from "./http";
 
 export interface NodeMqttTransportOptions {
-  /** Extra trusted CA certificate(s) in PEM, for mqtts:// brokers with a private CA. */
+  /** Trusted CA certificate(s) in PEM for mqtts:// (replaces Node's bundled roots, as node:tls does). */
   ca?: string | Buffer;
   /** Verify the broker's certificate (default true). */
   rejectUnauthorized?: boolean;
