@@ -266,16 +266,38 @@ export function getDevInfo(hal: StoreHal): DeviceInfo | undefined {
   return load.status === "ok" ? load.info : undefined;
 }
 
+export interface SetDevInfoOptions {
+  /**
+   * Also copy the record into the other slot (one more write), so that a later corruption of
+   * either slot cannot fall back to an older record. The boot task mirrors a freshly registered
+   * secret: once activated, losing it would brick the device until it is deleted in the console.
+   */
+  mirror?: boolean;
+}
+
 /**
  * HAL_SetDevInfo: validates and stores `info` in the slot not holding the current record.
  * Storing the record already current writes nothing, so a normal boot costs no flash wear.
  */
-export function setDevInfo(hal: StoreHal, info: DeviceInfo): void {
+export function setDevInfo(hal: StoreHal, info: DeviceInfo, options: SetDevInfoOptions = {}): void {
   const record = canonicalInfo(validateDeviceInfo(info));
-  const slots = readBoth(hal);
-  const current = newestValid(slots);
-  if (current && constantTimeEqual(encodeJson(current.info), encodeJson(record))) return;
+  const wanted = encodeJson(record);
+  const holds = (slot: SlotRead | undefined) => slot !== undefined && slot.state === "valid" && constantTimeEqual(encodeJson(slot.info), wanted);
+  let slots = readBoth(hal);
+  if (!holds(newestValid(slots))) {
+    writeRecord(hal, record, slots);
+    slots = readBoth(hal);
+  }
+  if (options.mirror) {
+    const current = newestValid(slots) as SlotRead;
+    const other = slots.find((slot) => slot.slot !== current.slot);
+    if (!holds(other)) writeRecord(hal, record, slots);
+  }
+}
 
+/** Writes `record` into the slot not holding the newest valid record, with the next sequence number. */
+function writeRecord(hal: StoreHal, record: DeviceInfo, slots: SlotRead[]): void {
+  const current = newestValid(slots);
   const target = current ? otherSlot(current.slot) : "A";
   const seq = Math.max(0, ...slots.map((slot) => slot.seq ?? 0)) + 1;
   const payload = encodeJson({ v: FORMAT_VERSION, slot: target, seq, info: record } satisfies RecordPayload);
