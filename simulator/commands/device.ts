@@ -1,0 +1,128 @@
+/**
+ * `explorer-xs device`: one simulated device with a persistent flash file.
+ */
+import { type Command, InvalidArgumentError } from "commander";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { parseTencentDeviceInfo } from "../device-info-file";
+import { startSimDevice } from "../sim-device";
+import { Timeline } from "../timeline";
+import { createNodeLogger } from "../../hal/node/logger";
+import { resolveEndpoints } from "../endpoints";
+import type { ExplorerError } from "../../firmware/errors";
+
+export const EXIT = { ok: 0, failed: 3, powerCut: 4 } as const;
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return parsed;
+}
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError("expected a whole number");
+  return parsed;
+}
+
+interface DeviceCommandOptions {
+  flash: string;
+  deviceInfo?: string;
+  platform?: string;
+  mqtt?: string;
+  once?: boolean;
+  reset?: boolean;
+  sign: string;
+  powerCutAtWrite?: number;
+  clockSkew?: number;
+  dropNetworkAfter?: number;
+  dropNetworkFor: number;
+  verbose?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("device")
+    .description("boot one simulated device from a flash file: register if it has no secret, then stay online")
+    .requiredOption("--flash <file>", "the device's flash file (created when missing)")
+    .option("--device-info <file>", "Tencent's device_info.json: the factory identity used while flash holds no record")
+    .option("--platform <url>", "registration base URL; the device posts to /device/register under it", "http://127.0.0.1:8080")
+    .option("--mqtt <url>", "broker URL, mqtt://host:1883 or mqtts://host:8883 (default: mqtt on the platform's host, port 1883)")
+    .option("--once", "exit 0 once online with the first report acknowledged; non-zero with the reason otherwise")
+    .option("--reset", "erase the flash file first (factory reset)")
+    .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
+    .option("--power-cut-at-write <n>", "cut power at the n-th flash write (fault injection)", positiveInteger)
+    .option("--clock-skew <seconds>", "start with the device clock off by this many seconds (fault injection)", integer)
+    .option("--drop-network-after <ms>", "drop the network this many ms after boot (fault injection)", integer)
+    .option("--drop-network-for <ms>", "how long an injected network drop lasts", integer, 3000)
+    .option("--verbose", "print the device's structured log lines to stderr (secrets masked)")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 online (with --once), 3 failed in a named state, 4 halted by an injected power cut.
+Examples:
+  explorer-xs device --flash dev1.flash --device-info device_info.json --once
+  explorer-xs device --flash dev1.flash --platform https://ap-guangzhou.gateway.tencentdevices.com \\
+      --mqtt mqtts://PRODUCTID.iotcloud.tencentdevices.com:8883`,
+    )
+    .action(async (options: DeviceCommandOptions) => {
+      process.exitCode = await runDeviceCommand(program, options);
+    });
+}
+
+async function runDeviceCommand(program: Command, options: DeviceCommandOptions): Promise<number> {
+  if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
+  const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+  if (options.reset) {
+    rmSync(options.flash, { force: true });
+  }
+  const factoryInfo = options.deviceInfo ? parseTencentDeviceInfo(readFileSync(options.deviceInfo, "utf8")) : undefined;
+  if (!factoryInfo && !existsSync(options.flash)) {
+    program.error(`${options.flash} does not exist and no --device-info was given: the device has no identity to boot with`);
+  }
+  const timeline = new Timeline();
+  const device = startSimDevice({
+    flashFile: options.flash,
+    registerUrl: endpoints.registerUrl,
+    mqttUrl: endpoints.mqttUrl,
+    factoryInfo,
+    powerCutAtWrite: options.powerCutAtWrite,
+    clockSkewSeconds: options.clockSkew,
+    dropNetworkAfterMs: options.dropNetworkAfter,
+    dropNetworkForMs: options.dropNetworkFor,
+    logger: options.verbose ? createNodeLogger({ sink: (line) => process.stderr.write(line + "\n") }) : { log: () => undefined },
+    onEvent: (event) => timeline.onHalEvent(event),
+    boot: {
+      signAlgorithm: options.sign as "hmacsha256" | "hmacsha1",
+      backoff: options.once ? { baseMs: 500, capMs: 8000, maxAttempts: 6 } : undefined,
+      onControl: (params) => timeline.line("control", JSON.stringify(params)),
+    },
+  });
+  device.task.onState((event) => {
+    timeline.onState(event);
+    if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");
+  });
+  try {
+    await device.task.online;
+    timeline.line("report acknowledged", "report_reply code 0: online");
+  } catch (error) {
+    const failure = error as ExplorerError;
+    const powerCut = device.flash.stats().poweredOff;
+    await device.close();
+    if (powerCut) {
+      process.stderr.write(`power cut at flash write ${options.powerCutAtWrite}: the device halted (as a board would)\n`);
+      return EXIT.powerCut;
+    }
+    process.stderr.write(`device failed: ${failure.code}: ${failure.message}\n`);
+    return EXIT.failed;
+  }
+  if (options.once) {
+    await device.close();
+    return EXIT.ok;
+  }
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await device.close();
+  return EXIT.ok;
+}

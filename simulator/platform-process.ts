@@ -1,0 +1,61 @@
+/**
+ * Runs the mock platform in its own process (as `explorer-xs platform`), so a fleet or a
+ * benchmark measures only itself. Resolves once the platform prints its ready line.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+export interface PlatformProcess {
+  httpUrl: string;
+  mqttUrl: string;
+  consoleUrl: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "cli.ts");
+const READY = /^platform ready http=(\S+) mqtt=(\S+) console=(\S+)/m;
+
+export async function startPlatformProcess(options: { configFile: string; config?: unknown; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<PlatformProcess> {
+  if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", CLI, "platform", "--memory", "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  let errors = "";
+  child.stderr!.on("data", (chunk) => (errors = (errors + chunk).slice(-4000)));
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform did not start within ${options.readyTimeoutMs ?? 30000} ms: ${errors}`)), options.readyTimeoutMs ?? 30000);
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const match = READY.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+      if (output.length > 1_000_000) output = output.slice(-10_000);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`platform exited with code ${code} before it was ready: ${errors}`));
+    });
+  });
+  // Keep draining its log so a full pipe never stalls it.
+  child.stdout!.resume();
+  return {
+    httpUrl: ready[1],
+    mqttUrl: ready[2],
+    consoleUrl: ready[3],
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

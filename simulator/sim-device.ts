@@ -1,0 +1,76 @@
+/**
+ * One simulated ESP32: a flash file, the Node HAL, optional injected faults, and the very same
+ * boot task the firmware runs. Used by `device`, `demo` and the fleet runner.
+ */
+import type { Hal, HttpClient, Logger, MqttTransport } from "../hal/types";
+import { createNodeHal } from "../hal/node/index";
+import { openFlashFile, type NodeFlash } from "../hal/node/flash";
+import { createNodeClock, type NodeClock } from "../hal/node/clock";
+import { bootDevice, type BootOptions, type BootTask } from "../firmware/boot";
+import type { DeviceInfo } from "../firmware/device-info";
+import { instrumentHal, type HalCounters, type HalTraceEvent } from "./instrumented-hal";
+import { withNetworkDrop } from "./network-faults";
+
+export interface SimDeviceOptions {
+  flashFile: string;
+  /** Registration endpoint, e.g. http://127.0.0.1:8080/device/register */
+  registerUrl: string;
+  mqttUrl: string;
+  /** The factory identity, used while flash holds no record (ProductId, ProductSecret, DeviceName). */
+  factoryInfo?: DeviceInfo;
+  /** Power is cut at this flash write (1-based); the device halts there. */
+  powerCutAtWrite?: number;
+  clockSkewSeconds?: number;
+  dropNetworkAfterMs?: number;
+  dropNetworkForMs?: number;
+  logger?: Logger;
+  onEvent?: (event: HalTraceEvent) => void;
+  /** Shared transports (the fleet shares one HTTP agent and CA across devices). */
+  http?: HttpClient;
+  mqtt?: MqttTransport;
+  boot?: Partial<BootOptions>;
+}
+
+export interface SimDevice {
+  task: BootTask;
+  /** The HAL the task runs on, as instrumented (reads through it are not counted as writes). */
+  hal: Hal;
+  counters: HalCounters;
+  flash: NodeFlash;
+  clock: NodeClock;
+  /** Stops the task and releases the flash file and timers. */
+  close(): Promise<void>;
+}
+
+export function startSimDevice(options: SimDeviceOptions): SimDevice {
+  const flash = openFlashFile(options.flashFile, options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {});
+  const clock = createNodeClock(options.clockSkewSeconds ? { skewMs: options.clockSkewSeconds * 1000 } : {});
+  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt });
+  let transports = { http: base.http, mqtt: base.mqtt };
+  let cancelFaults = () => undefined as void;
+  if (options.dropNetworkAfterMs !== undefined) {
+    const faulty = withNetworkDrop(transports, { dropAfterMs: options.dropNetworkAfterMs, durationMs: options.dropNetworkForMs ?? 3000 }, clock);
+    transports = faulty;
+    cancelFaults = faulty.cancel;
+  }
+  const { hal, counters } = instrumentHal({ ...base, ...transports }, options.onEvent);
+  const task = bootDevice(hal, {
+    registerUrl: options.registerUrl,
+    mqttUrl: options.mqttUrl,
+    factoryInfo: options.factoryInfo,
+    ...options.boot,
+  });
+  return {
+    task,
+    hal,
+    counters,
+    flash,
+    clock,
+    async close() {
+      cancelFaults();
+      await task.stop();
+      // No backoff or reply timer may outlive the device.
+      clock.cancelAll();
+    },
+  };
+}
