@@ -20,8 +20,9 @@ export async function buildProgram(): Promise<Command> {
   return program;
 }
 
-const invokedDirectly = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
-if (invokedDirectly) {
+export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram();
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main(process.argv);

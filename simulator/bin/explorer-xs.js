@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so the installed bin needs no build step.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+// The installed `explorer-xs` command: loads tsx's ESM hooks in this process, then runs the
+// TypeScript CLI, so there is no build step and no second process.
+import { register } from "tsx/esm/api";
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "cli.ts");
-const result = spawnSync(process.execPath, ["--import", "tsx", cli, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+register();
+const { main } = await import("../cli.ts");
+await main(process.argv);

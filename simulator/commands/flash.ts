@@ -1,0 +1,77 @@
+/**
+ * `explorer-xs flash show|export FILE`: what a simulated device's flash holds.
+ * The record is opened with the device's own storage key (the `<FILE>.efuse` sidecar).
+ */
+import type { Command } from "commander";
+import { existsSync, writeFileSync } from "node:fs";
+import { createNodeHal } from "../../hal/node/index";
+import { openFlashFile } from "../../hal/node/flash";
+import { efusePathFor } from "../../hal/node/efuse";
+import { inspectFlash, loadDevInfo, type FlashReport } from "../../firmware/record-store";
+import { toTencentDeviceInfo } from "../device-info-file";
+
+function openForReading(program: Command, file: string) {
+  if (!existsSync(file)) program.error(`${file} does not exist`);
+  if (!existsSync(efusePathFor(file))) {
+    program.error(`${efusePathFor(file)} is missing: without the device's storage key the sealed record cannot be opened`);
+  }
+  const flash = openFlashFile(file);
+  return { flash, hal: createNodeHal({ flashFile: file, flash, logger: { log: () => undefined } }) };
+}
+
+export function register(program: Command): void {
+  const flash = program.command("flash").description("inspect or export a simulated device's flash file");
+
+  flash
+    .command("show")
+    .description("slots, sequence numbers, validity, sizes and write counts; secrets masked")
+    .argument("<file>", "the device's flash file")
+    .option("--json", "print as JSON")
+    .action((file: string, options: { json?: boolean }) => {
+      const { flash: nvs, hal } = openForReading(program, file);
+      const report = inspectFlash(hal);
+      const stats = nvs.stats();
+      if (options.json) {
+        process.stdout.write(JSON.stringify({ ...report, writes: { total: stats.totalWrites, wear: stats.wear } }, null, 2) + "\n");
+        return;
+      }
+      process.stdout.write(formatReport(file, report, stats.totalWrites, stats.wear) + "\n");
+    });
+
+  flash
+    .command("export")
+    .description("write the record as Tencent's device_info.json (secrets in clear: keep the file safe)")
+    .argument("<file>", "the device's flash file")
+    .option("--out <path>", "where to write (default: standard output)")
+    .action((file: string, options: { out?: string }) => {
+      const { hal } = openForReading(program, file);
+      const load = loadDevInfo(hal);
+      if (load.status !== "ok") {
+        program.error(load.status === "empty" ? `${file} holds no device record` : `${file} holds no readable record: ${load.reason}`);
+      }
+      const text = JSON.stringify(toTencentDeviceInfo(load.info), null, 2) + "\n";
+      if (options.out) {
+        writeFileSync(options.out, text, { mode: 0o600 });
+        process.stderr.write(`wrote ${options.out} (contains secrets, mode 0600)\n`);
+      } else process.stdout.write(text);
+    });
+}
+
+function formatReport(file: string, report: FlashReport, totalWrites: number, wear: Record<string, number>): string {
+  const lines = [`${file}: record ${report.status}${report.current ? `, current slot ${report.current}` : ""}${report.reason ? ` (${report.reason})` : ""}`];
+  for (const slot of report.slots) {
+    const parts = [`slot ${slot.slot}: ${slot.state}`];
+    if (slot.seq !== undefined) parts.push(`seq ${slot.seq}`);
+    if (slot.layout) parts.push(slot.layout === "chunked" ? `${slot.chunkCount} chunks, ${slot.chunkBytes} B + head ${slot.headBytes} B` : `${slot.headBytes} B`);
+    if (slot.current) parts.push("current");
+    if (slot.reason) parts.push(slot.reason);
+    lines.push("  " + parts.join(", "));
+    if (slot.record) {
+      const r = slot.record;
+      lines.push(`    ${r.productId}/${r.deviceName} ${r.authMode}` + (r.deviceSecret ? ` psk ${r.deviceSecret}` : r.clientCert ? ` ${r.clientCert}` : " (no secret yet)"));
+    }
+  }
+  if (report.strayKeys.length) lines.push(`  stray keys: ${report.strayKeys.join(", ")}`);
+  lines.push(`  writes: ${totalWrites} in all; per key: ${Object.entries(wear).map(([key, count]) => `${key}=${count}`).join(", ") || "none"}`);
+  return lines.join("\n");
+}
