@@ -35,6 +35,8 @@ export const ENTRIES = {
   core: fileURLToPath(new URL("./entry.ts", import.meta.url)),
   /** The record store only (sealing and NVS layout, no network). */
   store: fileURLToPath(new URL("./store-entry.ts", import.meta.url)),
+  /** The bridge runtime alone (baseline for sizes). */
+  bridge: fileURLToPath(new URL("./bridge-entry.ts", import.meta.url)),
   /** Encoding and tweetnacl only: proves the engine before the core exists. */
   smoke: fileURLToPath(new URL("./smoke-entry.ts", import.meta.url)),
 } as const;
