@@ -90,7 +90,7 @@ function scanCore(root: string): { files: string[]; violations: Violation[] } {
       if (!FORBIDDEN_GLOBALS.has(id.text) || isNameOnly(id)) return;
       const symbol = ts.isShorthandPropertyAssignment(id.parent) ? checker.getShorthandAssignmentValueSymbol(id.parent) : checker.getSymbolAtLocation(id);
       const declarations = symbol?.declarations ?? [];
-      const local = declarations.length > 0 && declarations.every((d) => inProject(d.getSourceFile().fileName) && !(ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Ambient) && !(d.flags & ts.NodeFlags.Ambient));
+      const local = declarations.length > 0 && declarations.every((d) => inProject(d.getSourceFile().fileName) && !(ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Ambient) && !d.getSourceFile().isDeclarationFile);
       if (!local) report(id, `host global "${id.text}"`);
     };
 
