@@ -42,6 +42,8 @@ export class BridgeServer {
   private readonly sessions = new Map<number, MqttSession>();
   private nextSession = 1;
   private closed = false;
+  /** Aborts the lane's pending sleeps on close (hal/node's clock honours a signal; others ignore it). */
+  private readonly sleeps = new AbortController();
 
   constructor(
     private readonly hal: Hal,
@@ -94,7 +96,7 @@ export class BridgeServer {
         break;
       }
       case "clock.sleep":
-        started = this.hal.clock.sleep(args[0] as number);
+        started = (this.hal.clock.sleep as (ms: number, signal?: AbortSignal) => Promise<void>)(args[0] as number, this.sleeps.signal);
         break;
       case "clock.sync":
         started = this.hal.clock.sync();
@@ -134,6 +136,7 @@ export class BridgeServer {
   /** Closes the MQTT sessions XS left open; later outcomes are dropped. */
   async close(): Promise<void> {
     this.closed = true;
+    this.sleeps.abort();
     const open = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.allSettled(open.map((session) => session.close()));
