@@ -1,0 +1,160 @@
+/**
+ * The mock Tencent Cloud IoT Explorer platform as a library: registry, registration API,
+ * console API and MQTT broker, started together by `startPlatform`.
+ */
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { PlatformBroker } from "./broker";
+import { CertAuthority } from "./cert-authority";
+import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
+import { createConsoleHandler } from "./console-api";
+import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
+import { createRegisterHandler, type PlatformLog } from "./register-api";
+import { Registry } from "./registry";
+
+export type { PlatformConfig } from "./config";
+export type { PlatformLog } from "./register-api";
+export { Registry } from "./registry";
+
+export interface PlatformOptions {
+  /** Products and pre-created devices: an object, or the path of a products.json. */
+  config?: PlatformConfig | string;
+  /** Folder for the SQLite database and the mock CA; state survives restarts. */
+  dataDir?: string;
+  /** Keep everything in memory (the default when no dataDir is given). */
+  memory?: boolean;
+  host?: string;                     // default 127.0.0.1
+  httpPort?: number;                 // default 0 (a free port)
+  mqttPort?: number;                 // default 0
+  /** Key and certificate for HTTPS and MQTT over TLS; their listeners start only when given. */
+  tls?: TlsFiles;
+  httpsPort?: number;                // default 0, with tls
+  mqttTlsPort?: number;              // default 0, with tls
+  /** Port of the TLS-PSK MQTT listener (identity ProductId+DeviceName); none when undefined. */
+  mqttPskPort?: number;
+  timestampWindowSeconds?: number;   // default 300
+  maxRegistrationsPerSecond?: number;// per product; default 0 = unlimited
+  httpLimits?: Partial<HttpLimits>;
+  maxMqttConnections?: number;       // per listener; default 10000
+  mqttConnectTimeoutMs?: number;     // CONNECT must arrive within this; default 10000
+  now?: () => number;                // the platform's clock in ms (tests move it)
+  log?: PlatformLog;                 // one JSON-able object per registration and connection
+}
+
+export interface RunningPlatform {
+  httpUrl: string;
+  mqttUrl: string;
+  consoleUrl: string;
+  httpsUrl?: string;
+  mqttTlsUrl?: string;
+  mqttPskUrl?: string;
+  registry: Registry;
+  broker: PlatformBroker;
+  certAuthority(): Promise<CertAuthority>;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
+  const host = options.host ?? "127.0.0.1";
+  const now = options.now ?? Date.now;
+  const log = options.log ?? (() => {});
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
+  const persistent = options.dataDir !== undefined && !options.memory;
+
+  const registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
+  const cleanups: Array<() => Promise<void> | void> = [() => registry.close()];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    if (options.config !== undefined) {
+      const config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
+      seedRegistry(registry, config, now());
+    }
+
+    // The CA is made on first start in a data folder; in memory it is made when first needed.
+    let caPromise: Promise<CertAuthority> | undefined;
+    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined));
+    cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
+    const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
+
+    const broker = await PlatformBroker.create({
+      registry, now, log, caCertPem,
+      maxConnections: options.maxMqttConnections ?? 10_000,
+      connectTimeoutMs: options.mqttConnectTimeoutMs ?? 10_000,
+    });
+    cleanups.push(() => broker.close());
+
+    const register = createRegisterHandler({
+      registry, certAuthority, now, log,
+      timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
+      maxBodyBytes: limits.maxBodyBytes,
+      maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
+    });
+    const consoleApi = createConsoleHandler({ registry, broker, certAuthority, now });
+
+    const handler = async (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path === "/device/register" || path === "/register/dev") {
+        if (req.method !== "POST") {
+          res.setHeader("Allow", "POST");
+          sendJson(res, 405, { error: { code: "method-not-allowed", message: "use POST" } }, { date: new Date(now()), close: true });
+          return;
+        }
+        return path === "/device/register" ? register.handleCurrent(req, res) : register.handleLegacy(req, res);
+      }
+      if (path === "/console" || path.startsWith("/console/")) return consoleApi(req, res, path);
+      sendJson(res, 404, { error: { code: "not-found", message: `no route for ${path.slice(0, 100)}` } }, { date: new Date(now()), close: !req.complete });
+    };
+
+    const servers: Server[] = [];
+    const http = createPlatformHttpServer(handler, limits);
+    servers.push(http);
+    cleanups.push(() => closeServers(servers));
+    const httpPort = await listen(http, options.httpPort ?? 0, host);
+    const mqttPort = await broker.listen("tcp", host, options.mqttPort ?? 0);
+    const h = urlHost(host);
+    const running: RunningPlatform = {
+      httpUrl: `http://${h}:${httpPort}`,
+      mqttUrl: `mqtt://${h}:${mqttPort}`,
+      consoleUrl: `http://${h}:${httpPort}/console`,
+      registry, broker, certAuthority,
+      close: closeAll,
+    };
+    if (options.tls) {
+      const https = createPlatformHttpServer(handler, limits, options.tls);
+      servers.push(https);
+      running.httpsUrl = `https://${h}:${await listen(https, options.httpsPort ?? 0, host)}`;
+      running.mqttTlsUrl = `mqtts://${h}:${await broker.listen("tls", host, options.mqttTlsPort ?? 0, options.tls)}`;
+    }
+    if (options.mqttPskPort !== undefined) {
+      running.mqttPskUrl = `mqtts://${h}:${await broker.listen("tls-psk", host, options.mqttPskPort)}`;
+    }
+    return running;
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function closeServers(servers: Server[]): Promise<void> {
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  })));
+}
