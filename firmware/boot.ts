@@ -112,7 +112,10 @@ class BootRunner implements BootTask {
   }
 
   start(): this {
-    this.run().catch((error) => this.fail(error));
+    // Start on the next microtask, so listeners added right after bootDevice() see "booting".
+    Promise.resolve()
+      .then(() => this.run())
+      .catch((error) => this.fail(error));
     return this;
   }
 
@@ -138,7 +141,6 @@ class BootRunner implements BootTask {
   }
 
   private setState(state: BootState, detail?: string): void {
-    if (this.state === state && detail === undefined) return;
     this.state = state;
     const event: BootEvent = { state, elapsedMs: Math.round(this.hal.clock.monotonicMs() - this.startedMs), detail };
     this.hal.log.log(state.startsWith("failed:") ? "error" : "info", "boot.state", detail ? { state, detail } : { state });

@@ -1,0 +1,251 @@
+/**
+ * The boot task's state machine over a scripted HAL: which failures retry, which stop in a named
+ * state, what is written to flash, and that a refused CONNECT never wipes the stored secret.
+ * Integration over real sockets against the mock platform lives in boot-platform.test.ts.
+ */
+import { strict as assert } from "node:assert";
+import { createCipheriv } from "node:crypto";
+import type { Hal, HttpRequest, HttpResponse, MqttConnectOptions, MqttHandlers, MqttSession } from "../hal/types";
+import { HalMqttError, HalNetworkError } from "../hal/types";
+import { createNodeHal } from "../hal/node/index";
+import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
+import { createNodeClock, type NodeClock } from "../hal/node/clock";
+import { createMemoryLogger } from "../hal/node/logger";
+import { bootDevice, type BootState } from "../firmware/boot";
+import { getDevInfo, setDevInfo } from "../firmware/record-store";
+import type { DeviceInfo } from "../firmware/device-info";
+import { ExplorerError } from "../firmware/errors";
+
+const PRODUCT_SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
+const PSK = "lDZ6Uqt+I9E0wW7rvDUs7Q==";
+const FACTORY: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: PRODUCT_SECRET, authMode: "psk" };
+
+function encryptPayload(json: string): string {
+  const plain = Buffer.from(json);
+  const padded = Buffer.alloc(Math.ceil(plain.length / 16) * 16);
+  plain.copy(padded);
+  const cipher = createCipheriv("aes-128-cbc", Buffer.from(PRODUCT_SECRET.slice(0, 16)), Buffer.from("0".repeat(16)));
+  cipher.setAutoPadding(false);
+  return Buffer.concat([cipher.update(padded), cipher.final()]).toString("base64");
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse {
+  return { status, headers: { "content-type": "application/json", ...headers }, body: new Uint8Array(Buffer.from(JSON.stringify(body))) };
+}
+
+const success = () => {
+  const text = JSON.stringify({ encryptionType: 2, psk: PSK });
+  return json({ Response: { Len: text.length, Payload: encryptPayload(text), RequestId: "r1", State: 0 } });
+};
+const platformError = (code: string, headers: Record<string, string> = {}) =>
+  json({ Response: { Error: { Code: code, Message: code }, RequestId: "r2" } }, 200, headers);
+
+type HttpStep = HttpResponse | Error;
+type ConnectStep = "ok" | Error;
+
+/** A HAL whose HTTP and MQTT answer from scripts, on a real memory flash and node:crypto. */
+class ScriptedHal {
+  readonly flash: NodeFlash = createMemoryFlash();
+  readonly clock: NodeClock;
+  readonly log = createMemoryLogger();
+  readonly requests: HttpRequest[] = [];
+  readonly connects: MqttConnectOptions[] = [];
+  handlers: MqttHandlers | undefined;
+  hal: Hal;
+
+  constructor(private readonly http: HttpStep[], private readonly mqtt: ConnectStep[] = ["ok"], clockSkewMs = 0) {
+    this.clock = createNodeClock({ skewMs: clockSkewMs, synchronized: true });
+    const base = createNodeHal({ flash: this.flash, storageKey: new Uint8Array(32).fill(3), clock: this.clock, logger: this.log });
+    this.hal = {
+      ...base,
+      http: { request: async (request) => this.answerHttp(request) },
+      mqtt: { connect: async (options, handlers) => this.answerConnect(options, handlers) },
+    };
+  }
+
+  private async answerHttp(request: HttpRequest): Promise<HttpResponse> {
+    this.requests.push(request);
+    const step = this.http.shift();
+    if (!step) throw new Error("unexpected HTTP request");
+    if (step instanceof Error) throw step;
+    return step;
+  }
+
+  private async answerConnect(options: MqttConnectOptions, handlers: MqttHandlers): Promise<MqttSession> {
+    this.connects.push(options);
+    const step = this.mqtt.shift() ?? "ok";
+    if (step instanceof Error) throw step;
+    this.handlers = handlers;
+    return {
+      subscribe: async () => undefined,
+      publish: async (topic, payload) => {
+        const message = JSON.parse(Buffer.from(payload).toString());
+        if (message.method === "report") {
+          const reply = { method: "report_reply", clientToken: message.clientToken, code: 0, status: "success" };
+          setImmediate(() => handlers.onMessage(topic.replace("/up/", "/down/"), new Uint8Array(Buffer.from(JSON.stringify(reply)))));
+        }
+      },
+      close: async () => handlers.onClose(),
+    };
+  }
+}
+
+const fastBackoff = { baseMs: 1, capMs: 5, maxAttempts: 5 };
+
+async function bootToEnd(scripted: ScriptedHal, factory: DeviceInfo | undefined = FACTORY) {
+  const states: BootState[] = [];
+  const task = bootDevice(scripted.hal, { factoryInfo: factory, registerUrl: "http://127.0.0.1:1/device/register", mqttUrl: "mqtt://127.0.0.1:1", backoff: fastBackoff });
+  task.onState((event) => states.push(event.state));
+  let error: ExplorerError | undefined;
+  try {
+    await task.online;
+  } catch (caught) {
+    error = caught as ExplorerError;
+  }
+  await task.stop();
+  scripted.clock.cancelAll();
+  return { states, error };
+}
+
+describe("boot task (scripted HAL)", () => {
+  it("cold boot registers, stores the PSK mirrored in both slots, connects with it and reports", async () => {
+    const scripted = new ScriptedHal([success()]);
+    const { states, error } = await bootToEnd(scripted);
+    assert.equal(error, undefined);
+    assert.deepEqual(states.filter((s) => s !== "backoff"), ["booting", "registering", "registered", "connecting", "online", "stopped"]);
+    assert.equal(getDevInfo(scripted.hal)?.deviceSecret, PSK);
+    assert.equal(scripted.flash.stats().writesSinceOpen, 2, "one write per slot: the record and its mirror");
+    assert.equal(scripted.connects.length, 1);
+    assert.match(scripted.connects[0].password, /^[0-9a-f]{64};hmacsha256$/);
+    assert.equal(scripted.connects[0].clientId, "ABCDEFGHIJdev001");
+  });
+
+  it("warm boot neither registers nor writes flash", async () => {
+    const scripted = new ScriptedHal([]);
+    setDevInfo(scripted.hal, { ...FACTORY, deviceSecret: PSK });
+    const writesBefore = scripted.flash.stats().writesSinceOpen;
+    const { error } = await bootToEnd(scripted, undefined);
+    assert.equal(error, undefined);
+    assert.equal(scripted.requests.length, 0);
+    assert.equal(scripted.flash.stats().writesSinceOpen, writesBefore);
+  });
+
+  const fatalCases: Array<[string, string]> = [
+    ["AuthFailure.SignatureFailure", "signature-invalid"],
+    ["UnauthorizedOperation.DynamicRegistrationDisabled", "dynreg-disabled"],
+    ["ResourceNotFound.DeviceNotExist", "device-unknown"],
+    ["FailedOperation.DeviceAlreadyActivated", "device-activated"],
+  ];
+  for (const [platformCode, code] of fatalCases) {
+    it(`${platformCode} ends in failed:${code} after one request, with nothing written`, async () => {
+      const scripted = new ScriptedHal([platformError(platformCode), success()]);
+      const { states, error } = await bootToEnd(scripted);
+      assert.equal(error?.code, code);
+      assert.ok(states.includes(`failed:${code}` as BootState));
+      assert.equal(scripted.requests.length, 1, "a fatal error is never retried");
+      assert.equal(scripted.flash.stats().writesSinceOpen, 0);
+      assert.equal(scripted.connects.length, 0);
+    });
+  }
+
+  it("device-activated tells the person what to do", async () => {
+    const { error } = await bootToEnd(new ScriptedHal([platformError("FailedOperation.DeviceAlreadyActivated")]));
+    assert.match(error!.message, /delete it in the console/);
+  });
+
+  it("retries network failures, 5xx and 429 with backoff, then registers", async () => {
+    const scripted = new ScriptedHal([
+      new HalNetworkError("refused", "connection refused"),
+      json({ message: "busy" }, 503),
+      json({ message: "slow down" }, 429),
+      success(),
+    ]);
+    const { states, error } = await bootToEnd(scripted);
+    assert.equal(error, undefined);
+    assert.equal(states.filter((s) => s === "backoff").length, 3);
+    assert.equal(scripted.requests.length, 4);
+  });
+
+  it("gives up after maxAttempts of retryable failures with the last cause", async () => {
+    const scripted = new ScriptedHal(Array.from({ length: 5 }, () => new HalNetworkError("timeout", "timed out")));
+    const { error } = await bootToEnd(scripted);
+    assert.equal(error?.code, "timeout");
+    assert.match(error!.message, /gave up after 5 attempts/);
+  });
+
+  it("a refused timestamp corrects the clock from the Date header and retries at once", async () => {
+    const serverDate = new Date().toUTCString();
+    const scripted = new ScriptedHal([platformError("AuthFailure.TimestampExpired", { date: serverDate }), success()], ["ok"], 3_600_000);
+    const { states, error } = await bootToEnd(scripted);
+    assert.equal(error, undefined);
+    assert.ok(!states.includes("backoff"), "the corrected retry needs no backoff");
+    const signedSeconds = (request: HttpRequest) => Number(request.headers["X-TC-Timestamp"] ?? request.headers["x-tc-timestamp"]);
+    const skewFirst = signedSeconds(scripted.requests[0]) - Date.now() / 1000;
+    const skewSecond = signedSeconds(scripted.requests[1]) - Date.now() / 1000;
+    assert.ok(skewFirst > 3000, `first request signed with the skewed clock (${skewFirst} s)`);
+    assert.ok(Math.abs(skewSecond) < 5, `second request signed with the corrected clock (${skewSecond} s)`);
+  });
+
+  it("a CONNACK refusal after registration ends in failed:mqtt-refused and keeps the stored secret", async () => {
+    const scripted = new ScriptedHal([success()], [new HalMqttError(4, "bad user name or password")]);
+    const { error } = await bootToEnd(scripted);
+    assert.equal(error?.code, "mqtt-refused");
+    assert.equal(getDevInfo(scripted.hal)?.deviceSecret, PSK, "the secret survives a refused CONNECT");
+  });
+
+  it("CONNACK 3 (server unavailable) is retried", async () => {
+    const scripted = new ScriptedHal([success()], [new HalMqttError(3, "server unavailable"), "ok"]);
+    const { error } = await bootToEnd(scripted);
+    assert.equal(error, undefined);
+    assert.equal(scripted.connects.length, 2);
+  });
+
+  it("reconnects without registering again after the session drops", async () => {
+    const scripted = new ScriptedHal([success()]);
+    const task = bootDevice(scripted.hal, { factoryInfo: FACTORY, registerUrl: "http://127.0.0.1:1/device/register", mqttUrl: "mqtt://127.0.0.1:1", backoff: fastBackoff });
+    await task.online;
+    const reconnected = new Promise<void>((resolve) => task.onState((event) => event.state === "online" && resolve()));
+    scripted.handlers!.onClose(new HalNetworkError("reset", "dropped"));
+    await reconnected;
+    assert.equal(scripted.connects.length, 2);
+    assert.equal(scripted.requests.length, 1);
+    await task.stop();
+    scripted.clock.cancelAll();
+  });
+
+  it("answers a control message with control_reply carrying its clientToken", async () => {
+    const scripted = new ScriptedHal([success()]);
+    const published: Array<{ topic: string; body: Record<string, unknown> }> = [];
+    const controls: Array<Record<string, unknown>> = [];
+    const task = bootDevice(scripted.hal, {
+      factoryInfo: FACTORY, registerUrl: "http://127.0.0.1:1/device/register", mqttUrl: "mqtt://127.0.0.1:1", backoff: fastBackoff,
+      onControl: (params) => controls.push(params),
+    });
+    await task.online;
+    const connect = scripted.hal.mqtt.connect;
+    void connect;
+    const down = "$thing/down/property/ABCDEFGHIJ/dev001";
+    const originalHandlers = scripted.handlers!;
+    // Capture what the device publishes from now on.
+    const session = (task as unknown as { session: MqttSession }).session;
+    const publish = session.publish.bind(session);
+    session.publish = async (topic, payload, qos) => {
+      published.push({ topic, body: JSON.parse(Buffer.from(payload).toString()) });
+      return publish(topic, payload, qos);
+    };
+    originalHandlers.onMessage(down, new Uint8Array(Buffer.from(JSON.stringify({ method: "control", clientToken: "ct-9", params: { power_switch: 0 } }))));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(controls, [{ power_switch: 0 }]);
+    assert.deepEqual(published, [{ topic: "$thing/up/property/ABCDEFGHIJ/dev001", body: { method: "control_reply", clientToken: "ct-9", code: 0, status: "success" } }]);
+    await task.stop();
+    scripted.clock.cancelAll();
+  });
+
+  it("no log line carries the PSK or the product secret", async () => {
+    const scripted = new ScriptedHal([success()]);
+    await bootToEnd(scripted);
+    const all = scripted.log.lines.join("\n");
+    assert.ok(!all.includes(PSK) && !all.includes(PRODUCT_SECRET), "a secret reached the log");
+    assert.ok(scripted.log.lines.length > 3, "the boot was logged");
+  });
+});
