@@ -4,6 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { Aedes } from "aedes";
 import nacl from "tweetnacl";
 import type { FlashValue, KeyValueFlash } from "../hal/types";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
@@ -65,6 +68,50 @@ describe("XS lane: engine smoke (encoding and tweetnacl inside XS)", function ()
     assert.ok(result.back instanceof ArrayBuffer);
     assert.deepEqual(new Uint8Array(result.back), new Uint8Array(blob));
     assert.deepEqual(result.error, { isFlashError: true, code: "limit" });
+  });
+
+  it("does not block XS on a host wait: of two raced sleeps the short one wins", async () => {
+    assert.equal(await lane.invoke("raceSleeps", 1, 60_000), "short");
+  });
+
+  it("runs an HTTP exchange over the bridge, and a refused connection arrives as HalNetworkError", async () => {
+    const server: Server = createHttpServer((req, res) => {
+      res.setHeader("content-type", "text/plain");
+      res.end(`${req.method} ${req.url} ok`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const request = { method: "GET", headers: {}, timeoutMs: 5000, maxResponseBytes: 1024 };
+      assert.deepEqual(await lane.invoke("http", { ...request, url: `http://127.0.0.1:${port}/probe` }), {
+        status: 200,
+        contentType: "text/plain",
+        body: "GET /probe ok",
+      });
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      assert.deepEqual(await lane.invoke("http", { ...request, url: `http://127.0.0.1:${port}/probe` }), {
+        error: { isHalNetworkError: true, code: "refused" },
+      });
+    } finally {
+      if (server.listening) server.close();
+    }
+  });
+
+  it("runs an MQTT session over the bridge: a message published to itself comes back, then close", async () => {
+    const aedes = await Aedes.createBroker();
+    const broker = createTcpServer((socket) => aedes.handle(socket));
+    await new Promise<void>((resolve) => broker.listen(0, "127.0.0.1", resolve));
+    const { port } = broker.address() as AddressInfo;
+    try {
+      assert.deepEqual(await lane.invoke("mqttEcho", `mqtt://127.0.0.1:${port}`, "xs/echo", "héllo from XS"), {
+        echoed: "héllo from XS",
+        closed: "asked",
+      });
+    } finally {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    }
   });
 
   it("reports an unknown function as an error instead of hanging", async () => {

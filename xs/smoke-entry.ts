@@ -4,7 +4,7 @@
  */
 import nacl from "tweetnacl";
 import { base64Decode, base64Encode, hexEncode, utf8Decode, utf8Encode } from "../firmware/encoding";
-import { FlashError } from "../hal/types";
+import { FlashError, HalNetworkError, type HttpRequest } from "../hal/types";
 import { bridgeHal } from "./bridge-hal";
 import { expose, installCommandHandler } from "./runtime";
 
@@ -35,6 +35,33 @@ expose({
     } catch (error) {
       return { back, error: { isFlashError: error instanceof FlashError, code: (error as FlashError).code } };
     }
+  },
+  /** Two sleeps raced: the short one wins, so XS is not blocked while the host waits. */
+  raceSleeps: (shortMs: number, longMs: number) =>
+    Promise.race([bridgeHal.clock.sleep(longMs).then(() => "long"), bridgeHal.clock.sleep(shortMs).then(() => "short")]),
+  http: async (request: HttpRequest) => {
+    try {
+      const response = await bridgeHal.http.request(request);
+      return { status: response.status, contentType: response.headers["content-type"] ?? null, body: utf8Decode(response.body) };
+    } catch (error) {
+      return { error: { isHalNetworkError: error instanceof HalNetworkError, code: (error as HalNetworkError).code } };
+    }
+  },
+  /** Connects, subscribes, publishes to itself (QoS 1), receives it, closes. */
+  mqttEcho: async (url: string, topic: string, text: string) => {
+    let received!: (payload: string) => void;
+    const message = new Promise<string>((resolve) => (received = resolve));
+    let closed!: (why: string) => void;
+    const closing = new Promise<string>((resolve) => (closed = resolve));
+    const session = await bridgeHal.mqtt.connect(
+      { url, clientId: "xs-echo", username: "u", password: "p", keepAliveSeconds: 30, connectTimeoutMs: 5000 },
+      { onMessage: (_topic, payload) => received(utf8Decode(payload)), onClose: (error) => closed(error === undefined ? "asked" : error.name) },
+    );
+    await session.subscribe(topic, 1);
+    await session.publish(topic, utf8Encode(text), 1);
+    const echoed = await message;
+    await session.close();
+    return { echoed, closed: await closing };
   },
   engine: () => ({ hasBuffer: typeof (globalThis as Record<string, unknown>).Buffer !== "undefined", hasProcess: typeof (globalThis as Record<string, unknown>).process !== "undefined" }),
 });
