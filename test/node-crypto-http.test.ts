@@ -1,5 +1,10 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { HalNetworkError, type HttpRequest, type NetworkErrorCode } from "../hal/types";
 import { nodeCrypto } from "../hal/node/crypto";
@@ -156,5 +161,50 @@ describe("hal/node/http", () => {
     ];
     for (const [code, expected] of cases) assert.equal(networkErrorCode(err(code)), expected, code);
     assert.equal(networkErrorCode(new Error("socket hang up")), "reset");
+  });
+});
+
+describe("hal/node/http over TLS", () => {
+  let dir: string;
+  let server: https.Server | undefined;
+  let base: string;
+  let cert: string;
+
+  before(async function () {
+    this.timeout(30_000);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "explorer-xs-http-tls-"));
+    const made = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ], { encoding: "utf8" });
+    if (made.status !== 0) this.skip(); // no openssl on this machine
+    cert = fs.readFileSync(path.join(dir, "cert.pem"), "utf8");
+    server = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert }, (req, res) => {
+      req.resume();
+      req.on("end", () => res.end("secure"));
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const request = (url: string): HttpRequest => ({ method: "POST", url, headers: {}, body: ascii("x"), timeoutMs: 5000, maxResponseBytes: 1024 });
+
+  it("talks https to a server whose CA it was given", async () => {
+    const response = await createNodeHttpClient({ ca: cert }).request(request(`${base}/device/register`));
+    assert.equal(response.status, 200);
+    assert.equal(Buffer.from(response.body).toString(), "secure");
+  });
+
+  it("refuses a server certificate it cannot verify with tls", async () => {
+    await assert.rejects(createNodeHttpClient().request(request(`${base}/x`)), (e: unknown) => e instanceof HalNetworkError && e.code === "tls");
   });
 });

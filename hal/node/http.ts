@@ -7,7 +7,7 @@ import * as https from "node:https";
 import { HalNetworkError, type HttpClient, type HttpRequest, type HttpResponse, type NetworkErrorCode } from "../types";
 
 export interface NodeHttpClientOptions {
-  /** Extra trust anchors for https (a mock platform's self-signed CA). */
+  /** Trust anchors for https; they replace Node's root bundle (a mock platform's own CA). */
   ca?: string | Buffer;
   /** Verify the server's certificate (default true; false only for local tests). */
   rejectUnauthorized?: boolean;
