@@ -1,0 +1,101 @@
+/**
+ * `explorer-xs platform`: the mock Tencent Cloud IoT Explorer platform in the foreground.
+ * Prints one ready line, then one JSON line per registration and connection (never a secret).
+ */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { startPlatform, type RunningPlatform } from "../platform/index";
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError("expected a port number 0-65535 (0 picks a free port)");
+  return parsed;
+}
+
+function nonNegative(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError("expected a whole number of at least 0");
+  return parsed;
+}
+
+interface PlatformCommandOptions {
+  config?: string;
+  data: string;
+  memory?: boolean;
+  host: string;
+  httpPort: number;
+  mqttPort: number;
+  tlsKey?: string;
+  tlsCert?: string;
+  httpsPort: number;
+  mqttTlsPort: number;
+  mqttPskPort?: number;
+  timestampWindow: number;
+  maxRegistrationsPerSecond: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command("platform")
+    .description("run the mock Tencent Cloud IoT Explorer platform: registration API, MQTT broker, console API")
+    .option("--config <file>", "products.json seeding products and pre-created devices (see simulator/platform/products.example.json)")
+    .addOption(new Option("--data <dir>", "data folder: SQLite registry and mock CA, kept across restarts").default(".data/platform").conflicts("memory"))
+    .addOption(new Option("--memory", "keep all state in memory (lost on exit)").conflicts("data"))
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--http-port <n>", "registration and console HTTP port (0: a free port)", port, 8080)
+    .option("--mqtt-port <n>", "MQTT port (0: a free port)", port, 1883)
+    .option("--tls-key <file>", "PEM key for HTTPS and MQTT over TLS (with --tls-cert)")
+    .option("--tls-cert <file>", "PEM certificate for HTTPS and MQTT over TLS (with --tls-key)")
+    .option("--https-port <n>", "HTTPS port, with --tls-key/--tls-cert", port, 0)
+    .option("--mqtt-tls-port <n>", "MQTT over TLS port, with --tls-key/--tls-cert", port, 0)
+    .option("--mqtt-psk-port <n>", "MQTT over TLS-PSK port (identity ProductId+DeviceName, key the decoded PSK)", port)
+    .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
+    .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
+    .action(async (options: PlatformCommandOptions) => {
+      if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
+        program.error("--tls-key and --tls-cert go together");
+      }
+      let platform: RunningPlatform;
+      try {
+        platform = await startPlatform({
+          config: options.config,
+          dataDir: options.memory ? undefined : options.data,
+          memory: options.memory === true,
+          host: options.host,
+          httpPort: options.httpPort,
+          mqttPort: options.mqttPort,
+          tls: options.tlsKey && options.tlsCert ? { key: readFileSync(options.tlsKey), cert: readFileSync(options.tlsCert) } : undefined,
+          httpsPort: options.httpsPort,
+          mqttTlsPort: options.mqttTlsPort,
+          mqttPskPort: options.mqttPskPort,
+          timestampWindowSeconds: options.timestampWindow,
+          maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
+          log: (event) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n"),
+        });
+      } catch (error) {
+        process.stderr.write(`platform failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const extra = [
+        platform.httpsUrl && `https=${platform.httpsUrl}`,
+        platform.mqttTlsUrl && `mqtts=${platform.mqttTlsUrl}`,
+        platform.mqttPskUrl && `mqtt-psk=${platform.mqttPskUrl}`,
+      ].filter(Boolean).join(" ");
+      process.stdout.write(`platform ready http=${platform.httpUrl} mqtt=${platform.mqttUrl} console=${platform.consoleUrl}${extra ? " " + extra : ""}\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`platform: second ${signal}, exiting now\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        platform.close().then(
+          () => { process.stdout.write(`platform stopped (${signal})\n`); process.exit(0); },
+          (error: unknown) => { process.stderr.write(`platform: error while stopping: ${String(error)}\n`); process.exit(1); },
+        );
+      };
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
+    });
+}
