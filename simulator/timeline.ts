@@ -11,7 +11,7 @@ export class Timeline {
 
   line(label: string, detail = ""): void {
     const elapsed = (performance.now() - this.startedMs).toFixed(1).padStart(8);
-    this.write(`  +${elapsed} ms  ${label.padEnd(18)}${detail}`);
+    this.write(`  +${elapsed} ms  ${label.padEnd(20)}${detail}`);
   }
 
   onState(event: BootEvent): void {

@@ -1,0 +1,32 @@
+/**
+ * `explorer-xs demo` (what `npm start` runs): the whole story on loopback with no setup.
+ * A mock platform starts in-process, a simulated ESP32 boots from factory-fresh flash,
+ * registers, stores its secret and comes online; then it reboots and comes online with no
+ * registration and no flash write.
+ */
+import type { Command } from "commander";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runDemo } from "../demo";
+
+export function register(program: Command): void {
+  program
+    .command("demo")
+    .description("run the mock platform and one simulated device: cold boot with dynamic registration, then a warm reboot")
+    .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
+    .option("--flash <file>", "keep the device's flash in this file (default: a temporary file, removed at exit)")
+    .action(async (options: { sign: string; flash?: string }) => {
+      if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") {
+        program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
+      }
+      const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
+      const flashFile = options.flash ?? join(tempDir!, "device.flash");
+      try {
+        const result = await runDemo({ flashFile, signAlgorithm: options.sign as "hmacsha256" | "hmacsha1" });
+        process.exitCode = result.ok ? 0 : 1;
+      } finally {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      }
+    });
+}

@@ -1,0 +1,107 @@
+/**
+ * The demo's story, as a function so a test can run it too.
+ */
+import { startPlatform } from "./platform/index";
+import { startSimDevice, type SimDevice } from "./sim-device";
+import { getDevInfo } from "../firmware/record-store";
+import { Timeline } from "./timeline";
+import { maskSecret } from "../firmware/encoding";
+import type { DeviceInfo } from "../firmware/device-info";
+
+export const DEMO_PRODUCT_ID = "DEMOPRD001";
+export const DEMO_DEVICE_NAME = "esp32-demo-001";
+// A demo-only secret: the mock platform is created with it on every run.
+export const DEMO_PRODUCT_SECRET = "demoProductSecretK7mQ2vX9";
+
+export interface DemoResult {
+  ok: boolean;
+  coldBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
+  warmBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
+}
+
+export async function runDemo(options: { flashFile: string; signAlgorithm?: "hmacsha256" | "hmacsha1"; write?: (line: string) => void }): Promise<DemoResult> {
+  const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const platform = await startPlatform({
+    memory: true,
+    host: "127.0.0.1",
+    httpPort: 0,
+    mqttPort: 0,
+    log: () => undefined,
+    config: {
+      products: [
+        {
+          productId: DEMO_PRODUCT_ID,
+          productSecret: DEMO_PRODUCT_SECRET,
+          dynamicRegistration: true,
+          autoCreate: false,
+          authType: "psk",
+          devices: [DEMO_DEVICE_NAME],
+        },
+      ],
+    },
+  });
+  const factoryInfo: DeviceInfo = {
+    productId: DEMO_PRODUCT_ID,
+    productSecret: DEMO_PRODUCT_SECRET,
+    deviceName: DEMO_DEVICE_NAME,
+    authMode: "psk",
+  };
+  const deviceOptions = {
+    flashFile: options.flashFile,
+    registerUrl: `${platform.httpUrl}/device/register`,
+    mqttUrl: platform.mqttUrl,
+    factoryInfo,
+    logger: { log: () => undefined },
+    boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: { power_switch: 1, temperature: 23.5 } },
+  } as const;
+  write("explorer-xs demo: one-type-one-secret dynamic registration on a simulated ESP32");
+  write(`mock platform: ${platform.httpUrl} (registration), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
+  try {
+    write("");
+    write("Boot 1: factory-fresh flash, the device knows only ProductId, ProductSecret and DeviceName");
+    const cold = await bootOnce(deviceOptions, write, true);
+    write("");
+    write("Boot 2: reboot with the secret in flash");
+    const warm = await bootOnce(deviceOptions, write, false);
+    const ok = cold.ok && warm.ok && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
+    write("");
+    write(
+      `Summary: cold boot ${cold.counters.httpRequests} registration request, ${cold.counters.flashWrites} flash writes, ` +
+        `${cold.counters.mqttConnects} MQTT connect; warm boot ${warm.counters.httpRequests} registration requests, ` +
+        `${warm.counters.flashWrites} flash writes, ${warm.counters.mqttConnects} MQTT connect. ${ok ? "OK" : "FAILED"}`,
+    );
+    return { ok, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
+  } finally {
+    await platform.close();
+  }
+}
+
+async function bootOnce(
+  deviceOptions: Parameters<typeof startSimDevice>[0],
+  write: (line: string) => void,
+  showSecret: boolean,
+) {
+  const timeline = new Timeline(write);
+  const device = startSimDevice({ ...deviceOptions, onEvent: (event) => timeline.onHalEvent(event) });
+  device.task.onState((event) => {
+    timeline.onState(event);
+    if (event.state === "registered" && showSecret) {
+      timeline.line("secret stored", `PSK ${maskSecret(readPsk(device))} sealed in both flash slots, read back and compared`);
+    }
+  });
+  let ok = true;
+  try {
+    await device.task.online;
+    timeline.line("report acknowledged", "report_reply code 0: the device is online");
+  } catch (error) {
+    ok = false;
+    timeline.line("failed", (error as Error).message);
+  } finally {
+    await device.close();
+  }
+  return { ok, counters: device.counters };
+}
+
+function readPsk(device: SimDevice): string | undefined {
+  return getDevInfo(device.hal)?.deviceSecret;
+}

@@ -1,0 +1,33 @@
+/**
+ * `npm start` is the product's first impression: it must run on a fresh checkout and exit 0.
+ */
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { DEMO_PRODUCT_SECRET } from "../simulator/demo";
+
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("npm start (explorer-xs demo)", function () {
+  this.timeout(60_000);
+
+  it("exits 0 after a cold boot that registers and a warm boot that writes nothing", async () => {
+    const result = await run("npm", ["start", "--silent"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /request signed\s+POST http:\/\/127\.0\.0\.1:\d+\/device\/register/);
+    assert.match(result.stdout, /secret stored\s+PSK \*+[A-Za-z0-9+/=]{4} /);
+    assert.match(result.stdout, /report acknowledged/);
+    assert.match(result.stdout, /warm boot 0 registration requests, 0 flash writes, 1 MQTT connect\. OK/);
+    const warm = result.stdout.split("Boot 2:")[1];
+    assert.ok(warm && !/request signed|flash commit/.test(warm), "the warm boot neither registers nor writes flash");
+    assert.ok(!result.stdout.includes(DEMO_PRODUCT_SECRET), "the product secret is never printed");
+  });
+});
