@@ -111,9 +111,34 @@ export function classifyPlatformCode(platformCode: string): ErrorCode {
   }
 }
 
-/** Legacy /register/dev numeric codes (only 1010, a bad signature, is documented). */
+/**
+ * Numeric codes of the legacy /register/dev endpoint and the Response.Error code each stands for.
+ * Only 1010 ("Check signature failed") was seen on the real platform; the others are the mock
+ * platform's choice (PROTOCOL.md §3b), kept here so device and mock read them the same way.
+ */
+export const LEGACY_PLATFORM_CODES: Readonly<Record<number, string>> = {
+  1001: "InvalidParameter.ContentType",
+  1002: "InvalidParameter.BodyTooLarge",
+  1003: "InvalidParameter.MalformedJson",
+  1004: "InvalidParameterValue.ProductId",
+  1005: "InvalidParameterValue.DeviceName",
+  1006: "MissingParameter.Header",
+  1007: "AuthFailure.UnsupportedAlgorithm",
+  1008: "AuthFailure.TimestampExpired",
+  1009: "AuthFailure.NonceReplayed",
+  1010: "AuthFailure.SignatureFailure",
+  1020: "ResourceNotFound.ProductNotExist",
+  1021: "ResourceNotFound.DeviceNotExist",
+  1022: "UnauthorizedOperation.DynamicRegistrationDisabled",
+  1023: "FailedOperation.DeviceAlreadyActivated",
+  1030: "RequestLimitExceeded",
+  1050: "InternalError",
+};
+
+/** Legacy numeric codes: known ones as their Response.Error twin, unknown ones as a refusal (fatal). */
 export function classifyLegacyCode(code: number): ErrorCode {
-  return code === 1010 ? "signature-invalid" : "request-rejected";
+  const named = LEGACY_PLATFORM_CODES[code];
+  return named !== undefined ? classifyPlatformCode(named) : "request-rejected";
 }
 
 function platformError(code: ErrorCode, platformCode: string, platformMessage: unknown, context: ReplyContext): DynregError {

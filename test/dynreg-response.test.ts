@@ -3,6 +3,8 @@ import { createCipheriv } from "node:crypto";
 import fc from "fast-check";
 import { nodeCrypto } from "../hal/node/crypto";
 import {
+  LEGACY_PLATFORM_CODES,
+  classifyLegacyCode,
   classifyPlatformCode,
   decryptRegisterPayload,
   parseRegisterCredentials,
@@ -193,8 +195,20 @@ describe("dynreg-response: reply shapes", () => {
   it("maps the legacy {code,message} failure shape, 1010 being a bad signature", () => {
     const err = expectDynreg(() => parseRegisterReply(bytes({ code: 1010, message: "Check signature failed", requestId: "x" })), "signature-invalid", /Check signature failed/);
     assert.equal(err.platformCode, "1010");
-    const other = expectDynreg(() => parseRegisterReply(bytes({ code: 1021, message: "whatever" })), "request-rejected");
-    assert.equal(other.platformCode, "1021");
+    const other = expectDynreg(() => parseRegisterReply(bytes({ code: 1999, message: "whatever" })), "request-rejected");
+    assert.equal(other.platformCode, "1999");
+    expectDynreg(() => parseRegisterReply(bytes({ code: 1023, message: "activated" })), "device-activated", /delete it in the console/);
+    expectDynreg(() => parseRegisterReply(bytes({ code: 1008, message: "late" })), "timestamp-rejected");
+    expectDynreg(() => parseRegisterReply(bytes({ code: 1050, message: "oops" })), "server-error");
+  });
+
+  it("knows every legacy code the mock platform sends, with the same meaning", async () => {
+    const { LEGACY_ERROR_CODES } = await import("../simulator/platform/register-api");
+    for (const [name, number] of Object.entries(LEGACY_ERROR_CODES)) {
+      assert.equal(LEGACY_PLATFORM_CODES[number], name, `legacy ${number}`);
+      assert.equal(classifyLegacyCode(number), PLATFORM_ERROR_CODES[name]);
+    }
+    for (const name of Object.values(LEGACY_PLATFORM_CODES)) assert.ok(name in PLATFORM_ERROR_CODES, name);
   });
 
   const malformed: Array<[string, Uint8Array]> = [
