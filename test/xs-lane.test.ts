@@ -8,16 +8,18 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { Aedes } from "aedes";
 import nacl from "tweetnacl";
-import type { FlashValue, KeyValueFlash } from "../hal/types";
+import type { FlashValue, Hal, KeyValueFlash } from "../hal/types";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryLogger } from "../hal/node/logger";
+import { bootDevice, type BootEvent, type BootOptions, type BootState } from "../firmware/boot";
 import type { DeviceInfo } from "../firmware/device-info";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { getDevInfo, RecordStoreError, setDevInfo, type StoreHal } from "../firmware/record-store";
 import { startXsLane, xsLaneUnavailableReason, type XsLane } from "../xs/host";
 
-/** The XS program under test: the record store alone until the boot task lands. */
-const LANE_ENTRY = "store";
+/** The XS program under test: the whole firmware core. */
+const LANE_ENTRY = "core";
 
 function requireXsnap(context: Mocha.Context): void {
   const reason = xsLaneUnavailableReason();
@@ -230,4 +232,158 @@ describe("XS lane: the device-info record store inside XS, against the Node lane
       }
     });
   }
+});
+
+// ---- Boot on XS against the mock platform, beside the Node lane --------------------------------
+
+const PRODUCT_ID = "ABCDEFGHIJ";
+const PRODUCT_SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
+const DEVICE = "dev001";
+const BOOT_FACTORY: DeviceInfo = { productId: PRODUCT_ID, deviceName: DEVICE, productSecret: PRODUCT_SECRET, authMode: "psk" };
+
+function platformOptions() {
+  return {
+    memory: true,
+    config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk" as const, devices: [DEVICE] }] },
+  };
+}
+
+function bootOptions(platform: RunningPlatform): Omit<BootOptions, "onControl"> {
+  return {
+    registerUrl: `${platform.httpUrl}/device/register`,
+    mqttUrl: platform.mqttUrl,
+    factoryInfo: BOOT_FACTORY,
+    initialReport: { power: 1 },
+    keepAliveSeconds: 60,
+    backoff: { baseMs: 10, capMs: 100, maxAttempts: 3 },
+  };
+}
+
+/** What one boot did, in terms both lanes can be compared on. */
+interface BootRun {
+  states: BootState[];
+  httpRequests: number;
+  flashWrites: number;
+  /** The record on flash afterwards, read by the Node lane. */
+  record: DeviceInfo | undefined;
+}
+
+/** Counts the HTTP requests a Hal makes (a registration is the only one the core makes). */
+function countingHttp(base: Hal): { hal: Hal; count(): number } {
+  let requests = 0;
+  return {
+    hal: { ...base, http: { request: (request) => (requests++, base.http.request(request)) } },
+    count: () => requests,
+  };
+}
+
+/** Boots on the Node lane: online with the first report acknowledged, one more report, stop. */
+async function bootOnNode(flash: NodeFlash, platform: RunningPlatform): Promise<BootRun> {
+  const counted = countingHttp(createNodeHal({ flash, storageKey: KEY, logger: createMemoryLogger() }));
+  const task = bootDevice(counted.hal, bootOptions(platform));
+  const states: BootState[] = [];
+  task.onState((event) => states.push(event.state));
+  await task.online;
+  await task.report({ power: 2 });
+  await task.stop();
+  await new Promise((resolve) => setImmediate(resolve));
+  return { states, httpRequests: counted.count(), flashWrites: flash.stats().writesSinceOpen, record: getDevInfo(nodeStore(flash.reboot())) };
+}
+
+describe("XS lane: the boot task inside XS against the mock platform, beside the Node lane", function () {
+  let lane: XsLane;
+  const flash = swappableFlash(createMemoryFlash());
+  let counted: ReturnType<typeof countingHttp>;
+  let states: BootState[] = [];
+  const controls: unknown[] = [];
+  // One platform per lane, so each lane's device registers from scratch.
+  let xsPlatform: RunningPlatform;
+  let nodePlatform: RunningPlatform;
+  let xsCold: BootRun;
+  let nodeCold: BootRun;
+  let xsFlash: NodeFlash;
+  let nodeFlash: NodeFlash;
+
+  async function bootOnXs(bootFlash: NodeFlash, platform: RunningPlatform): Promise<BootRun> {
+    flash.current = bootFlash;
+    states = [];
+    const before = counted.count();
+    assert.equal(await lane.invoke("boot", bootOptions(platform)), "online");
+    await lane.invoke("report", { power: 2 });
+    await lane.invoke("stop");
+    await lane.idle(); // the last state events arrive within the crank that stopped the task
+    return { states, httpRequests: counted.count() - before, flashWrites: bootFlash.stats().writesSinceOpen, record: getDevInfo(nodeStore(bootFlash.reboot())) };
+  }
+
+  before(async function () {
+    requireXsnap(this);
+    counted = countingHttp(createNodeHal({ flash, storageKey: KEY, logger: createMemoryLogger() }));
+    lane = await startXsLane({ hal: counted.hal, entry: "core" });
+    lane.on("state", (event) => states.push((event as BootEvent).state));
+    lane.on("control", (params) => controls.push(params));
+    xsPlatform = await startPlatform(platformOptions());
+    nodePlatform = await startPlatform(platformOptions());
+  });
+  after(async () => {
+    await lane?.close();
+    await xsPlatform?.close();
+    await nodePlatform?.close();
+  });
+
+  it("a cold boot on XS registers, stores the record, comes online and gets its reports acknowledged", async () => {
+    xsFlash = createMemoryFlash();
+    xsCold = await bootOnXs(xsFlash, xsPlatform);
+    const device = xsPlatform.registry.getDevice(PRODUCT_ID, DEVICE)!;
+    assert.equal(device.state, "activated");
+    assert.equal(xsCold.httpRequests, 1);
+    assert.ok(xsCold.flashWrites >= 1);
+    assert.deepEqual(xsCold.record, { ...BOOT_FACTORY, deviceSecret: device.psk });
+    assert.ok(xsCold.states.includes("registering") && xsCold.states.includes("registered"), xsCold.states.join(","));
+    assert.equal(xsCold.states.at(-1), "stopped");
+    assert.ok(xsCold.states.includes("online"));
+  });
+
+  it("the same cold boot on the Node lane gives the same states, writes and record", async () => {
+    nodeFlash = createMemoryFlash();
+    nodeCold = await bootOnNode(nodeFlash, nodePlatform);
+    const psk = nodePlatform.registry.getDevice(PRODUCT_ID, DEVICE)!.psk;
+    assert.deepEqual(nodeCold.record, { ...BOOT_FACTORY, deviceSecret: psk });
+    assert.deepEqual({ ...xsCold, record: undefined }, { ...nodeCold, record: undefined });
+  });
+
+  it("a warm boot on XS neither writes flash nor registers, exactly as on Node", async () => {
+    const xsWarm = await bootOnXs(xsFlash.reboot(), xsPlatform);
+    assert.equal(xsWarm.flashWrites, 0);
+    assert.equal(xsWarm.httpRequests, 0);
+    assert.ok(!xsWarm.states.includes("registering"));
+    assert.deepEqual(xsWarm.record, xsCold.record);
+    const nodeWarm = await bootOnNode(nodeFlash.reboot(), nodePlatform);
+    assert.deepEqual({ ...xsWarm, record: undefined }, { ...nodeWarm, record: undefined });
+  });
+
+  it("XS warm-boots from the record the Node lane registered, and Node from the one XS registered", async () => {
+    const xsOnNodeRecord = await bootOnXs(nodeFlash.reboot(), nodePlatform);
+    assert.deepEqual([xsOnNodeRecord.httpRequests, xsOnNodeRecord.flashWrites], [0, 0]);
+    assert.ok(xsOnNodeRecord.states.includes("online"));
+    const nodeOnXsRecord = await bootOnNode(xsFlash.reboot(), xsPlatform);
+    assert.deepEqual([nodeOnXsRecord.httpRequests, nodeOnXsRecord.flashWrites], [0, 0]);
+    assert.ok(nodeOnXsRecord.states.includes("online"));
+  });
+
+  it("a control message from the platform reaches the core in XS, and its reply is recorded", async () => {
+    flash.current = xsFlash.reboot();
+    controls.length = 0;
+    await lane.invoke("boot", bootOptions(xsPlatform));
+    try {
+      const sent = xsPlatform.broker.sendControl(PRODUCT_ID, DEVICE, { power: 0 });
+      // The reply travels XS -> bridge -> MQTT -> platform; wait for the platform to record it.
+      for (let i = 0; i < 200 && xsPlatform.registry.getControl(sent.clientToken)?.reply === undefined; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(controls, [{ power: 0 }]);
+      assert.equal(xsPlatform.registry.getControl(sent.clientToken)?.reply?.code, 0);
+    } finally {
+      await lane.invoke("stop");
+    }
+  });
 });

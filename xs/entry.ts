@@ -19,11 +19,12 @@ function currentTask(): BootTask {
 exposeRecordStore();
 expose({
   /** Starts the boot task; resolves when it is online with its first report acknowledged. */
-  boot: async (options: BootOptions) => {
+  boot: async (options: Omit<BootOptions, "onControl">) => {
     if (task !== undefined && task.state !== "stopped" && !task.state.startsWith("failed:")) {
       throw new BridgeError(`a boot task is already ${task.state}`);
     }
-    const started = bootDevice(bridgeHal, options);
+    // Functions cannot cross the bridge: control messages are accepted and reported as events.
+    const started = bootDevice(bridgeHal, { ...options, onControl: (params) => emitEvent("control", params) });
     task = started;
     started.onState((event) => emitEvent("state", event));
     await started.online;
