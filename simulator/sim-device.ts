@@ -21,6 +21,8 @@ export interface SimDeviceOptions {
   /** Power is cut at this flash write (1-based); the device halts there. */
   powerCutAtWrite?: number;
   clockSkewSeconds?: number;
+  /** Whether the simulated SNTP server answers (default true); without it only the HTTP Date header can fix a skewed clock. */
+  sntp?: boolean;
   dropNetworkAfterMs?: number;
   dropNetworkForMs?: number;
   logger?: Logger;
@@ -44,7 +46,7 @@ export interface SimDevice {
 
 export function startSimDevice(options: SimDeviceOptions): SimDevice {
   const flash = openFlashFile(options.flashFile, options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {});
-  const clock = createNodeClock(options.clockSkewSeconds ? { skewMs: options.clockSkewSeconds * 1000 } : {});
+  const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
   const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt });
   let transports = { http: base.http, mqtt: base.mqtt };
   let cancelFaults = () => undefined as void;
