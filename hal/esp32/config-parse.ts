@@ -1,0 +1,83 @@
+/**
+ * The manifest `config` block, normalized. mcconfig passes command-line overrides
+ * (`mcconfig ... productId=ABC ledPin=2`) as strings, so numbers and booleans are parsed here
+ * and a bad value is a clear ConfigError at boot rather than a wrong GPIO. Engine-neutral.
+ */
+import type { DeviceConfig } from "./factory";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface FirmwareConfig extends DeviceConfig {
+  registerUrl?: string;
+  mqttUrl?: string;
+  signAlgorithm?: "hmacsha256" | "hmacsha1";
+  /** GPIO of the status LED; undefined disables it. */
+  ledPin?: number;
+  ledActiveLow: boolean;
+  sntpServers: string[];
+  /** Name of the DER root certificate in the build's data (see manifest.json "data"). */
+  tlsCa: string;
+  ssid?: string;
+  password?: string;
+  wifiAttemptMs: number;
+  keepAliveSeconds?: number;
+}
+
+const DEFAULT_SNTP = ["pool.ntp.org", "time.cloudflare.com"];
+
+function text(raw: Record<string, unknown>, name: string): string | undefined {
+  const value = raw[name];
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new ConfigError(`config.${name} must be a string`);
+  return value;
+}
+
+function integer(raw: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+  const value = raw[name];
+  if (value === undefined || value === null || value === "") return undefined;
+  const number = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(number) || number < min || number > max) throw new ConfigError(`config.${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  return number;
+}
+
+function flag(raw: Record<string, unknown>, name: string): boolean {
+  const value = raw[name];
+  if (value === undefined || value === "" || value === false || value === "false" || value === "0" || value === 0) return false;
+  if (value === true || value === "true" || value === "1" || value === 1) return true;
+  throw new ConfigError(`config.${name} must be true or false, not ${JSON.stringify(value)}`);
+}
+
+export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfig {
+  const rule = text(raw, "deviceNameRule") ?? "config";
+  if (rule !== "config" && rule !== "mac") throw new ConfigError(`config.deviceNameRule must be "config" or "mac", not ${JSON.stringify(rule)}`);
+  const algorithm = text(raw, "signAlgorithm");
+  if (algorithm !== undefined && algorithm !== "hmacsha256" && algorithm !== "hmacsha1") {
+    throw new ConfigError(`config.signAlgorithm must be hmacsha256 or hmacsha1, not ${JSON.stringify(algorithm)}`);
+  }
+  const ledPin = integer(raw, "ledPin", -1, 48);
+  const sntp = text(raw, "sntp");
+  return {
+    productId: text(raw, "productId"),
+    productSecret: text(raw, "productSecret"),
+    deviceName: text(raw, "deviceName"),
+    deviceNameRule: rule,
+    deviceNamePrefix: text(raw, "deviceNamePrefix"),
+    region: text(raw, "region"),
+    registerUrl: text(raw, "registerUrl"),
+    mqttUrl: text(raw, "mqttUrl"),
+    signAlgorithm: algorithm,
+    ledPin: ledPin === undefined || ledPin < 0 ? undefined : ledPin,
+    ledActiveLow: flag(raw, "ledActiveLow"),
+    sntpServers: sntp ? sntp.split(",").map((host) => host.trim()).filter((host) => host !== "") : DEFAULT_SNTP,
+    tlsCa: text(raw, "tlsCa") ?? "tencent-root-ca.der",
+    ssid: text(raw, "ssid"),
+    password: text(raw, "password"),
+    wifiAttemptMs: integer(raw, "wifiAttemptMs", 1000, 120_000) ?? 20_000,
+    keepAliveSeconds: integer(raw, "keepAliveSeconds", 10, 690),
+  };
+}

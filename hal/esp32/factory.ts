@@ -1,0 +1,100 @@
+/**
+ * Factory data: where ProductId, ProductSecret and DeviceName come from on an ESP32.
+ *
+ * Precedence, per field: the per-device value written at the factory into the NVS namespace
+ * "factory" (an nvs_partition_gen.py image made by `explorer-xs factory --csv`), then the
+ * manifest `config` (overridable on the mcconfig command line), then, for DeviceName only and
+ * only when config.deviceNameRule is "mac", <prefix><MAC without colons>. The simulator's
+ * factory command imports these names, so both sides agree on the NVS layout.
+ * Engine-neutral: the Node tests run it against a fake flash.
+ */
+import type { KeyValueFlash } from "../types";
+import { validateDeviceInfo, type DeviceInfo } from "../../firmware/device-info";
+import { DeviceInfoError } from "../../firmware/errors";
+
+export const FACTORY_NAMESPACE = "factory";
+
+/** NVS key names (at most 15 characters) of the factory namespace. */
+export const FACTORY_KEYS = {
+  productId: "productId",
+  productSecret: "productSecret",
+  deviceName: "deviceName",
+  region: "region",
+} as const;
+
+export type FactoryField = keyof typeof FACTORY_KEYS;
+export type FieldSource = "factory" | "config" | "mac";
+
+/** The subset of the manifest `config` this module reads. */
+export interface DeviceConfig {
+  productId?: string;
+  productSecret?: string;
+  deviceName?: string;
+  /** "config" (default): DeviceName must come from the factory or config; "mac": derive it. */
+  deviceNameRule?: "config" | "mac";
+  deviceNamePrefix?: string;
+  region?: string;
+}
+
+export interface ResolvedDeviceInfo {
+  info: DeviceInfo;
+  sources: Partial<Record<FactoryField, FieldSource>>;
+}
+
+const MAC_PATTERN = /^([0-9A-Fa-f]{2})(?::([0-9A-Fa-f]{2})){5}$/;
+
+/** "A4:D1:8C:DB:C0:20" with prefix "dev-" gives "dev-A4D18CDBC020" (upper case, no colons). */
+export function deviceNameFromMac(prefix: string, mac: string): string {
+  if (typeof mac !== "string" || !MAC_PATTERN.test(mac)) {
+    throw new DeviceInfoError("deviceName", `cannot derive a DeviceName from MAC ${JSON.stringify(mac)}`);
+  }
+  return prefix + mac.replace(/:/g, "").toUpperCase();
+}
+
+function factoryText(flash: KeyValueFlash, field: FactoryField): string | undefined {
+  const value = flash.get(FACTORY_NAMESPACE, FACTORY_KEYS[field]);
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") {
+    throw new DeviceInfoError(field, `factory NVS ${FACTORY_NAMESPACE}/${FACTORY_KEYS[field]} must be a string, found ${typeof value}`);
+  }
+  return value === "" ? undefined : value;
+}
+
+function configText(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * The factory device info for a device with no record yet: validated (PROTOCOL.md §1 limits),
+ * in PSK mode with no secret, so the core registers dynamically. `mac` is called only when the
+ * DeviceName has to be derived.
+ */
+export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceConfig, mac: () => string): ResolvedDeviceInfo {
+  const sources: Partial<Record<FactoryField, FieldSource>> = {};
+  const pick = (field: FactoryField, fromConfig: unknown): string | undefined => {
+    const fromFactory = factoryText(flash, field);
+    if (fromFactory !== undefined) {
+      sources[field] = "factory";
+      return fromFactory;
+    }
+    const text = configText(fromConfig);
+    if (text !== undefined) sources[field] = "config";
+    return text;
+  };
+  const productId = pick("productId", config.productId);
+  const productSecret = pick("productSecret", config.productSecret);
+  const region = pick("region", config.region);
+  let deviceName = pick("deviceName", config.deviceName);
+  if (deviceName === undefined && config.deviceNameRule === "mac") {
+    deviceName = deviceNameFromMac(config.deviceNamePrefix ?? "", mac());
+    sources.deviceName = "mac";
+  }
+  const info = validateDeviceInfo({
+    productId: productId ?? "",
+    deviceName: deviceName ?? "",
+    productSecret,
+    authMode: "psk",
+    region,
+  });
+  return { info, sources };
+}

@@ -1,0 +1,24 @@
+/** The ESP32 Hal: each contract of hal/types.ts on its Moddable module. */
+import type { Bytes, Hal, Logger } from "../types";
+import { SntpClock } from "./clock";
+import type { FirmwareConfig } from "./config-parse";
+import { CryptHal } from "./crypto";
+import { PreferenceFlash } from "./flash";
+import { ModdableHttpClient } from "./http";
+import { ModdableMqttTransport } from "./mqtt";
+import { loadOrCreateStorageKey } from "./storage-key";
+
+export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: FirmwareConfig): Hal {
+  const crypto = new CryptHal();
+  let storageKey: Bytes | undefined;
+  return {
+    flash,
+    crypto,
+    http: new ModdableHttpClient(config.tlsCa),
+    mqtt: new ModdableMqttTransport(config.tlsCa),
+    clock: new SntpClock(config.sntpServers),
+    log,
+    // Read (or created) on first use, after Wi-Fi is up so the RNG has RF entropy.
+    storageKey: () => (storageKey ??= loadOrCreateStorageKey(flash, (length) => crypto.randomBytes(length))).slice(),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The ESP32 entry (manifest.json creation.main). Order matters:
+ * 1. status LED and configuration (mcconfig overrides parsed and checked);
+ * 2. Wi-Fi, with retries, before anything draws randomness (RF on = true hardware entropy);
+ * 3. factory device info (NVS "factory" wins over config), seeded into the core's record store
+ *    on the first boot only;
+ * 4. the core's boot task, its states mapped to the LED and the console.
+ */
+import config from "mc/config";
+import Net from "net";
+import nacl from "tweetnacl";
+import { bootDevice, type BootOptions } from "../../firmware/boot";
+import { DEFAULT_BACKOFF } from "../../firmware/backoff";
+import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
+import { openDevInfoStore, recordKeyNames } from "./core-store";
+import { FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "./factory";
+import { PreferenceFlash } from "./flash";
+import { createEsp32Hal } from "./hal";
+import { TraceLogger } from "./log";
+import { hardwareRandomBytes, MAX_RANDOM_BYTES } from "./random";
+import { seedFactoryRecord } from "./record-seed";
+import { StatusLed } from "./status-led";
+import { STORAGE_KEY_NAME, STORAGE_KEY_NAMESPACE } from "./storage-key";
+import { WifiLink } from "./wifi";
+
+function bootOptions(settings: FirmwareConfig): BootOptions {
+  const options: BootOptions = {};
+  if (settings.registerUrl) options.registerUrl = settings.registerUrl;
+  if (settings.mqttUrl) options.mqttUrl = settings.mqttUrl;
+  if (settings.signAlgorithm) options.signAlgorithm = settings.signAlgorithm;
+  if (settings.keepAliveSeconds) options.keepAliveSeconds = settings.keepAliveSeconds;
+  return options;
+}
+
+/** tweetnacl draws from the hardware RNG, never from Math.random. */
+function feedNacl(): void {
+  nacl.setPRNG((target: Uint8Array, length: number) => {
+    for (let offset = 0; offset < length; offset += MAX_RANDOM_BYTES) {
+      target.set(hardwareRandomBytes(Math.min(MAX_RANDOM_BYTES, length - offset)), offset);
+    }
+  });
+}
+
+async function start(log: TraceLogger): Promise<void> {
+  const settings = parseFirmwareConfig(config);
+  const led = new StatusLed(settings.ledPin, settings.ledActiveLow);
+  led.show("wifi");
+
+  await new WifiLink(
+    { ssid: settings.ssid, password: settings.password, attemptTimeoutMs: settings.wifiAttemptMs, backoff: DEFAULT_BACKOFF },
+    log,
+  ).up();
+  feedNacl();
+
+  const record = recordKeyNames();
+  const flash = new PreferenceFlash({
+    [FACTORY_NAMESPACE]: Object.values(FACTORY_KEYS),
+    [STORAGE_KEY_NAMESPACE]: [STORAGE_KEY_NAME],
+    [record.namespace]: record.keys,
+  });
+  const hal = createEsp32Hal(flash, log, settings);
+
+  const factory = resolveFactoryDeviceInfo(flash, settings, () => Net.get("MAC"));
+  const seeded = seedFactoryRecord(openDevInfoStore(hal), factory.info);
+  log.log(seeded === "kept-different" ? "warn" : "info", "factory.record", {
+    outcome: seeded,
+    productId: factory.info.productId,
+    deviceName: factory.info.deviceName,
+    deviceNameFrom: factory.sources.deviceName ?? "none",
+  });
+
+  const task = bootDevice(hal, bootOptions(settings));
+  task.onState((event) => {
+    led.show(event.state);
+    log.log(event.state.startsWith("failed:") ? "error" : "info", "boot.state", {
+      state: event.state,
+      elapsedMs: event.elapsedMs,
+      ...(event.detail ? { detail: event.detail } : {}),
+    });
+  });
+  await task.online;
+  log.log("info", "boot.online", {});
+}
+
+export default function main(): void {
+  const log = new TraceLogger();
+  start(log).catch((error: unknown) => {
+    log.log("error", "boot.fatal", { message: error instanceof Error ? error.message : String(error) });
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * manifest.json is the ESP32 build's only list of what goes into the image, and mcconfig cannot
+ * run here, so this test checks what can be checked without the Moddable SDK:
+ * - it is strict JSON (mcconfig would accept more; other tools would not);
+ * - every project path it lists exists, and creation.main and the project preloads name listed
+ *   modules;
+ * - every TypeScript module of firmware/ and hal/esp32/ (and hal/types.ts) is listed;
+ * - walking the runtime imports from every listed project module reaches only listed project
+ *   modules or Moddable SDK modules: never a Node built-in or an npm package, and no listed
+ *   file uses a Node global;
+ * - preloaded modules do not reach tweetnacl or hardware modules (see hal/esp32/nacl.ts).
+ * The checker runs against the real repository and against a small broken fixture, so it is
+ * shown to fail when it should.
+ */
+import { strict as assert } from "node:assert";
+import { builtinModules } from "node:module";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Moddable SDK modules the build takes from the SDK's own manifests (included in manifest.json). */
+const MODDABLE_MODULES = new Set([
+  "preference", "http", "securesocket", "socket", "mqtt", "crypt", "hmac", "sntp", "time",
+  "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "instrumentation",
+]);
+
+/** Modules that touch hardware or networking: preloading them would run them at build time. */
+const NOT_PRELOADABLE = new Set(["preference", "http", "securesocket", "socket", "mqtt", "sntp", "wifi", "net", "pins/digital", "hal/esp32/hwrng", "tweetnacl", "tweetnacl-raw"]);
+
+const NODE_GLOBALS = ["Buffer", "process", "require", "__dirname", "__filename", "setImmediate"];
+const SOURCE_EXTENSIONS = [".ts", ".js", ".c"];
+
+interface Listed {
+  /** Module name as the XS runtime sees it. */
+  name: string;
+  file: string;
+}
+
+interface Problem {
+  what: string;
+}
+
+function readManifest(root: string): { manifest: any; problems: Problem[] } {
+  const text = fs.readFileSync(path.join(root, "manifest.json"), "utf8");
+  try {
+    return { manifest: JSON.parse(text), problems: [] };
+  } catch (error) {
+    return { manifest: undefined, problems: [{ what: `manifest.json is not strict JSON: ${(error as Error).message}` }] };
+  }
+}
+
+/** Files a manifest module path stands for: "dir/*" is every source file directly in dir. */
+function expandPath(root: string, modulePath: string): string[] {
+  const abs = path.join(root, modulePath);
+  if (modulePath.endsWith("/*")) {
+    const dir = abs.slice(0, -2);
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir)
+      .filter((name) => (name.endsWith(".ts") && !name.endsWith(".d.ts")) || name.endsWith(".js") || name.endsWith(".c"))
+      .map((name) => path.join(dir, name));
+  }
+  return [...SOURCE_EXTENSIONS, ".d.ts"].map((ext) => abs + ext).filter((file) => fs.existsSync(file));
+}
+
+function moduleName(key: string, file: string): string {
+  const base = path.basename(file).replace(/(\.d)?\.(ts|js|c)$/, "");
+  if (key === "*") return base;
+  return key.endsWith("/*") ? key.slice(0, -1) + base : key;
+}
+
+/** Project modules (paths starting with "./") from the top level and every platform. */
+function listedModules(root: string, manifest: any): { listed: Listed[]; problems: Problem[] } {
+  const listed: Listed[] = [];
+  const problems: Problem[] = [];
+  const tables = [manifest.modules ?? {}, ...Object.values<any>(manifest.platforms ?? {}).map((platform) => platform.modules ?? {})];
+  for (const table of tables) {
+    for (const [key, value] of Object.entries<any>(table)) {
+      for (const modulePath of Array.isArray(value) ? value : [value]) {
+        if (typeof modulePath !== "string" || !modulePath.startsWith("./")) continue;
+        const files = expandPath(root, modulePath);
+        if (files.length === 0) problems.push({ what: `manifest lists ${modulePath} (module ${key}) but no such file exists` });
+        for (const file of files) listed.push({ name: moduleName(key, file), file });
+      }
+    }
+  }
+  return { listed, problems };
+}
+
+function sourceFilesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.endsWith(".test.ts"))
+    .map((name) => path.join(dir, name));
+}
+
+/** Runtime imports of one file: type-only imports and exports are skipped. */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
+  const specifiers: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly && ts.isStringLiteral(node.moduleSpecifier)) {
+      specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && !node.isTypeOnly && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [argument] = node.arguments;
+      specifiers.push(argument && ts.isStringLiteral(argument) ? argument.text : "(computed dynamic import)");
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return specifiers;
+}
+
+/** Node globals used as values (identifiers not declared in the file, not property names). */
+function nodeGlobals(file: string): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
+  const found = new Set<string>();
+  const visit = (node: ts.Node) => {
+    if (ts.isIdentifier(node) && NODE_GLOBALS.includes(node.text)) {
+      const parent = node.parent;
+      const isMember = parent && ts.isPropertyAccessExpression(parent) && parent.name === node;
+      const isDeclaredName = parent && (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent) || ts.isMethodDeclaration(parent)) && (parent as { name?: ts.Node }).name === node;
+      if (!isMember && !isDeclaredName) found.add(node.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return [...found];
+}
+
+function isNodeBuiltin(specifier: string): boolean {
+  return specifier.startsWith("node:") || builtinModules.includes(specifier);
+}
+
+/** tweetnacl's nacl-fast.js is a script: its one `require` sits behind `typeof require !== 'undefined'`. */
+function checkThirdParty(file: string): Problem[] {
+  const text = fs.readFileSync(file, "utf8");
+  const requires = text.split("require(").length - 1;
+  if (requires <= 1 && text.includes("typeof require !== 'undefined'")) return [];
+  return [{ what: `${path.relative(ROOT, file)} calls require() outside its typeof-require guard` }];
+}
+
+function checkManifest(root: string): Problem[] {
+  const { manifest, problems } = readManifest(root);
+  if (!manifest) return problems;
+  const { listed, problems: pathProblems } = listedModules(root, manifest);
+  problems.push(...pathProblems);
+  const byName = new Map(listed.map((entry) => [entry.name, entry.file]));
+  const listedFiles = new Set(listed.map((entry) => entry.file));
+
+  // Every TypeScript module of the firmware is in the image.
+  const required = [...sourceFilesUnder(path.join(root, "firmware")), ...sourceFilesUnder(path.join(root, "hal", "esp32")), path.join(root, "hal", "types.ts")];
+  for (const file of required) {
+    if (!listedFiles.has(file)) problems.push({ what: `${path.relative(root, file)} is not listed in manifest.json modules` });
+  }
+
+  const main = manifest.creation?.main;
+  if (typeof main !== "string" || !byName.has(main)) problems.push({ what: `creation.main ${JSON.stringify(main)} is not a listed module` });
+
+  // Walk runtime imports from every listed module.
+  const reach = new Map<string, Set<string>>();
+  const resolve = (from: string, specifier: string): { file?: string; external?: string; problem?: string } => {
+    if (specifier.startsWith(".")) {
+      const base = path.resolve(path.dirname(from), specifier);
+      const file = SOURCE_EXTENSIONS.map((ext) => base + ext).find((candidate) => fs.existsSync(candidate));
+      if (!file) return { problem: `${path.relative(root, from)} imports ${specifier}, which does not exist` };
+      if (!listedFiles.has(file)) return { problem: `${path.relative(root, from)} imports ${path.relative(root, file)}, which manifest.json does not list` };
+      return { file };
+    }
+    // Moddable's "http" and "net" share names with Node built-ins; in this build they are Moddable's.
+    if (specifier.startsWith("node:")) return { problem: `${path.relative(root, from)} imports the Node-only module ${specifier}` };
+    const mapped = byName.get(specifier);
+    if (mapped) return { file: mapped };
+    if (MODDABLE_MODULES.has(specifier)) return { external: specifier };
+    if (isNodeBuiltin(specifier)) return { problem: `${path.relative(root, from)} imports the Node-only module ${specifier}` };
+    return { problem: `${path.relative(root, from)} imports ${specifier}, which is neither a listed module nor a Moddable SDK module` };
+  };
+  const walk = (file: string): Set<string> => {
+    const known = reach.get(file);
+    if (known) return known;
+    const names = new Set<string>();
+    reach.set(file, names);
+    if (file.includes(`${path.sep}node_modules${path.sep}`)) {
+      problems.push(...checkThirdParty(file));
+      return names;
+    }
+    if (!file.endsWith(".c")) {
+      for (const global of nodeGlobals(file)) problems.push({ what: `${path.relative(root, file)} uses the Node global ${global}` });
+      for (const specifier of runtimeImports(file)) {
+        const target = resolve(file, specifier);
+        if (target.problem) problems.push({ what: target.problem });
+        if (target.external) names.add(target.external);
+        if (target.file) {
+          const name = listed.find((entry) => entry.file === target.file)?.name ?? target.file;
+          names.add(name);
+          for (const deeper of walk(target.file)) names.add(deeper);
+        }
+      }
+    }
+    return names;
+  };
+  for (const entry of listed) walk(entry.file);
+
+  for (const name of manifest.preload ?? []) {
+    const file = byName.get(name);
+    if (!file) {
+      if (name.startsWith("firmware/") || name.startsWith("hal/")) problems.push({ what: `preload names ${name}, which is not a listed module` });
+      continue;
+    }
+    for (const reached of [name, ...walk(file)]) {
+      if (NOT_PRELOADABLE.has(reached)) problems.push({ what: `preloaded ${name} reaches ${reached}, which must not be preloaded` });
+    }
+  }
+  return problems;
+}
+
+function writeFixture(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "exs-manifest-"));
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+describe("manifest.json (ESP32 build)", () => {
+  it("passes every check against this repository", () => {
+    const problems = checkManifest(ROOT).map((problem) => problem.what);
+    assert.deepEqual(problems, []);
+  });
+
+  it("includes Moddable's base and network manifests and names TLS data", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
+    assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_base.json"));
+    assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_net.json"));
+    assert.ok(manifest.data["*"].some((entry: string) => entry.endsWith("/tencent-root-ca")));
+    assert.equal(manifest.creation.main, "hal/esp32/main");
+    for (const key of ["productId", "productSecret", "deviceName", "deviceNameRule", "region", "registerUrl", "ledPin"]) {
+      assert.ok(key in manifest.config, `config.${key}`);
+    }
+  });
+
+  describe("the checker fails on a broken tree", () => {
+    let dir: string;
+    before(() => {
+      dir = writeFixture({
+        "manifest.json": JSON.stringify({
+          creation: { main: "hal/esp32/main" },
+          modules: { "firmware/*": "./firmware/*", "hal/types": "./hal/types", "hal/esp32/main": "./hal/esp32/main", "gone": "./hal/esp32/gone" },
+          preload: ["hal/esp32/main"],
+        }),
+        "firmware/core.ts": 'import { readFileSync } from "node:fs";\nexport const size = Buffer.byteLength("x");\n',
+        "firmware/other.ts": 'import "left-pad";\nexport {};\n',
+        "hal/types.ts": "export {};\n",
+        "hal/esp32/main.ts": 'import Preference from "preference";\nimport "../../firmware/core";\nexport default Preference;\n',
+        "hal/esp32/unlisted.ts": "export {};\n",
+      });
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("reports each fault", () => {
+      const problems = checkManifest(dir).map((problem) => problem.what).join("\n");
+      assert.match(problems, /hal\/esp32\/gone .*no such file/);
+      assert.match(problems, /hal\/esp32\/unlisted\.ts is not listed/);
+      assert.match(problems, /firmware\/core\.ts imports the Node-only module node:fs/);
+      assert.match(problems, /firmware\/core\.ts uses the Node global Buffer/);
+      assert.match(problems, /firmware\/other\.ts imports left-pad, which is neither/);
+      assert.match(problems, /preloaded hal\/esp32\/main reaches preference/);
+    });
+
+    it("reports a manifest that is not strict JSON", () => {
+      const broken = writeFixture({ "manifest.json": '{ "modules": { "*": ["./main",] } }' });
+      try {
+        assert.match(checkManifest(broken)[0].what, /not strict JSON/);
+      } finally {
+        fs.rmSync(broken, { recursive: true, force: true });
+      }
+    });
+  });
+});
