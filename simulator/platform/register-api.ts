@@ -241,7 +241,7 @@ export class RegistrationService {
     if (nowSeconds - this.lastPrune < 30) return;
     this.lastPrune = nowSeconds;
     this.options.registry.pruneNonces(nowSeconds);
-    this.rate.clear();
+    for (const [productId, entry] of this.rate) if (entry.second !== nowSeconds) this.rate.delete(productId);
   }
 }
 
