@@ -7,8 +7,9 @@
  *   the load crank's meters and the size of a snapshot of the machine right after loading (the
  *   image holding the program), and each one's increment over the baseline;
  * - store: compute to seal and write a record, and to read it back (what a warm boot reads);
- * - boot: cold (registers, stores, comes online) and warm (reads, comes online) boot meters,
- *   when the boot task and the mock platform are available.
+ * - boot: cold (registers, stores, comes online) and warm (reads, comes online) boot meters
+ *   against the mock platform, live heap slots after load and online (after a full GC), and
+ *   a snapshot of the machine while online.
  *
  * Meters: `compute` is XS's metered steps summed over the cranks of an operation (xsnap's
  * crank meter; a machine-independent work count, not time); `heapSlots` is XS's slot count at
@@ -20,10 +21,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { createMemoryFlash } from "../hal/node/flash";
+import type { FlashValue } from "../hal/types";
+import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryLogger } from "../hal/node/logger";
 import type { DeviceInfo } from "../firmware/device-info";
+import { startPlatform } from "../simulator/platform/index";
 import { bundleForXs, ENTRIES } from "../xs/bundle";
 import { startXsLane, xsLaneUnavailableReason, xsnapBinaryPath, type LaneMeters, type XsLane } from "../xs/host";
 
@@ -41,6 +44,7 @@ export interface OperationMeters {
   compute: number;
   heapSlotsAfter: number;
   peakHeapSlots: number;
+  hostRequests: number;
 }
 
 export function summarize(meters: LaneMeters): OperationMeters {
@@ -49,6 +53,7 @@ export function summarize(meters: LaneMeters): OperationMeters {
     compute: meters.compute,
     heapSlotsAfter: meters.currentHeapCount,
     peakHeapSlots: meters.peakHeapCount,
+    hostRequests: meters.hostRequests,
   };
 }
 
@@ -123,9 +128,66 @@ function withIncrements(programs: Record<string, ProgramFigures>): Record<string
   );
 }
 
-/** Cold and warm boot on XS against the mock platform (wired once the platform lands). */
+const PRODUCT_SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
+const FACTORY: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: PRODUCT_SECRET, authMode: "psk" };
+
+/** Live heap slots: the heap count of a crank that only runs a full garbage collection. */
+async function liveHeapSlots(lane: XsLane): Promise<number> {
+  const meters = await metered(lane, () => lane.invoke("lane.gc"));
+  return meters.heapSlotsAfter;
+}
+
+/**
+ * Cold boot (empty flash: register over HTTP, store the record, connect, first report
+ * acknowledged) and warm boot (record in flash: connect, report) on XS against the mock
+ * platform on 127.0.0.1. Each is measured from `boot` to online, host I/O excluded by nature:
+ * the meters count only XS work, bridge encoding included (see hostRequests).
+ */
 async function runXsBootBench(): Promise<Record<string, unknown>> {
-  return { skipped: "the mock platform's startPlatform is not available yet" };
+  const platform = await startPlatform({
+    memory: true,
+    config: { products: [{ productId: FACTORY.productId, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: [FACTORY.deviceName] }] },
+  });
+  const flash = createMemoryFlash();
+  let current: NodeFlash = flash;
+  const swappable = {
+    get: (namespace: string, key: string) => current.get(namespace, key),
+    set: (namespace: string, key: string, value: FlashValue) => current.set(namespace, key, value),
+    delete: (namespace: string, key: string) => current.delete(namespace, key),
+    keys: (namespace: string) => current.keys(namespace),
+  };
+  const lane = await startXsLane({ hal: createNodeHal({ flash: swappable, storageKey: KEY, logger: createMemoryLogger() }), entry: "core" });
+  const options = {
+    registerUrl: `${platform.httpUrl}/device/register`,
+    mqttUrl: platform.mqttUrl,
+    factoryInfo: FACTORY,
+    initialReport: { power: 1 },
+    keepAliveSeconds: 60,
+  };
+  try {
+    const liveAfterLoad = await liveHeapSlots(lane);
+    const cold = await metered(lane, () => lane.invoke("boot", options));
+    const coldWrites = current.stats().writesSinceOpen;
+    const liveOnline = await liveHeapSlots(lane);
+    const snapshotBytesOnline = await lane.snapshotBytes();
+    const report = await metered(lane, () => lane.invoke("report", { power: 2 }));
+    await lane.invoke("stop");
+
+    current = flash.reboot();
+    const warm = await metered(lane, () => lane.invoke("boot", options));
+    const warmWrites = current.stats().writesSinceOpen;
+    await lane.invoke("stop");
+    return {
+      cold: { ...cold, flashWrites: coldWrites },
+      warm: { ...warm, flashWrites: warmWrites },
+      reportRoundTrip: report,
+      liveHeapSlots: { afterLoad: liveAfterLoad, online: liveOnline },
+      snapshotBytesOnline,
+    };
+  } finally {
+    await lane.close();
+    await platform.close();
+  }
 }
 
 export async function runXsBench(): Promise<Record<string, unknown>> {

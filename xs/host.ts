@@ -47,10 +47,12 @@ export interface LaneMeters {
   /** Heap slots in use after the last crank, and the largest seen. */
   currentHeapCount: number;
   peakHeapCount: number;
+  /** Synchronous calls XS made to the host (HAL calls, results, events): the bridge's share. */
+  hostRequests: number;
 }
 
 function emptyMeters(): LaneMeters {
-  return { cranks: 0, compute: 0, allocate: 0, currentHeapCount: 0, peakHeapCount: 0 };
+  return { cranks: 0, compute: 0, allocate: 0, currentHeapCount: 0, peakHeapCount: 0, hostRequests: 0 };
 }
 
 export interface XsLaneOptions {
@@ -161,6 +163,7 @@ export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
         started(message.meter);
         return;
       case "request": {
+        meters.hostRequests += 1;
         const reply = server.handle(decodeMessage(message.payload) as HostRequest);
         toChild({ type: "answer", id: message.id, payload: encodeMessage(reply) });
         return;
