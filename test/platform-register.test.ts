@@ -285,7 +285,7 @@ describe("platform: legacy POST /register/dev (C SDK 3.1)", () => {
   });
 
   it("registers with a real form body and a JSON content type alike", async () => {
-    const form = new URLSearchParams(Object.entries(legacyBody("dev002")).map(([k, v]) => [k, String(v)])).toString();
+    const form = new URLSearchParams(Object.entries(legacyBody("dev002")).map(([k, v]): [string, string] => [k, String(v)])).toString();
     assert.equal((await post(platform.httpUrl, "/register/dev", form, { "Content-Type": "application/x-www-form-urlencoded" })).json.code, 0);
     const json = JSON.stringify(legacyBody("dev003"));
     assert.equal((await post(platform.httpUrl, "/register/dev", json, { "Content-Type": "application/json" })).json.code, 0);

@@ -95,6 +95,7 @@ export class PlatformBroker {
   /** Starts a listener; resolves with the bound port. */
   async listen(transport: Transport, host: string, port: number, tls?: { key: string | Buffer; cert: string | Buffer }): Promise<number> {
     const handle = (socket: Socket) => {
+      socket.setNoDelay(true); // small MQTT packets (CONNACK, replies) must not wait for Nagle
       this.transports.set(socket, transport);
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
