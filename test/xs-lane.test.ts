@@ -90,13 +90,17 @@ describe("XS lane: engine smoke (encoding and tweetnacl inside XS)", function ()
         contentType: "text/plain",
         body: "GET /probe ok",
       });
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      assert.deepEqual(await lane.invoke("http", { ...request, url: `http://127.0.0.1:${port}/probe` }), {
+      // A port nobody listens on (taken from a server that is closed again): connection refused.
+      const probe = createTcpServer();
+      await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+      const closedPort = (probe.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      assert.deepEqual(await lane.invoke("http", { ...request, url: `http://127.0.0.1:${closedPort}/probe` }), {
         error: { isHalNetworkError: true, code: "refused" },
       });
     } finally {
-      if (server.listening) server.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

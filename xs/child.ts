@@ -63,6 +63,11 @@ async function snapshotSize(id: number): Promise<void> {
   send({ type: "snapshot", id, bytes });
 }
 
+// The host went away without closing: do not leave the XS worker orphaned.
+process.on("disconnect", () => {
+  void Promise.resolve(worker?.terminate()).finally(() => process.exit(0));
+});
+
 process.on("message", (message: ToChild) => {
   switch (message.type) {
     case "start":
@@ -86,7 +91,7 @@ process.on("message", (message: ToChild) => {
     case "close":
       Promise.resolve(worker?.close())
         .catch(() => undefined)
-        .finally(() => process.disconnect());
+        .finally(() => process.exit(0));
       return;
   }
 });

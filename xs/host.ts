@@ -10,13 +10,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hal } from "../hal/types";
 import { bundleForXs, ENTRIES } from "./bundle";
-import { BridgeError, decodeMessage, deserializeError, encodeMessage, type SerializedError } from "./codec";
+import { BridgeError, decodeMessage, deserializeError, encodeMessage, serializeError, type SerializedError } from "./codec";
 import { BridgeServer } from "./bridge-server";
-import type { CrankMeter, FromChild, HostRequest, LaneCommand, ToChild } from "./protocol";
+import type { CrankMeter, FromChild, HostReply, HostRequest, LaneCommand, ToChild } from "./protocol";
 
 /** xsnap's default per-crank budget; a boot crank is far below it. */
 const METERING_LIMIT = 1e8;
 const START_TIMEOUT_MS = 15_000;
+const DEFAULT_INVOKE_TIMEOUT_MS = 30_000;
 
 export function xsnapBinaryPath(): string {
   const require = createRequire(import.meta.url);
@@ -59,6 +60,8 @@ export interface XsLaneOptions {
   hal: Hal;
   /** A bundled entry name or an entry file path. */
   entry?: keyof typeof ENTRIES | string;
+  /** An `invoke` not answered within this rejects (default 30 s); the XS side keeps running. */
+  invokeTimeoutMs?: number;
 }
 
 export interface XsLane {
@@ -164,7 +167,12 @@ export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
         return;
       case "request": {
         meters.hostRequests += 1;
-        const reply = server.handle(decodeMessage(message.payload) as HostRequest);
+        let reply: HostReply;
+        try {
+          reply = server.handle(decodeMessage(message.payload) as HostRequest);
+        } catch (error) {
+          reply = { error: serializeError(error) }; // an undecodable request still gets an answer
+        }
         toChild({ type: "answer", id: message.id, payload: encodeMessage(reply) });
         return;
       }
@@ -209,8 +217,16 @@ export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
     invoke(name, ...args) {
       if (failure !== undefined) return Promise.reject(failure);
       const id = nextInvoke++;
+      const timeoutMs = options.invokeTimeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS;
       return new Promise((resolve, reject) => {
-        invocations.set(id, { resolve, reject });
+        const timer = setTimeout(() => {
+          invocations.delete(id);
+          reject(new BridgeError(`XS did not answer ${name} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        invocations.set(id, {
+          resolve: (value) => (clearTimeout(timer), resolve(value)),
+          reject: (error) => (clearTimeout(timer), reject(error)),
+        });
         deliver({ op: "invoke", id, name, args });
       });
     },
