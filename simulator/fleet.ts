@@ -20,6 +20,8 @@ export interface FleetOptions {
   registerUrl: string;
   mqttUrl: string;
   flashDir: string;
+  /** fsync flash commits; a fleet whose flash files are deleted at exit gains nothing from it. */
+  flashDurable: boolean;
   onProgress?: (done: number, online: number) => void;
   /** Per-device boot limits: a device that cannot come online in this many attempts fails. */
   maxAttempts?: number;
@@ -30,6 +32,8 @@ export interface FleetSummary {
   online: number;
   failed: number;
   failuresByCause: Record<string, number>;
+  /** Backoff waits across the fleet, by the cause that led to them. */
+  retriesByCause: Record<string, number>;
   timeToOnlineMs: { p50: number; p95: number; p99: number; max: number };
   flashWritesPerDevice: { mean: number; max: number };
   wallMs: number;
@@ -53,6 +57,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   const devices: SimDevice[] = [];
   const times: number[] = [];
   const failuresByCause: Record<string, number> = {};
+  const retriesByCause: Record<string, number> = {};
   let flashWritesTotal = 0;
   let flashWritesMax = 0;
   let peakRss = process.memoryUsage().rss;
@@ -71,12 +76,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       registerUrl: options.registerUrl,
       mqttUrl: options.mqttUrl,
       factoryInfo,
+      flashDurable: options.flashDurable,
       http,
       mqtt,
       logger: { log: () => undefined },
       boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: { index } },
     });
     devices.push(device);
+    device.task.onState((event) => {
+      if (event.state !== "backoff") return;
+      const cause = event.detail?.split(":")[0] ?? "unknown";
+      retriesByCause[cause] = (retriesByCause[cause] ?? 0) + 1;
+    });
     try {
       await device.task.online;
       times.push(performance.now() - bootStarted);
@@ -106,6 +117,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     online,
     failed: options.count - online,
     failuresByCause,
+    retriesByCause,
     timeToOnlineMs: { p50: round(percentile(times, 50)), p95: round(percentile(times, 95)), p99: round(percentile(times, 99)), max: round(times[times.length - 1] ?? 0) },
     flashWritesPerDevice: { mean: round(flashWritesTotal / Math.max(1, options.count)), max: flashWritesMax },
     wallMs: Math.round(wallMs),

@@ -30,15 +30,16 @@ export async function startPlatformProcess(options: { configFile: string; config
   child.stderr!.on("data", (chunk) => (errors = (errors + chunk).slice(-4000)));
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`platform did not start within ${options.readyTimeoutMs ?? 30000} ms: ${errors}`)), options.readyTimeoutMs ?? 30000);
-    child.stdout!.on("data", (chunk) => {
-      output += chunk;
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk).slice(-64 * 1024);
       const match = READY.exec(output);
       if (match) {
         clearTimeout(timer);
+        child.stdout!.off("data", onData);
         resolve(match);
       }
-      if (output.length > 1_000_000) output = output.slice(-10_000);
-    });
+    };
+    child.stdout!.on("data", onData);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`platform exited with code ${code} before it was ready: ${errors}`));

@@ -18,6 +18,8 @@ export interface SimDeviceOptions {
   mqttUrl: string;
   /** The factory identity, used while flash holds no record (ProductId, ProductSecret, DeviceName). */
   factoryInfo?: DeviceInfo;
+  /** fsync each flash commit (default true). Off only for throwaway flash files. */
+  flashDurable?: boolean;
   /** Power is cut at this flash write (1-based); the device halts there. */
   powerCutAtWrite?: number;
   clockSkewSeconds?: number;
@@ -45,7 +47,10 @@ export interface SimDevice {
 }
 
 export function startSimDevice(options: SimDeviceOptions): SimDevice {
-  const flash = openFlashFile(options.flashFile, options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {});
+  const flash = openFlashFile(options.flashFile, {
+    durable: options.flashDurable ?? true,
+    ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
+  });
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
   const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt });
   let transports = { http: base.http, mqtt: base.mqtt };
