@@ -99,7 +99,7 @@ describe("hal/esp32 engine-neutral parts", () => {
 
   describe("configuration", () => {
     it("parses mcconfig's string overrides", () => {
-      const config = parseFirmwareConfig({ ledPin: "4", ledActiveLow: "true", sntp: "a.example, b.example", deviceNameRule: "mac", keepAliveSeconds: 240 });
+      const config = parseFirmwareConfig({ ledPin: "4", ledActiveLow: "true", sntpServers: "a.example, b.example", deviceNameRule: "mac", keepAliveSeconds: 240 });
       assert.equal(config.ledPin, 4);
       assert.equal(config.ledActiveLow, true);
       assert.deepEqual(config.sntpServers, ["a.example", "b.example"]);

@@ -255,7 +255,7 @@ describe("manifest.json (ESP32 build)", () => {
           preload: ["hal/esp32/main"],
         }),
         "firmware/core.ts": 'import { readFileSync } from "node:fs";\nexport const size = Buffer.byteLength("x");\n',
-        "firmware/other.ts": 'import "left-pad";\nexport {};\n',
+        "firmware/other.ts": 'import "left-pad";\nimport { join } from "path";\nexport const j = join;\n',
         "hal/types.ts": "export {};\n",
         "hal/esp32/main.ts": 'import Preference from "preference";\nimport "../../firmware/core";\nexport default Preference;\n',
         "hal/esp32/unlisted.ts": "export {};\n",
@@ -270,6 +270,7 @@ describe("manifest.json (ESP32 build)", () => {
       assert.match(problems, /firmware\/core\.ts imports the Node-only module node:fs/);
       assert.match(problems, /firmware\/core\.ts uses the Node global Buffer/);
       assert.match(problems, /firmware\/other\.ts imports left-pad, which is neither/);
+      assert.match(problems, /firmware\/other\.ts imports the Node-only module path/);
       assert.match(problems, /preloaded hal\/esp32\/main reaches preference/);
     });
 

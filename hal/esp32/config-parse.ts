@@ -60,7 +60,7 @@ export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfi
     throw new ConfigError(`config.signAlgorithm must be hmacsha256 or hmacsha1, not ${JSON.stringify(algorithm)}`);
   }
   const ledPin = integer(raw, "ledPin", -1, 48);
-  const sntp = text(raw, "sntp");
+  const sntp = text(raw, "sntpServers");
   return {
     productId: text(raw, "productId"),
     productSecret: text(raw, "productSecret"),
