@@ -11,6 +11,26 @@ import type { PlatformLog } from "./register-api";
 import { checkMqttCredentials, mayPublish, maySubscribe, parseThingTopic, type DeviceIdentity } from "./mqtt-auth";
 import type { ControlMessage, Registry } from "./registry";
 
+/** MQTT packets larger than this close the connection (aedes itself has no packet size cap). */
+export const MAX_MQTT_PACKET_BYTES = 64 * 1024;
+
+/**
+ * Bounds what aedes buffers for one client: its mqtt-packet parser keeps the bytes of an
+ * unfinished packet in `_list`, so more buffered bytes than the cap means an oversized packet
+ * is arriving; the connection is closed before it grows further. The platform tests prove this
+ * guard still works with the installed aedes and mqtt-packet.
+ */
+function guardPacketSize(client: Client, socket: Socket): void {
+  const parser = (client as unknown as { _parser?: { parse(buf: Buffer): unknown; _list?: { length: number } } })._parser;
+  if (!parser || typeof parser.parse !== "function") return;
+  const parse = parser.parse.bind(parser);
+  parser.parse = (buf: Buffer) => {
+    const result = parse(buf);
+    if ((parser._list?.length ?? 0) > MAX_MQTT_PACKET_BYTES) socket.destroy();
+    return result;
+  };
+}
+
 /** Data-template messages larger than this are not parsed (a device has 16 KiB for down messages). */
 const MAX_TEMPLATE_MESSAGE_BYTES = 16 * 1024;
 
@@ -100,7 +120,7 @@ export class PlatformBroker {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       socket.on("error", () => socket.destroy());
-      this.aedes.handle(socket);
+      guardPacketSize(this.aedes.handle(socket), socket);
     };
     let server: Server;
     if (transport === "tcp") {

@@ -34,7 +34,13 @@ export interface TlsFiles {
 }
 
 export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLimits, tls?: TlsFiles): Server {
-  const options = { maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs };
+  const options = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    // Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+  };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handler(req, res).catch((error: unknown) => {
       // The handlers answer their own errors; this only guards against a bug leaving a socket open.
@@ -47,9 +53,11 @@ export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLi
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 64;
   server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
-  // A malformed request line or headers gets a 400 and the socket is closed; the server carries on.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  // A malformed, oversized or too slow request gets its status and the socket is closed; the server carries on.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
   return server;

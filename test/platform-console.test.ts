@@ -1,0 +1,80 @@
+import { strict as assert } from "node:assert";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { PID, SECRET, registerPsk, testConfig } from "./platform-helpers";
+
+describe("platform: console API", () => {
+  let platform: RunningPlatform;
+  beforeEach(async () => { platform = await startPlatform({ memory: true, config: testConfig() }); });
+  afterEach(async () => platform.close());
+
+  async function call(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; json: any; date: string | null }> {
+    const response = await fetch(`${platform.consoleUrl}${path}`, {
+      method, headers: body === undefined ? {} : { "content-type": contentType }, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json(), date: response.headers.get("date") };
+  }
+
+  it("creates a product with a generated secret, lists it, toggles its switches and deletes it", async () => {
+    const created = await call("POST", "/products", { productId: "NEWPROD001", autoCreate: true });
+    assert.equal(created.status, 201);
+    assert.ok(created.date);
+    assert.match(created.json.productSecret, /^[A-Za-z0-9]{24}$/);
+    assert.deepEqual([created.json.dynamicRegistration, created.json.autoCreate, created.json.authType], [true, true, "psk"]);
+    const listed = await call("GET", "/products");
+    assert.deepEqual(listed.json.products.map((p: any) => p.productId), ["AUTOCREATE", "ABCDEFGHIJ", "CERTPROD01", "DISABLED01", "NEWPROD001"].sort());
+    // The ProductSecret exists only while dynamic registration is on.
+    const off = await call("PATCH", "/products/NEWPROD001", { dynamicRegistration: false });
+    assert.equal(off.json.productSecret, null);
+    const on = await call("PATCH", "/products/NEWPROD001", { dynamicRegistration: true });
+    assert.equal(on.json.productSecret, created.json.productSecret);
+    assert.equal((await call("DELETE", "/products/NEWPROD001")).status, 200);
+    assert.equal((await call("GET", "/products/NEWPROD001")).status, 404);
+  });
+
+  it("lists devices with state and timestamps but no secret; shows the PSK on the device detail only", async () => {
+    const psk = await registerPsk(platform.httpUrl, "dev001");
+    const list = await call("GET", `/products/${PID}/devices`);
+    const dev001 = list.json.devices.find((d: any) => d.deviceName === "dev001");
+    assert.equal(dev001.state, "registered");
+    assert.equal(typeof dev001.registeredAt, "number");
+    assert.equal(dev001.activatedAt, null);
+    assert.ok(!JSON.stringify(list.json).includes(psk), "no secret in the list");
+    assert.equal(list.json.devices.find((d: any) => d.deviceName === "dev002").state, "created");
+    const detail = await call("GET", `/products/${PID}/devices/dev001`);
+    assert.equal(detail.json.psk, psk);
+    assert.equal((await call("GET", `/products/${PID}`)).json.productSecret, SECRET);
+  });
+
+  it("creates and deletes devices, refusing duplicates, bad names and unknown products", async () => {
+    assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "made001" })).status, 201);
+    assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "made001" })).status, 409);
+    assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "bad name" })).status, 400);
+    assert.equal((await call("POST", `/products/NOSUCHPROD/devices`, { deviceName: "x" })).status, 404);
+    assert.equal((await call("DELETE", `/products/${PID}/devices/made001`)).status, 200);
+    assert.equal((await call("DELETE", `/products/${PID}/devices/made001`)).status, 404);
+  });
+
+  it("refuses bad product input, bad JSON, wrong content types and unknown routes with clear errors", async () => {
+    const cases: Array<[string, string, unknown, number, string?]> = [
+      ["POST", "/products", { productId: "TOO-LONG-PRODUCT" }, 400],
+      ["POST", "/products", { productId: "SHORTSEC01", productSecret: "short" }, 400],
+      ["POST", "/products", { productId: "BADTYPE001", authType: "token" }, 400],
+      ["POST", "/products", { productId: "BADFLAG001", autoCreate: "yes" }, 400],
+      ["POST", "/products", { productId: PID }, 409],
+      ["POST", "/products", "{nope", 400],
+      ["POST", "/products", { productId: "X" }, 415, "text/plain"],
+      ["PUT", "/products", { productId: "X" }, 405],
+      ["GET", "/nothing", undefined, 404],
+    ];
+    for (const [method, path, body, status, type] of cases) {
+      const answer = await call(method, path, body, type);
+      assert.equal(answer.status, status, `${method} ${path} ${JSON.stringify(body)}`);
+      assert.equal(typeof answer.json.error.message, "string");
+    }
+  });
+
+  it("serves the mock CA certificate", async () => {
+    const answer = await call("GET", "/ca");
+    assert.match(answer.json.caCertPem, /BEGIN CERTIFICATE/);
+  });
+});

@@ -1,0 +1,151 @@
+import { strict as assert } from "node:assert";
+import { connect as netConnect, type Socket } from "node:net";
+import mqtt from "mqtt";
+import mqttPacket from "mqtt-packet";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { MAX_MQTT_PACKET_BYTES } from "../simulator/platform/broker";
+import { PID, SECRET, mqttCredentials, registerDevice, registerPsk, signedHeaders, testConfig } from "./platform-helpers";
+
+function openSocket(url: string): Promise<Socket> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(Number(port), hostname, () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+/** Resolves with everything the server sent once it closes the connection. */
+function untilClosed(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    socket.on("data", (chunk) => (text += chunk.toString("latin1")));
+    socket.on("error", () => undefined);
+    socket.once("close", () => resolve(text));
+  });
+}
+
+describe("platform: malformed, oversized and slow inputs leave the server serving others", function () {
+  let platform: RunningPlatform;
+  const sockets: Socket[] = [];
+
+  beforeEach(async () => {
+    platform = await startPlatform({
+      memory: true, config: testConfig(), mqttConnectTimeoutMs: 500,
+      httpLimits: { headersTimeoutMs: 400, requestTimeoutMs: 800, idleTimeoutMs: 1500, maxConnections: 20 },
+    });
+  });
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await platform.close();
+  });
+
+  async function stillServes(deviceName: string): Promise<void> {
+    const answer = await registerDevice(platform.httpUrl, { deviceName });
+    assert.equal(answer.json?.Response?.State, 0, answer.text);
+  }
+
+  it("answers a garbage request line with 400 and closes that socket only", async () => {
+    const socket = await openSocket(platform.httpUrl);
+    sockets.push(socket);
+    const answer = untilClosed(socket);
+    socket.write("\x00\x01GARBAGE \xff\xfe\r\n\r\n");
+    assert.match(await answer, /^HTTP\/1\.1 400/);
+    await stillServes("dev001");
+  });
+
+  it("refuses headers over the size cap", async () => {
+    const socket = await openSocket(platform.httpUrl);
+    sockets.push(socket);
+    const answer = untilClosed(socket);
+    socket.write(`POST /device/register HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    assert.match(await answer, /^HTTP\/1\.1 431/);
+    await stillServes("dev001");
+  });
+
+  it("closes connections that trickle their headers (slowloris) while others register", async () => {
+    const slow = await Promise.all(Array.from({ length: 10 }, () => openSocket(platform.httpUrl)));
+    sockets.push(...slow);
+    const closed = slow.map(untilClosed);
+    for (const socket of slow) socket.write("POST /device/register HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    await stillServes("dev001");
+    await Promise.all(closed); // the header timeout closes every one of them
+  });
+
+  it("closes a request whose body never completes", async () => {
+    const socket = await openSocket(platform.httpUrl);
+    sockets.push(socket);
+    const answer = untilClosed(socket);
+    socket.write("POST /device/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Pro");
+    const text = await answer;
+    assert.ok(text === "" || /^HTTP\/1\.1 408/.test(text), text);
+    await stillServes("dev001");
+  });
+
+  it("stops reading a chunked body at the cap and answers BodyTooLarge", async () => {
+    const socket = await openSocket(platform.httpUrl);
+    sockets.push(socket);
+    const answer = untilClosed(socket);
+    const body = JSON.stringify({ ProductId: PID, DeviceName: "dev001" });
+    const headers = signedHeaders({ secret: SECRET, host: "127.0.0.1", body });
+    socket.write(`POST /device/register HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`);
+    const chunk = "x".repeat(1024);
+    for (let i = 0; i < 64 && !socket.destroyed; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const text = await answer;
+    assert.match(text, /InvalidParameter\.BodyTooLarge/);
+    assert.match(text, /Connection: close/i);
+    await stillServes("dev002");
+  });
+
+  it("caps concurrent HTTP connections and recovers when they go", async () => {
+    const idle = await Promise.all(Array.from({ length: 20 }, () => openSocket(platform.httpUrl)));
+    sockets.push(...idle);
+    const extra = await openSocket(platform.httpUrl).catch(() => undefined);
+    if (extra) {
+      sockets.push(extra);
+      await untilClosed(extra); // over the cap: dropped at once
+    }
+    for (const socket of idle) socket.destroy();
+    // The server counts them gone once their close events run.
+    for (let attempt = 0; ; attempt++) {
+      const answer = await registerDevice(platform.httpUrl, { deviceName: "dev001" }).catch(() => undefined);
+      if (answer?.json?.Response?.State === 0) break;
+      if (attempt > 50) assert.fail("the server did not recover after the idle connections closed");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+
+  it("closes MQTT sockets that send garbage or no CONNECT, and still accepts devices", async () => {
+    const garbage = await openSocket(platform.mqttUrl);
+    const silent = await openSocket(platform.mqttUrl);
+    sockets.push(garbage, silent);
+    const closedGarbage = untilClosed(garbage);
+    const closedSilent = untilClosed(silent);
+    garbage.write(Buffer.from([0xf0, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01]));
+    await closedGarbage;
+    await closedSilent; // the CONNECT timeout
+    const psk = await registerPsk(platform.httpUrl, "dev003");
+    const client = await mqtt.connectAsync(platform.mqttUrl, { ...mqttCredentials(PID, "dev003", psk), reconnectPeriod: 0 });
+    await client.endAsync();
+  });
+
+  it("closes an MQTT connection that streams an oversized packet", async () => {
+    const psk = await registerPsk(platform.httpUrl, "dev004");
+    const socket = await openSocket(platform.mqttUrl);
+    sockets.push(socket);
+    const closed = untilClosed(socket);
+    const credentials = mqttCredentials(PID, "dev004", psk);
+    socket.write(mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, keepalive: 60, ...credentials, password: Buffer.from(credentials.password) }));
+    // A PUBLISH of 1 MiB: the broker must drop the connection rather than buffer and route it.
+    const topic = `$thing/up/property/${PID}/dev004`;
+    const routed: string[] = [];
+    platform.broker.aedes.on("publish", (packet) => { if (packet.topic === topic) routed.push(packet.topic); });
+    const publish = mqttPacket.generate({ cmd: "publish", topic, payload: Buffer.alloc(1024 * 1024), qos: 0, dup: false, retain: false });
+    assert.ok(publish.length > MAX_MQTT_PACKET_BYTES);
+    for (let sent = 0; sent < publish.length && !socket.destroyed; sent += 16 * 1024) {
+      await new Promise<void>((resolve) => socket.write(publish.subarray(sent, sent + 16 * 1024), () => resolve()));
+    }
+    await closed;
+    assert.deepEqual(routed, []);
+    await stillServes("dev005");
+  });
+});
