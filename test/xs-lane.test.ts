@@ -374,6 +374,63 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
     assert.ok(nodeOnXsRecord.states.includes("online"));
   });
 
+  it("a power cut at each flash write of a cold boot leaves factory or registered, and the next boot comes online, as on Node", async () => {
+    type Outcome = { first: string; stored: "none" | "registered" | "other"; secondHttpRequests: number; secondStates: BootState[] };
+    const errorCode = (error: unknown) => `failed:${String((error as { code?: unknown }).code)}`;
+
+    async function nodeLaneFirstBoot(cutFlash: NodeFlash, platform: RunningPlatform): Promise<string> {
+      const task = bootDevice(createNodeHal({ flash: cutFlash, storageKey: KEY, logger: createMemoryLogger() }), bootOptions(platform));
+      try {
+        await task.online;
+        return "online";
+      } catch (error) {
+        return errorCode(error);
+      } finally {
+        await task.stop();
+      }
+    }
+    async function xsLaneFirstBoot(cutFlash: NodeFlash, platform: RunningPlatform): Promise<string> {
+      flash.current = cutFlash;
+      try {
+        return String(await lane.invoke("boot", bootOptions(platform)));
+      } catch (error) {
+        return errorCode(error);
+      } finally {
+        await lane.invoke("stop");
+        await lane.idle();
+      }
+    }
+
+    async function cutAndReboot(which: "xs" | "node", at: number, when: "before" | "after"): Promise<Outcome> {
+      const platform = await startPlatform(platformOptions());
+      try {
+        const cutFlash = createMemoryFlash({ powerCutAtWrite: at, powerCutWhen: when });
+        const first = which === "xs" ? await xsLaneFirstBoot(cutFlash, platform) : await nodeLaneFirstBoot(cutFlash, platform);
+        const record = getDevInfo(nodeStore(cutFlash.reboot()));
+        const psk = platform.registry.getDevice(PRODUCT_ID, DEVICE)?.psk;
+        const stored = record === undefined ? "none" : psk !== undefined && record.deviceSecret === psk ? "registered" : "other";
+        const second = which === "xs" ? await bootOnXs(cutFlash.reboot(), platform) : await bootOnNode(cutFlash.reboot(), platform);
+        return { first, stored, secondHttpRequests: second.httpRequests, secondStates: second.states };
+      } finally {
+        await platform.close();
+      }
+    }
+
+    // How many writes an uncut cold boot makes (the Node lane's count; XS's equals it, above).
+    const probePlatform = await startPlatform(platformOptions());
+    const writes = (await bootOnNode(createMemoryFlash(), probePlatform).finally(() => probePlatform.close())).flashWrites;
+    assert.ok(writes >= 1);
+    for (const when of ["before", "after"] as const) {
+      for (let at = 1; at <= writes; at++) {
+        const onXs = await cutAndReboot("xs", at, when);
+        const onNode = await cutAndReboot("node", at, when);
+        assert.notEqual(onXs.stored, "other", `${when} write ${at}`);
+        assert.ok(onXs.secondStates.includes("online"), `${when} write ${at}: ${onXs.secondStates.join(",")}`);
+        assert.deepEqual(onXs, onNode, `${when} write ${at}`);
+      }
+    }
+  });
+
   it("a control message from the platform reaches the core in XS, and its reply is recorded", async () => {
     flash.current = xsFlash.reboot();
     controls.length = 0;
