@@ -20,9 +20,18 @@ export async function buildProgram(): Promise<Command> {
   return program;
 }
 
+/** Errors that describe bad input or a failed operation: shown as one line, not as a crash. */
+const EXPECTED_ERRORS = new Set(["ExplorerError", "DeviceInfoError", "DynregError", "RecordStoreError", "FlashError", "HalNetworkError", "HalMqttError", "ConfigError", "RegistryError", "EncodingError"]);
+
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram();
-  await program.parseAsync(argv);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (!(error instanceof Error) || !EXPECTED_ERRORS.has(error.name)) throw error;
+    process.stderr.write(`explorer-xs: ${error.message}\n`);
+    process.exitCode = 2;
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main(process.argv);

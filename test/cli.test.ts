@@ -1,0 +1,127 @@
+/**
+ * The `explorer-xs` commands as a person runs them: separate processes, real sockets, real files.
+ */
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+
+const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
+const PRODUCT_ID = "CLIPRD0001";
+const PRODUCT_SECRET = "cliProductSecretWq8Zr4Tt";
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("explorer-xs CLI", function () {
+  this.timeout(60_000);
+  let platform: RunningPlatform;
+  let dir: string;
+  let deviceInfoFile: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "exs-cli-"));
+    platform = await startPlatform({
+      memory: true,
+      log: () => undefined,
+      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2"] }] },
+    });
+    deviceInfoFile = join(dir, "device_info.json");
+    writeFileSync(
+      deviceInfoFile,
+      JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli1", key_deviceinfo: { deviceSecret: "YOUR_IOT_PSK" }, region: "china" }),
+    );
+  });
+
+  after(async () => {
+    await platform.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const endpoints = () => ["--platform", platform.httpUrl, "--mqtt", platform.mqttUrl];
+
+  it("device --once registers from device_info.json, then boots warm; flash show and export tell what it holds", async () => {
+    const flash = join(dir, "cli1.flash");
+    const cold = await cli(["device", "--flash", flash, "--device-info", deviceInfoFile, ...endpoints(), "--once"]);
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.match(cold.stdout, /request signed/);
+    assert.match(cold.stdout, /report acknowledged/);
+
+    const warm = await cli(["device", "--flash", flash, ...endpoints(), "--once"]);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.doesNotMatch(warm.stdout, /request signed|flash commit/);
+
+    const psk = ((await (await fetch(`${platform.consoleUrl}/products/${PRODUCT_ID}/devices/cli1`)).json()) as { psk: string }).psk;
+    const shown = await cli(["flash", "show", flash]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /slot A: valid, seq \d+/);
+    assert.match(shown.stdout, /slot B: valid, seq \d+/);
+    assert.ok(!shown.stdout.includes(psk) && !shown.stdout.includes(PRODUCT_SECRET), "flash show masks secrets");
+    assert.ok(shown.stdout.includes(psk.slice(-4)), "flash show keeps the last 4 characters");
+
+    const out = join(dir, "exported.json");
+    const exported = await cli(["flash", "export", flash, "--out", out]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const file = JSON.parse(readFileSync(out, "utf8"));
+    assert.equal(file.key_deviceinfo.deviceSecret, psk);
+    assert.equal(file.deviceName, "cli1");
+  });
+
+  it("a power cut at the first flash write halts the device with exit code 4, and the next boot recovers", async () => {
+    const flash = join(dir, "cli2.flash");
+    const info = join(dir, "cli2.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli2" }));
+    const cut = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once", "--power-cut-at-write", "1"]);
+    assert.equal(cut.code, 4, cut.stdout + cut.stderr);
+    assert.match(cut.stderr, /power cut at flash write 1/);
+    const again = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it("names the fatal state and exits 3 for a device the platform does not know", async () => {
+    const info = join(dir, "ghost.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "ghost" }));
+    const result = await cli(["device", "--flash", join(dir, "ghost.flash"), "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /device failed: device-unknown: /);
+  });
+
+  it("rejects bad input with a clear message and no stack trace", async () => {
+    const badInfo = join(dir, "bad.json");
+    writeFileSync(badInfo, JSON.stringify({ auth_mode: "KEY", productId: "TOO-LONG-PRODUCT-ID", productSecret: PRODUCT_SECRET, deviceName: "x" }));
+    const cases: Array<[string[], RegExp]> = [
+      [["device", "--flash", join(dir, "none.flash"), ...endpoints()], /has no identity to boot with/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", badInfo, ...endpoints()], /productId/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", deviceInfoFile, "--platform", "ftp://x"], /--platform must be http/],
+      [["device", "--flash", join(dir, "x.flash"), "--power-cut-at-write", "zero"], /whole number/],
+      [["flash", "show", join(dir, "missing.flash")], /does not exist/],
+      [["fleet", "--count", "-3"], /whole number/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(args);
+      assert.notEqual(result.code, 0, args.join(" "));
+      assert.match(result.stderr, message, args.join(" "));
+      assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/, `no stack trace for ${args.join(" ")}`);
+    }
+  });
+
+  it("fleet --json boots a few devices against its own platform process and summarises them", async () => {
+    const result = await cli(["fleet", "--count", "5", "--concurrency", "5", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.online, 5);
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.flashWritesPerDevice.max, 2);
+    assert.ok(summary.timeToOnlineMs.p50 > 0);
+  });
+});
