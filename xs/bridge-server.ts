@@ -42,8 +42,8 @@ export class BridgeServer {
   private readonly sessions = new Map<number, MqttSession>();
   private nextSession = 1;
   private closed = false;
-  /** Aborts the lane's pending sleeps on close (hal/node's clock honours a signal; others ignore it). */
-  private readonly sleeps = new AbortController();
+  /** The lane's pending sleeps, aborted on close (hal/node's clock honours a signal; others ignore it). */
+  private readonly sleeps = new Set<AbortController>();
 
   constructor(
     private readonly hal: Hal,
@@ -96,7 +96,7 @@ export class BridgeServer {
         break;
       }
       case "clock.sleep":
-        started = (this.hal.clock.sleep as (ms: number, signal?: AbortSignal) => Promise<void>)(args[0] as number, this.sleeps.signal);
+        started = this.sleep(args[0] as number);
         break;
       case "clock.sync":
         started = this.hal.clock.sync();
@@ -108,6 +108,13 @@ export class BridgeServer {
       (ok) => this.deliver({ op: "settle", id, ok: ok === undefined ? null : ok }),
       (error: unknown) => this.deliver({ op: "settle", id, error: serializeError(error) }),
     );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    const controller = new AbortController();
+    this.sleeps.add(controller);
+    const sleep = this.hal.clock.sleep as (ms: number, signal?: AbortSignal) => Promise<void>;
+    return sleep.call(this.hal.clock, ms, controller.signal).finally(() => this.sleeps.delete(controller));
   }
 
   private async connect(options: MqttConnectOptions): Promise<number> {
@@ -136,7 +143,8 @@ export class BridgeServer {
   /** Closes the MQTT sessions XS left open; later outcomes are dropped. */
   async close(): Promise<void> {
     this.closed = true;
-    this.sleeps.abort();
+    for (const controller of this.sleeps) controller.abort();
+    this.sleeps.clear();
     const open = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.allSettled(open.map((session) => session.close()));
