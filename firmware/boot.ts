@@ -265,6 +265,8 @@ class BootRunner implements BootTask {
         password: credentials.password,
         keepAliveSeconds: credentials.keepAliveSeconds,
         connectTimeoutMs: credentials.connectTimeoutMs,
+        // Certificate products prove who they are in the TLS handshake, not with the password.
+        clientCertificate: info.authMode === "cert" && info.clientCert && info.clientKey ? { certPem: info.clientCert, keyPem: info.clientKey } : undefined,
       },
       {
         onMessage: (topic, payload) => this.onDownMessage(topic, payload, topics.propertyUp),

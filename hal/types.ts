@@ -91,6 +91,11 @@ export interface MqttConnectOptions {
   password: string;
   keepAliveSeconds: number;
   connectTimeoutMs: number;
+  /**
+   * PEM client certificate and key for TLS client authentication (certificate products);
+   * needs mqtts://. PSK products leave it out and authenticate with the password.
+   */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 export interface MqttHandlers {

@@ -29,6 +29,8 @@ export interface SimDeviceOptions {
   dropNetworkForMs?: number;
   logger?: Logger;
   onEvent?: (event: HalTraceEvent) => void;
+  /** Extra trusted CA (PEM) for https:// and mqtts://, e.g. a local platform's TLS certificate. */
+  ca?: string;
   /** Shared transports (the fleet shares one HTTP agent and CA across devices). */
   http?: HttpClient;
   mqtt?: MqttTransport;
@@ -52,7 +54,7 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
   });
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
-  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt });
+  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt, ca: options.ca });
   let transports = { http: base.http, mqtt: base.mqtt };
   let cancelFaults = () => undefined as void;
   if (options.dropNetworkAfterMs !== undefined) {

@@ -111,6 +111,8 @@ class NodeMqttSession implements MqttSession {
         servername: net.isIP(address.host) ? undefined : address.host,
         ca: transportOptions.ca,
         rejectUnauthorized: transportOptions.rejectUnauthorized ?? true,
+        cert: options.clientCertificate?.certPem,
+        key: options.clientCertificate?.keyPem,
       });
       this.socket.once("secureConnect", () => this.sendConnect());
     } else {
