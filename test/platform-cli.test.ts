@@ -1,0 +1,78 @@
+import { strict as assert } from "node:assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import mqtt from "mqtt";
+import { PID, SECRET, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
+
+const CLI = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "simulator", "cli.ts");
+const READY = /^platform ready http=(http:\/\/127\.0\.0\.1:\d+) mqtt=(mqtt:\/\/127\.0\.0\.1:\d+) console=(http:\/\/127\.0\.0\.1:\d+\/console)$/m;
+
+function startCli(args: string[]): { child: ChildProcess; output: () => string; ready: Promise<RegExpExecArray> } {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "platform", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  let errors = "";
+  child.stderr!.on("data", (chunk) => (errors += chunk));
+  const ready = new Promise<RegExpExecArray>((resolve, reject) => {
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const match = READY.exec(output);
+      if (match) resolve(match);
+    });
+    child.once("exit", (code) => reject(new Error(`exited with ${code} before ready: ${errors}`)));
+  });
+  return { child, output: () => output, ready };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code))));
+}
+
+describe("platform: explorer-xs platform (CLI)", function () {
+  this.timeout(30_000);
+  let temp: ReturnType<typeof tempDir>;
+  beforeEach(() => { temp = tempDir("explorer-xs-cli-"); });
+  afterEach(() => temp.remove());
+
+  it("prints one ready line, logs registrations and connections as JSON without secrets, and stops on SIGTERM", async () => {
+    const config = join(temp.dir, "products.json");
+    writeFileSync(config, JSON.stringify(testConfig()));
+    const run = startCli(["--config", config, "--data", join(temp.dir, "data"), "--http-port", "0", "--mqtt-port", "0", "--host", "127.0.0.1"]);
+    try {
+      const [, httpUrl, mqttUrl, consoleUrl] = await run.ready;
+      assert.equal(consoleUrl, `${httpUrl}/console`);
+      const psk = await registerPsk(httpUrl, "dev001");
+      const client = await mqtt.connectAsync(mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
+      await client.endAsync();
+      run.child.kill("SIGTERM");
+      assert.equal(await exited(run.child), 0);
+      const lines = run.output().trim().split("\n");
+      assert.equal(lines.filter((line) => line.startsWith("platform ready")).length, 1);
+      const events = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+      assert.ok(events.some((event) => event.event === "register" && event.outcome === "ok" && event.deviceName === "dev001"));
+      assert.ok(events.some((event) => event.event === "connect" && event.outcome === "accepted" && event.clientId === `${PID}dev001`));
+      assert.ok(!run.output().includes(psk) && !run.output().includes(SECRET), "no secret in the log");
+      assert.match(lines[lines.length - 1], /^platform stopped \(SIGTERM\)$/);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
+  it("stops on SIGINT, and refuses --data with --memory", async () => {
+    const run = startCli(["--memory", "--http-port", "0", "--mqtt-port", "0"]);
+    await run.ready;
+    run.child.kill("SIGINT");
+    assert.equal(await exited(run.child), 0);
+    const both = startCli(["--memory", "--data", temp.dir, "--http-port", "0", "--mqtt-port", "0"]);
+    await assert.rejects(both.ready);
+    assert.notEqual(await exited(both.child), 0);
+  });
+
+  it("exits non-zero with a clear message for a bad config", async () => {
+    const config = join(temp.dir, "bad.json");
+    writeFileSync(config, JSON.stringify({ products: [{ productId: "X", productSecret: "short" }] }));
+    const run = startCli(["--config", config, "--memory", "--http-port", "0", "--mqtt-port", "0"]);
+    await assert.rejects(run.ready, /productSecret/);
+    assert.equal(await exited(run.child), 1);
+  });
+});
