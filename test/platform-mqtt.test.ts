@@ -112,6 +112,12 @@ describe("platform: MQTT CONNECT with PSK credentials (PROTOCOL.md §5)", () => 
     assert.equal(await refusal(platform.mqttUrl, { clientId: good.clientId }), 4);
   });
 
+  it("accepts a keep-alive up to 690 s (or none) and refuses a longer one", async () => {
+    await connect(platform.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), keepalive: 690 });
+    await connect(platform.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), keepalive: 0 });
+    assert.equal(await refusal(platform.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), keepalive: 691 }), 5);
+  });
+
   it("refuses an unregistered device (pre-created, no secret yet)", async () => {
     const made = mqttCredentials(PID, "dev003", Buffer.alloc(16, 7).toString("base64"));
     assert.equal(await refusal(platform.mqttUrl, made), 5);

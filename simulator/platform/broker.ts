@@ -73,6 +73,8 @@ export class PlatformBroker {
   /** Identities proven by the TLS-PSK handshake, by socket. */
   private readonly pskIdentities = new WeakMap<object, string>();
   private readonly transports = new WeakMap<object, Transport>();
+  /** CONNECT keep-alive by client, seen in preConnect (authenticate does not get the packet). */
+  private readonly keepalives = new WeakMap<Client, number>();
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
 
@@ -82,9 +84,12 @@ export class PlatformBroker {
     const aedes = await Aedes.createBroker({
       connectTimeout: options.connectTimeoutMs,
       maxClientsIdLength: 128, // ProductId+DeviceName is up to 58 characters, beyond MQTT 3.1's 23
-      keepaliveLimit: 900,
     });
     const broker = new PlatformBroker(aedes, options);
+    aedes.preConnect = (client, packet, callback) => {
+      broker.keepalives.set(client, packet.keepalive ?? 0);
+      callback(null, true);
+    };
     aedes.authenticate = (client, username, password, done) => broker.authenticate(client, username, password, done);
     aedes.authorizePublish = (client, packet, callback) => {
       const identity = client && broker.identities.get(client);
@@ -176,6 +181,7 @@ export class PlatformBroker {
       }
       const result = checkMqttCredentials({
         device, clientId, username, password, nowSeconds: Math.floor(now() / 1000), transportAuthenticated,
+        keepaliveSeconds: this.keepalives.get(client),
       });
       const remote = `${conn.remoteAddress ?? "?"}:${conn.remotePort ?? "?"}`;
       if (!result.ok) {

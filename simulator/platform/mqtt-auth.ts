@@ -17,6 +17,9 @@ export type MqttAuthResult =
   | { ok: true }
   | { ok: false; returnCode: 2 | 4 | 5; reason: string };
 
+/** Tencent's broker keeps sessions alive at most this long (PROTOCOL.md §5). */
+export const MAX_KEEPALIVE_SECONDS = 690;
+
 const APP_ID = /^[0-9]{1,12}$/;
 const CONN_ID = /^[A-Za-z0-9]{5}$/;
 const EXPIRY = /^[0-9]{1,16}$/;
@@ -60,6 +63,8 @@ export interface AuthInput {
   nowSeconds: number;
   /** The transport already proved the identity (TLS-PSK identity or a client certificate). */
   transportAuthenticated: boolean;
+  /** CONNECT's keep-alive; 0 (none) is allowed, above MAX_KEEPALIVE_SECONDS is refused (chosen). */
+  keepaliveSeconds?: number;
 }
 
 export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
@@ -72,6 +77,9 @@ export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
   if (parsed.clientId !== input.clientId) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username clientId differs from the client id" };
   // Large values (SDKs that send milliseconds, or a far future when the clock is unknown) are valid.
   if (parsed.expiry < input.nowSeconds) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username expiry is in the past" };
+  if ((input.keepaliveSeconds ?? 0) > MAX_KEEPALIVE_SECONDS) {
+    return { ok: false, returnCode: CONNACK.notAuthorized, reason: `keep-alive ${input.keepaliveSeconds} s exceeds ${MAX_KEEPALIVE_SECONDS} s` };
+  }
   if (input.transportAuthenticated) {
     if (input.password === undefined || input.password.length === 0) return { ok: true };
   } else if (device.psk === undefined) {
