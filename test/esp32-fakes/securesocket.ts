@@ -1,0 +1,2 @@
+/** Moddable `securesocket`: only its identity matters to the adapters. */
+export default class SecureSocket {}
