@@ -49,7 +49,9 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     sockets.push(socket);
     const answer = untilClosed(socket);
     socket.write("\x00\x01GARBAGE \xff\xfe\r\n\r\n");
-    assert.match(await answer, /^HTTP\/1\.1 400/);
+    const text = await answer;
+    assert.match(text, /^HTTP\/1\.1 400/);
+    assert.match(text, /\r\nDate: \w{3}, \d{2} \w{3} \d{4} /);
     await stillServes("dev001");
   });
 

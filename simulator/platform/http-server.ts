@@ -33,7 +33,8 @@ export interface TlsFiles {
   cert: string | Buffer;
 }
 
-export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLimits, tls?: TlsFiles): Server {
+/** `now` is the platform's clock: every answer, even a raw 400, carries it in a Date header. */
+export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLimits, tls?: TlsFiles, now: () => number = Date.now): Server {
   const options = {
     maxHeaderSize: limits.maxHeaderBytes,
     requestTimeout: limits.requestTimeoutMs,
@@ -44,7 +45,9 @@ export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLi
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handler(req, res).catch((error: unknown) => {
       // The handlers answer their own errors; this only guards against a bug leaving a socket open.
-      if (!res.headersSent) sendJson(res, 500, { error: "internal", message: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) {
+        sendJson(res, 500, { error: { code: "internal", message: error instanceof Error ? error.message : String(error) } }, { date: new Date(now()), close: true });
+      }
       else res.destroy();
     });
   };
@@ -57,7 +60,8 @@ export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLi
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const date = new Date(now()).toUTCString();
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nDate: ${date}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
   return server;

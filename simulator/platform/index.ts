@@ -123,7 +123,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     };
 
     const servers: Server[] = [];
-    const http = createPlatformHttpServer(handler, limits);
+    const http = createPlatformHttpServer(handler, limits, undefined, now);
     servers.push(http);
     cleanups.push(() => closeServers(servers));
     const httpPort = await listen(http, options.httpPort ?? 0, host);
@@ -137,7 +137,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       close: closeAll,
     };
     if (options.tls) {
-      const https = createPlatformHttpServer(handler, limits, options.tls);
+      const https = createPlatformHttpServer(handler, limits, options.tls, now);
       servers.push(https);
       running.httpsUrl = `https://${h}:${await listen(https, options.httpsPort ?? 0, host)}`;
       running.mqttTlsUrl = `mqtts://${h}:${await broker.listen("tls", host, options.mqttTlsPort ?? 0, options.tls)}`;
