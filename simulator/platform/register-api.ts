@@ -195,8 +195,9 @@ export class RegistrationService {
     const product = registry.getProduct(request.productId);
     if (!product) refuse("ResourceNotFound.ProductNotExist", `product ${request.productId} does not exist`);
     if (!product.dynamicRegistration) refuse("UnauthorizedOperation.DynamicRegistrationDisabled", `dynamic registration is disabled for product ${product.productId}`);
-    this.checkRate(product.productId, nowSeconds);
     if (!request.verify(product.productSecret)) refuse("AuthFailure.SignatureFailure", "the signature does not match");
+    // Counted after the signature, so requests without the secret cannot use up a product's rate.
+    this.checkRate(product.productId, nowSeconds);
     // Only authenticated requests consume nonces, so nobody can burn a device's nonces.
     this.pruneNonces(nowSeconds);
     const nonceKey = `${product.productId}\n${request.deviceName}\n${request.nonce}`;
