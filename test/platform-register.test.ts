@@ -231,6 +231,9 @@ describe("platform: POST /device/register", function () {
   });
 
   it("answers RequestLimitExceeded with HTTP 429 past the per-product rate", async () => {
+    // Requests without the secret do not count.
+    const strangers = await Promise.all(Array.from({ length: 60 }, () => registerDevice(platform.httpUrl, { deviceName: "dev005", secret: "wrongwrongwrongwrong" })));
+    assert.ok(strangers.every((answer) => errorCode(answer) === "AuthFailure.SignatureFailure"));
     const answers = await Promise.all(Array.from({ length: 60 }, () => registerDevice(platform.httpUrl, { deviceName: "dev005" })));
     const limited = answers.filter((answer) => errorCode(answer) === "RequestLimitExceeded");
     assert.equal(limited.length, 10); // the platform's clock stands still: all 60 fall in one second
