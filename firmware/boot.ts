@@ -50,6 +50,7 @@ export interface BootOptions {
   /** How long to wait for a report_reply before treating the session as broken. */
   replyTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Retry policy; its maxAttempts applies until the device is first online, never after. */
   backoff?: BackoffPolicy;
 }
 
@@ -98,6 +99,7 @@ class BootRunner implements BootTask {
   private info: DeviceInfo | undefined;
   private tokenCounter = 0;
   private stopping = false;
+  private wasOnline = false;
   private wakeStop: (() => void) | undefined;
 
   constructor(private readonly hal: Hal, private readonly options: BootOptions) {
@@ -295,6 +297,7 @@ class BootRunner implements BootTask {
       await session.close().catch(() => undefined);
       throw error;
     }
+    this.wasOnline = true;
     this.resolveOnline();
     this.hal.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
     return { lost };
@@ -347,7 +350,9 @@ class BootRunner implements BootTask {
   // ----------------------------------------------------------------------------- waiting
 
   private async waitBackoff(attempt: number, cause: ExplorerError): Promise<void> {
-    const max = this.backoff.maxAttempts;
+    // maxAttempts bounds the way to the first "online" only: a device that has been online keeps
+    // reconnecting for as long as it runs, as a board in the field must.
+    const max = this.wasOnline ? undefined : this.backoff.maxAttempts;
     if (max !== undefined && attempt + 1 >= max) {
       throw new ExplorerError(cause.code, `${cause.message} (gave up after ${attempt + 1} attempts)`);
     }

@@ -191,6 +191,20 @@ describe("boot task against the mock platform (real sockets)", function () {
     assert.ok(!run.states.includes("backoff"));
   });
 
+  it("a network drop after coming online ends in backoff and a reconnect, without registering again", async () => {
+    const run = boot("dev1", { dropNetworkAfterMs: 400, dropNetworkForMs: 300, boot: { backoff: { baseMs: 5, capMs: 20, maxAttempts: 2 } } });
+    assert.equal(await outcome(run.device), undefined);
+    const next = new Promise<string>((resolve) =>
+      run.device.task.onState((event) => (event.state === "online" || event.state.startsWith("failed:")) && resolve(event.state)),
+    );
+    // Far more failed reconnects than maxAttempts (2) fit in the 300 ms drop: the limit applies
+    // only on the way to the first "online".
+    assert.equal(await next, "online");
+    assert.ok(run.states.includes("backoff"), `states: ${run.states.join(" ")}`);
+    assert.ok(run.device.counters.mqttConnects >= 2);
+    assert.equal(run.device.counters.httpRequests, 1);
+  });
+
   it("answers a console control message with a control_reply the platform records", async () => {
     const controls: Array<Record<string, unknown>> = [];
     const run = boot("dev1", { boot: { onControl: (params) => controls.push(params) } });
