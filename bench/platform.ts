@@ -3,13 +3,15 @@
  * per second one mock platform process sustains on this machine, driven from a separate load
  * process (bench/load/*.ts, forked). The platform runs as `explorer-xs platform --memory` with
  * its JSON log on, exactly as the CLI runs it. Each figure is the median of `RUNS` timed runs
- * (after a warm-up), and the whole section stays well under a minute.
+ * (after a warm-up), and the whole section stays well under a minute. Beside the wall-clock
+ * rates it reports operations per CPU-second of the platform process (from /proc), which does
+ * not depend on what else the machine runs: what one free core sustains.
  *
  * Prints JSON to stdout. Run: node --import tsx bench/platform.ts
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -65,15 +67,34 @@ function runLoad<T>(file: string, task: T): Promise<LoadReport> {
   });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux); undefined elsewhere. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+export interface Figure {
+  median: number;              // operations per wall-clock second, median of the runs
+  runs: number[];
+  failed: number;
+  concurrency: number;
+  /** Operations per CPU-second the platform process spent: its capacity on one free core. */
+  perPlatformCpuSecond?: number;
+}
+
 export interface PlatformBenchResult {
-  machine: { cpus: number; node: string };
-  registrationsPerSecond: { median: number; runs: number[]; failed: number; concurrency: number };
-  connectsPerSecond: { median: number; runs: number[]; failed: number; concurrency: number };
+  machine: { cpus: number; node: string; loadAverage: number[] };
+  registrationsPerSecond: Figure;
+  connectsPerSecond: Figure;
   method: string;
 }
 
@@ -86,33 +107,37 @@ export async function runPlatformBench(): Promise<PlatformBenchResult> {
   }] }));
   const platform = await startPlatformProcess(configFile);
   try {
-    const registrations: number[] = [];
-    const connects: number[] = [];
-    let registrationFailures = 0;
-    let connectFailures = 0;
-    for (let run = 0; run < RUNS; run++) {
-      const report = await runLoad<RegisterLoadTask>("register-load.ts", {
-        httpUrl: platform.httpUrl, productId: REG_PRODUCT.productId, productSecret: REG_PRODUCT.productSecret,
-        namePrefix: `r${run}x`, concurrency: REGISTER_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
-      });
-      if (report.firstFailure) process.stderr.write(`registration failure: ${report.firstFailure}\n`);
-      registrationFailures += report.failed;
-      registrations.push(Math.round(report.ok / (report.elapsedMs / 1000)));
-    }
-    for (let run = 0; run < RUNS; run++) {
-      const report = await runLoad<ConnectLoadTask>("connect-load.ts", {
-        mqttUrl: platform.mqttUrl, productId: CONN_PRODUCT_ID, devices,
-        concurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
-      });
-      if (report.firstFailure) process.stderr.write(`connect failure: ${report.firstFailure}\n`);
-      connectFailures += report.failed;
-      connects.push(Math.round(report.ok / (report.elapsedMs / 1000)));
-    }
+    const measure = async <T>(file: string, task: (run: number) => T, concurrency: number): Promise<Figure> => {
+      const runs: number[] = [];
+      let failed = 0;
+      let ok = 0;
+      let cpu = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const before = cpuSeconds(platform.child.pid);
+        const report = await runLoad<T>(file, task(run));
+        const after = cpuSeconds(platform.child.pid);
+        if (report.firstFailure) process.stderr.write(`${file}: ${report.firstFailure}\n`);
+        failed += report.failed;
+        ok += report.ok;
+        // Warm-up operations are not counted, so scale the CPU to the timed share of the run.
+        if (before !== undefined && after !== undefined) cpu += (after - before) * (DURATION_MS / (WARMUP_MS + DURATION_MS));
+        runs.push(Math.round(report.ok / (report.elapsedMs / 1000)));
+      }
+      return { median: median(runs), runs, failed, concurrency, perPlatformCpuSecond: cpu > 0 ? Math.round(ok / cpu) : undefined };
+    };
+    const registrationsPerSecond = await measure<RegisterLoadTask>("register-load.ts", (run) => ({
+      httpUrl: platform.httpUrl, productId: REG_PRODUCT.productId, productSecret: REG_PRODUCT.productSecret,
+      namePrefix: `r${run}x`, concurrency: REGISTER_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
+    }), REGISTER_CONCURRENCY);
+    const connectsPerSecond = await measure<ConnectLoadTask>("connect-load.ts", () => ({
+      mqttUrl: platform.mqttUrl, productId: CONN_PRODUCT_ID, devices,
+      concurrency: CONNECT_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
+    }), CONNECT_CONCURRENCY);
     const os = await import("node:os");
     return {
-      machine: { cpus: os.cpus().length, node: process.version },
-      registrationsPerSecond: { median: median(registrations), runs: registrations, failed: registrationFailures, concurrency: REGISTER_CONCURRENCY },
-      connectsPerSecond: { median: median(connects), runs: connects, failed: connectFailures, concurrency: CONNECT_CONCURRENCY },
+      machine: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100) },
+      registrationsPerSecond,
+      connectsPerSecond,
       method: `one 'explorer-xs platform --memory' process (JSON log on), one forked load process per run; ${RUNS} runs of ${DURATION_MS} ms after ${WARMUP_MS} ms warm-up; registrations are new auto-created devices (State 0); connects are TCP + CONNECT (hmacsha256) + CONNACK 0 + DISCONNECT`,
     };
   } finally {

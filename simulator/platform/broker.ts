@@ -191,7 +191,7 @@ export class PlatformBroker {
         return done(error, false);
       }
       this.identities.set(client, { productId: device!.productId, deviceName: device!.deviceName });
-      const activated = registry.markActivated(device!.productId, device!.deviceName, now());
+      const activated = device!.state !== "activated" && registry.markActivated(device!.productId, device!.deviceName, now());
       log({ event: "connect", clientId, transport, remote, outcome: "accepted", activated });
       done(null, true);
     } catch (error) {
