@@ -2,26 +2,16 @@
  * The `explorer-xs` commands as a person runs them: separate processes, real sockets, real files.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runProcess } from "./lib/run-process";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 
 const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
 const PRODUCT_ID = "CLIPRD0001";
 const PRODUCT_SECRET = "cliProductSecretWq8Zr4Tt";
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runProcess(process.execPath, [BIN, ...args]);
 
 describe("explorer-xs CLI", function () {
   this.timeout(60_000);

@@ -2,25 +2,15 @@
  * `npm start` is the product's first impression: it must run on a fresh checkout and exit 0.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { runProcess } from "./lib/run-process";
 import { DEMO_PRODUCT_SECRET } from "../simulator/demo";
 
-function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("npm start (explorer-xs demo)", function () {
   this.timeout(60_000);
 
   it("exits 0 after a cold boot that registers and a warm boot that writes nothing", async () => {
-    const result = await run("npm", ["start", "--silent"]);
+    const result = await runProcess("npm", ["start", "--silent"]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /request signed\s+POST http:\/\/127\.0\.0\.1:\d+\/device\/register/);
     assert.match(result.stdout, /secret stored\s+PSK \*+[A-Za-z0-9+/=]{4} /);
