@@ -116,6 +116,31 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     }
   });
 
+  it("caps concurrent MQTT connections per listener", async () => {
+    // A CONNECT timeout far beyond the test timeout: only the cap can close the extra socket.
+    const capped = await startPlatform({ memory: true, config: testConfig(), maxMqttConnections: 3, mqttConnectTimeoutMs: 120_000 });
+    try {
+      const held = await Promise.all(Array.from({ length: 3 }, () => openSocket(capped.mqttUrl)));
+      sockets.push(...held);
+      const extra = await openSocket(capped.mqttUrl).catch(() => undefined);
+      if (extra) {
+        sockets.push(extra);
+        await untilClosed(extra);
+      }
+      for (const socket of held) socket.destroy();
+      const psk = await registerPsk(capped.httpUrl, "dev002");
+      for (let attempt = 0; ; attempt++) {
+        const client = await mqtt.connectAsync(capped.mqttUrl, { ...mqttCredentials(PID, "dev002", psk), reconnectPeriod: 0, connectTimeout: 2000 }).catch(() => undefined);
+        if (client) { await client.endAsync(); break; }
+        if (attempt > 50) assert.fail("the broker did not accept connections again");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await capped.close();
+      await capped.close(); // close is idempotent
+    }
+  });
+
   it("closes MQTT sockets that send garbage or no CONNECT, and still accepts devices", async () => {
     const garbage = await openSocket(platform.mqttUrl);
     const silent = await openSocket(platform.mqttUrl);

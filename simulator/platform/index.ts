@@ -78,9 +78,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
   const registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
   const cleanups: Array<() => Promise<void> | void> = [() => registry.close()];
-  const closeAll = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  };
+  let closing: Promise<void> | undefined;
+  // Idempotent, and in reverse order of start: listeners, broker, CA, database.
+  const closeAll = () => (closing ??= (async () => {
+    for (const cleanup of [...cleanups].reverse()) await cleanup();
+  })());
   try {
     if (options.config !== undefined) {
       const config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
