@@ -90,6 +90,9 @@ export class ModdableMqttTransport implements MqttTransport {
       let timer: ReturnType<typeof Timer.set> | undefined;
       try {
         if (!(options.connectTimeoutMs > 0)) throw new HalNetworkError("other", `connectTimeoutMs must be positive, not ${options.connectTimeoutMs}`);
+        // Moddable's SecureSocket documents no client-certificate option, so TLS client
+        // authentication (certificate products) is refused here rather than sent without one.
+        if (options.clientCertificate) throw new HalMqttError(5, "certificate products need a TLS client certificate, which this ESP32 port cannot present yet: use a PSK (key) product");
         const endpoint = parseMqttUrl(options.url);
         client = new ReportingClient({
           host: endpoint.host,
