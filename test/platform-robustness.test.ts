@@ -99,20 +99,29 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
   });
 
   it("caps concurrent HTTP connections and recovers when they go", async () => {
-    const idle = await Promise.all(Array.from({ length: 20 }, () => openSocket(platform.httpUrl)));
-    sockets.push(...idle);
-    const extra = await openSocket(platform.httpUrl).catch(() => undefined);
-    if (extra) {
-      sockets.push(extra);
-      await untilClosed(extra); // over the cap: dropped at once
-    }
-    for (const socket of idle) socket.destroy();
-    // The server counts them gone once their close events run.
-    for (let attempt = 0; ; attempt++) {
-      const answer = await registerDevice(platform.httpUrl, { deviceName: "dev001" }).catch(() => undefined);
-      if (answer?.json?.Response?.State === 0) break;
-      if (attempt > 50) assert.fail("the server did not recover after the idle connections closed");
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    // Timeouts far beyond the test timeout: only the cap can close the extra socket.
+    const capped = await startPlatform({
+      memory: true, config: testConfig(),
+      httpLimits: { headersTimeoutMs: 120_000, requestTimeoutMs: 120_000, idleTimeoutMs: 120_000, maxConnections: 5 },
+    });
+    try {
+      const idle = await Promise.all(Array.from({ length: 5 }, () => openSocket(capped.httpUrl)));
+      sockets.push(...idle);
+      const extra = await openSocket(capped.httpUrl).catch(() => undefined);
+      if (extra) {
+        sockets.push(extra);
+        await untilClosed(extra); // over the cap: dropped at once
+      }
+      for (const socket of idle) socket.destroy();
+      // The server counts them gone once their close events run.
+      for (let attempt = 0; ; attempt++) {
+        const answer = await registerDevice(capped.httpUrl, { deviceName: "dev001" }).catch(() => undefined);
+        if (answer?.json?.Response?.State === 0) break;
+        if (attempt > 50) assert.fail("the server did not recover after the idle connections closed");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await capped.close();
     }
   });
 
