@@ -181,6 +181,12 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       assert.deepEqual(events, [], "a refusal is not a session close");
     });
 
+    it("refuses a client-certificate connect before opening any socket", async () => {
+      const withCert = { ...options, clientCertificate: { certPem: "-----BEGIN CERTIFICATE-----", keyPem: "-----BEGIN PRIVATE KEY-----" } };
+      await assert.rejects(transport.connect(withCert, handlers), (error: unknown) => error instanceof HalMqttError && /PSK/.test(error.message));
+      assert.equal(Client.instances.length, 0);
+    });
+
     it("reports a drop before CONNACK as a network error and a later drop through onClose", async () => {
       const first = transport.connect(options, handlers);
       Client.instances[0].fail("socket error -2");
