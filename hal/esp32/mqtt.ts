@@ -84,15 +84,18 @@ export class ModdableMqttTransport implements MqttTransport {
   }
 
   connect(options: MqttConnectOptions, handlers: MqttHandlers): Promise<MqttSession> {
+    // Moddable's SecureSocket documents no client-certificate option, so TLS client
+    // authentication (certificate products) is refused, as not authorized, rather than
+    // attempted without the certificate. Fatal for the core: retrying cannot help.
+    if (options.clientCertificate) {
+      return Promise.reject(new HalMqttError(5, "certificate products need a TLS client certificate, which this ESP32 port cannot present yet: use a PSK (key) product"));
+    }
     return new Promise<MqttSession>((resolve, reject) => {
       let state: "connecting" | "open" | "closed" = "connecting";
       let client: ReportingClient;
       let timer: ReturnType<typeof Timer.set> | undefined;
       try {
         if (!(options.connectTimeoutMs > 0)) throw new HalNetworkError("other", `connectTimeoutMs must be positive, not ${options.connectTimeoutMs}`);
-        // Moddable's SecureSocket documents no client-certificate option, so TLS client
-        // authentication (certificate products) is refused here rather than sent without one.
-        if (options.clientCertificate) throw new HalMqttError(5, "certificate products need a TLS client certificate, which this ESP32 port cannot present yet: use a PSK (key) product");
         const endpoint = parseMqttUrl(options.url);
         client = new ReportingClient({
           host: endpoint.host,
