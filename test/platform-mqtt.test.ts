@@ -189,6 +189,15 @@ describe("platform: topic ACL and data template", () => {
     assert.equal((await next).code, 0);
   });
 
+  it("answers an event_post with event_reply on the event down topic", async () => {
+    const eventDown = `$thing/down/event/${PID}/dev001`;
+    await device.subscribeAsync(eventDown);
+    const reply = nextMessage(device, eventDown);
+    await device.publishAsync(`$thing/up/event/${PID}/dev001`, JSON.stringify({ method: "event_post", clientToken: "e-1", eventId: "alarm", type: "alert", params: {} }));
+    const answer = await reply;
+    assert.deepEqual([answer.method, answer.clientToken, answer.code], ["event_reply", "e-1", 0]);
+  });
+
   it("delivers a console control message and records the device's control_reply", async () => {
     await device.subscribeAsync(down, { qos: 1 });
     const control = nextMessage(device, down);
