@@ -26,16 +26,34 @@ export function xsnapBinaryPath(): string {
 }
 
 /** Why the lane cannot run here, or undefined when it can. */
-export function xsLaneUnavailableReason(): string | undefined {
+export function xsLaneUnavailableReason(binary?: string): string | undefined {
   if (process.platform !== "linux") return `xsnap lane runs on Linux only (this is ${process.platform})`;
-  let binary: string;
-  try {
-    binary = xsnapBinaryPath();
-  } catch (error) {
-    return `@agoric/xsnap is not installed: ${(error as Error).message}`;
+  if (binary === undefined) {
+    try {
+      binary = xsnapBinaryPath();
+    } catch (error) {
+      return `@agoric/xsnap is not installed: ${(error as Error).message}`;
+    }
   }
   if (!existsSync(binary)) return `xsnap-worker was not built (missing ${binary}); run npm ci with install scripts allowed`;
   return undefined;
+}
+
+export class XsLaneUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`the XS lane must run in CI but cannot: ${reason}`);
+    this.name = "XsLaneUnavailableError";
+  }
+}
+
+/**
+ * Whether the lane runs here: undefined when it can, the reason to skip when it cannot, and
+ * an XsLaneUnavailableError in CI (env.CI set), where skipping would hide a broken build.
+ */
+export function xsLaneSkipReason(reason = xsLaneUnavailableReason(), env: Record<string, string | undefined> = process.env): string | undefined {
+  if (reason === undefined) return undefined;
+  if (env.CI !== undefined && env.CI !== "" && env.CI !== "false") throw new XsLaneUnavailableError(reason);
+  return reason;
 }
 
 export interface LaneMeters {
