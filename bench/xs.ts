@@ -1,21 +1,25 @@
 /**
- * XS section of the benchmarks: what the firmware core costs on Moddable's XS engine (xsnap),
- * from xsnap's own meters. Prints JSON to stdout:
+ * XS section of the benchmarks: what the firmware core costs on Moddable's XS engine (xsnap
+ * 0.15, the XS the ESP32 runs, here on a 64-bit host with nothing preloaded), from xsnap's own
+ * meters. Prints one line of JSON (bench/lib/row.ts SectionOutput) on stdout; `details` holds
+ * every figure:
  *
- * - engine: xsnap and XS versions;
- * - programs: per XS program (bridge alone as the baseline, smoke, store, core), bundle bytes,
- *   the load crank's meters and the size of a snapshot of the machine right after loading (the
- *   image holding the program), and each one's increment over the baseline;
- * - store: compute to seal and write a record, and to read it back (what a warm boot reads);
- * - boot: cold (registers, stores, comes online) and warm (reads, comes online) boot meters
- *   against the mock platform, live heap slots after load and online (after a full GC), and
- *   a snapshot of the machine while online.
+ * - programs: per XS program (bridge alone = the baseline, smoke, store, core), bundle bytes,
+ *   the load crank's compute, live heap slots after load (after a full GC) and the size of a
+ *   snapshot of the machine holding the loaded program, each also as an increment over the
+ *   baseline;
+ * - store: compute to seal and write a record, to read it back (what a warm boot reads), and to
+ *   store it unchanged;
+ * - boot (RUNS fresh lanes): cold boot (empty flash: register over HTTP, store the record,
+ *   connect, first report acknowledged) and warm boot (record in flash) against the mock
+ *   platform on 127.0.0.1, from `boot` to online; a report round trip; live heap and a
+ *   snapshot while online.
  *
- * Meters: `compute` is XS's metered steps summed over the cranks of an operation (xsnap's
- * crank meter; a machine-independent work count, not time); `heapSlots` is XS's slot count at
- * the end of a crank, garbage included (XS slots are 32 bytes on this 64-bit host, 16 on the
- * 32-bit ESP32). xsnap's `allocate` is left out: it reports the 32 MiB initial chunk xsnap
- * reserves, not what the program uses.
+ * Meters: `compute` is XS's metered steps summed over the cranks of an operation (a work count
+ * independent of the machine, not time); it includes the bridge's JSON encoding, whose share
+ * grows with `hostRequests`. Heap slots are XS's 32-byte (64-bit host) / 16-byte (ESP32) slots;
+ * chunks (strings, byte arrays, bytecode) are not slots and show only in the snapshot size.
+ * xsnap's `allocate` is left out: it reports the 32 MiB chunk xsnap reserves up front.
  *
  * Run: node --import tsx bench/xs.ts
  */
@@ -29,25 +33,28 @@ import type { DeviceInfo } from "../firmware/device-info";
 import { startPlatform } from "../simulator/platform/index";
 import { bundleForXs, ENTRIES } from "../xs/bundle";
 import { startXsLane, xsLaneUnavailableReason, xsnapBinaryPath, type LaneMeters, type XsLane } from "../xs/host";
+import type { BenchRow, SectionOutput } from "./lib/row";
+import { spread } from "./lib/stats";
 
+const RUNS = 3;
+/** Bytes per XS slot on the ESP32 (32-bit XS), to read slot counts as RAM. */
+const ESP32_SLOT_BYTES = 16;
 const KEY = new Uint8Array(32).fill(7);
-const REGISTERED: DeviceInfo = {
-  productId: "ABCDEFGHIJ",
-  deviceName: "dev_001",
-  productSecret: "productsecret0123456789ab",
-  authMode: "psk",
-  deviceSecret: "c2VjcmV0UFNLMTIzNDU2Nzg5MA==",
-};
+const PRODUCT_SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
+const FACTORY: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: PRODUCT_SECRET, authMode: "psk" };
+const REGISTERED: DeviceInfo = { ...FACTORY, deviceSecret: "c2VjcmV0UFNLMTIzNDU2Nzg5MA==" };
 
 export interface OperationMeters {
   cranks: number;
   compute: number;
+  /** Slots at the end of the last crank, garbage included. */
   heapSlotsAfter: number;
   peakHeapSlots: number;
+  /** Round trips XS made to the host (HAL calls, results, events). */
   hostRequests: number;
 }
 
-export function summarize(meters: LaneMeters): OperationMeters {
+function summarize(meters: LaneMeters): OperationMeters {
   return {
     cranks: meters.cranks,
     compute: meters.compute,
@@ -66,28 +73,32 @@ export async function metered(lane: XsLane, operation: () => Promise<unknown>): 
   return summarize(lane.meters());
 }
 
+/** Live heap slots: the heap count of a crank that only runs a full garbage collection. */
+async function liveHeapSlots(lane: XsLane): Promise<number> {
+  return (await metered(lane, () => lane.invoke("lane.gc"))).heapSlotsAfter;
+}
+
 function laneHal() {
   return createNodeHal({ flash: createMemoryFlash(), storageKey: KEY, logger: createMemoryLogger() });
 }
 
-interface LoadedProgram {
+// ---- Programs ------------------------------------------------------------------------------
+
+interface ProgramFigures {
   bundleBytes: number;
-  load: { compute: number; heapSlotsAfter: number };
+  loadCompute: number;
+  liveHeapSlotsAfterLoad: number;
   snapshotBytesAfterLoad: number;
+  overBaseline?: { liveHeapSlots: number; snapshotBytes: number };
 }
-type ProgramFigures = LoadedProgram | { skipped: string };
 
 async function programFigures(entry: keyof typeof ENTRIES): Promise<ProgramFigures> {
-  try {
-    await bundleForXs(ENTRIES[entry]);
-  } catch (error) {
-    return { skipped: `does not bundle yet: ${(error as Error).message.split("\n")[0]}` };
-  }
   const lane = await startXsLane({ hal: laneHal(), entry });
   try {
     return {
       bundleBytes: lane.bundleBytes,
-      load: { compute: lane.loadMeter.compute, heapSlotsAfter: lane.loadMeter.currentHeapCount },
+      loadCompute: lane.loadMeter.compute,
+      liveHeapSlotsAfterLoad: await liveHeapSlots(lane),
       snapshotBytesAfterLoad: await lane.snapshotBytes(),
     };
   } finally {
@@ -95,68 +106,60 @@ async function programFigures(entry: keyof typeof ENTRIES): Promise<ProgramFigur
   }
 }
 
+async function allPrograms(): Promise<Record<string, ProgramFigures>> {
+  const programs: Record<string, ProgramFigures> = {};
+  for (const entry of ["bridge", "smoke", "store", "core"] as const) programs[entry] = await programFigures(entry);
+  const base = programs.bridge;
+  for (const [name, figures] of Object.entries(programs)) {
+    if (name === "bridge") continue;
+    figures.overBaseline = {
+      liveHeapSlots: figures.liveHeapSlotsAfterLoad - base.liveHeapSlotsAfterLoad,
+      snapshotBytes: figures.snapshotBytesAfterLoad - base.snapshotBytesAfterLoad,
+    };
+  }
+  return programs;
+}
+
+// ---- Record store --------------------------------------------------------------------------
+
 async function storeFigures() {
   const lane = await startXsLane({ hal: laneHal(), entry: "store" });
   try {
-    const firstWrite = await metered(lane, () => lane.invoke("setDevInfo", REGISTERED));
-    const read = await metered(lane, () => lane.invoke("getDevInfo"));
-    const unchangedWrite = await metered(lane, () => lane.invoke("setDevInfo", REGISTERED));
-    return { setDevInfo: firstWrite, getDevInfo: read, setDevInfoUnchanged: unchangedWrite, snapshotBytesAfterWrite: await lane.snapshotBytes() };
+    return {
+      setDevInfo: await metered(lane, () => lane.invoke("setDevInfo", REGISTERED)),
+      getDevInfo: await metered(lane, () => lane.invoke("getDevInfo")),
+      setDevInfoUnchanged: await metered(lane, () => lane.invoke("setDevInfo", REGISTERED)),
+    };
   } finally {
     await lane.close();
   }
 }
 
+// ---- Boot ----------------------------------------------------------------------------------
 
-/** Adds each program's snapshot and heap increment over the bridge-only baseline. */
-function withIncrements(programs: Record<string, ProgramFigures>): Record<string, unknown> {
-  const base = programs.bridge;
-  if (!("snapshotBytesAfterLoad" in base)) return programs;
-  return Object.fromEntries(
-    Object.entries(programs).map(([name, figures]) => [
-      name,
-      "snapshotBytesAfterLoad" in figures && name !== "bridge"
-        ? {
-            ...figures,
-            overBaseline: {
-              snapshotBytes: figures.snapshotBytesAfterLoad - base.snapshotBytesAfterLoad,
-              heapSlots: figures.load.heapSlotsAfter - base.load.heapSlotsAfter,
-            },
-          }
-        : figures,
-    ]),
-  );
+interface BootFigures {
+  cold: OperationMeters & { flashWrites: number };
+  warm: OperationMeters & { flashWrites: number };
+  reportRoundTrip: OperationMeters;
+  liveHeapSlots: { afterLoad: number; online: number };
+  snapshotBytesOnline: number;
 }
 
-const PRODUCT_SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
-const FACTORY: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: PRODUCT_SECRET, authMode: "psk" };
-
-/** Live heap slots: the heap count of a crank that only runs a full garbage collection. */
-async function liveHeapSlots(lane: XsLane): Promise<number> {
-  const meters = await metered(lane, () => lane.invoke("lane.gc"));
-  return meters.heapSlotsAfter;
-}
-
-/**
- * Cold boot (empty flash: register over HTTP, store the record, connect, first report
- * acknowledged) and warm boot (record in flash: connect, report) on XS against the mock
- * platform on 127.0.0.1. Each is measured from `boot` to online, host I/O excluded by nature:
- * the meters count only XS work, bridge encoding included (see hostRequests).
- */
-async function runXsBootBench(): Promise<Record<string, unknown>> {
+/** One fresh lane and platform: cold boot, a report, stop; then a warm boot on the same flash. */
+async function bootRun(): Promise<BootFigures> {
   const platform = await startPlatform({
     memory: true,
     config: { products: [{ productId: FACTORY.productId, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: [FACTORY.deviceName] }] },
   });
   const flash = createMemoryFlash();
   let current: NodeFlash = flash;
-  const swappable = {
+  const rebootable = {
     get: (namespace: string, key: string) => current.get(namespace, key),
     set: (namespace: string, key: string, value: FlashValue) => current.set(namespace, key, value),
     delete: (namespace: string, key: string) => current.delete(namespace, key),
     keys: (namespace: string) => current.keys(namespace),
   };
-  const lane = await startXsLane({ hal: createNodeHal({ flash: swappable, storageKey: KEY, logger: createMemoryLogger() }), entry: "core" });
+  const lane = await startXsLane({ hal: createNodeHal({ flash: rebootable, storageKey: KEY, logger: createMemoryLogger() }), entry: "core" });
   const options = {
     registerUrl: `${platform.httpUrl}/device/register`,
     mqttUrl: platform.mqttUrl,
@@ -165,12 +168,12 @@ async function runXsBootBench(): Promise<Record<string, unknown>> {
     keepAliveSeconds: 60,
   };
   try {
-    const liveAfterLoad = await liveHeapSlots(lane);
+    const afterLoad = await liveHeapSlots(lane);
     const cold = await metered(lane, () => lane.invoke("boot", options));
     const coldWrites = current.stats().writesSinceOpen;
-    const liveOnline = await liveHeapSlots(lane);
+    const online = await liveHeapSlots(lane);
     const snapshotBytesOnline = await lane.snapshotBytes();
-    const report = await metered(lane, () => lane.invoke("report", { power: 2 }));
+    const reportRoundTrip = await metered(lane, () => lane.invoke("report", { power: 2 }));
     await lane.invoke("stop");
 
     current = flash.reboot();
@@ -180,8 +183,8 @@ async function runXsBootBench(): Promise<Record<string, unknown>> {
     return {
       cold: { ...cold, flashWrites: coldWrites },
       warm: { ...warm, flashWrites: warmWrites },
-      reportRoundTrip: report,
-      liveHeapSlots: { afterLoad: liveAfterLoad, online: liveOnline },
+      reportRoundTrip,
+      liveHeapSlots: { afterLoad, online },
       snapshotBytesOnline,
     };
   } finally {
@@ -190,25 +193,48 @@ async function runXsBootBench(): Promise<Record<string, unknown>> {
   }
 }
 
-export async function runXsBench(): Promise<Record<string, unknown>> {
+// ---- Section -------------------------------------------------------------------------------
+
+function row(name: string, unit: string, values: number[], extra: Partial<BenchRow> = {}): BenchRow {
+  const figures = spread(values, 0);
+  return { section: "xs", name, unit, figure: figures.median, spread: figures, ...extra };
+}
+
+const kib = (slots: number) => `${Math.round((slots * ESP32_SLOT_BYTES) / 1024)} KiB at ${ESP32_SLOT_BYTES} B/slot on the ESP32, before preload`;
+
+export async function runXsBench(): Promise<SectionOutput> {
   const unavailable = xsLaneUnavailableReason();
-  if (unavailable !== undefined) return { skipped: unavailable };
-  const version = execFileSync(xsnapBinaryPath(), ["-v"], { encoding: "utf8" }).trim();
-  return {
-    engine: version,
-    programs: withIncrements({
-      bridge: await programFigures("bridge"),
-      smoke: await programFigures("smoke"),
-      store: await programFigures("store"),
-      core: await programFigures("core"),
+  if (unavailable !== undefined) {
+    console.error(`!!! XS bench skipped: ${unavailable}`);
+    return { section: "xs", rows: [], details: { skipped: unavailable } };
+  }
+  const engine = execFileSync(xsnapBinaryPath(), ["-v"], { encoding: "utf8" }).trim();
+  const programs = await allPrograms();
+  const store = await storeFigures();
+  const boots: BootFigures[] = [];
+  for (let run = 0; run < RUNS; run++) boots.push(await bootRun());
+
+  const core = programs.core;
+  const baseline = programs.bridge.liveHeapSlotsAfterLoad;
+  const onlineOverBaseline = boots.map((boot) => boot.liveHeapSlots.online - baseline);
+  const rows: BenchRow[] = [
+    row("core bundle (esbuild, unminified)", "bytes", [core.bundleBytes]),
+    row("core live heap over the engine baseline, after load", "slots", [core.overBaseline!.liveHeapSlots], { note: kib(core.overBaseline!.liveHeapSlots) }),
+    row("core live heap over the engine baseline, online", "slots", onlineOverBaseline, { note: kib(Math.max(...onlineOverBaseline)) }),
+    row("snapshot holding the loaded core", "bytes", [core.snapshotBytesAfterLoad], { note: `engine baseline ${programs.bridge.snapshotBytesAfterLoad} bytes` }),
+    row("snapshot while online", "bytes", boots.map((boot) => boot.snapshotBytesOnline)),
+    row("cold boot compute (register, store, connect, report acked)", "XS meter steps", boots.map((boot) => boot.cold.compute)),
+    row("warm boot compute (read record, connect, report acked)", "XS meter steps", boots.map((boot) => boot.warm.compute)),
+    row("report round trip compute", "XS meter steps", boots.map((boot) => boot.reportRoundTrip.compute)),
+    row("cold boot flash writes", "writes", boots.map((boot) => boot.cold.flashWrites), { note: "the registered record, mirrored into both slots" }),
+    row("warm boot flash writes", "writes", boots.map((boot) => boot.warm.flashWrites), {
+      goal: "0: a normal boot costs no flash wear",
+      pass: boots.every((boot) => boot.warm.flashWrites === 0),
     }),
-    store: await storeFigures(),
-    boot: await runXsBootBench(),
-  };
+  ];
+  return { section: "xs", rows, details: { engine, runs: RUNS, programs, store, boot: boots } };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const figures = await runXsBench();
-  if ("skipped" in figures) console.error(`!!! XS bench skipped: ${String(figures.skipped)}`);
-  process.stdout.write(`${JSON.stringify({ xs: figures }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(await runXsBench())}\n`);
 }
