@@ -129,6 +129,16 @@ describe("XS lane: engine smoke (encoding and tweetnacl inside XS)", function ()
     }
   });
 
+  it("a runaway loop in XS is stopped by the crank meter and fails the lane loudly, not a hang", async () => {
+    const metered = await startXsLane({ hal: createNodeHal({ storageKey }), entry: "smoke", meteringLimit: 1_000_000 });
+    try {
+      await assert.rejects(metered.invoke("spin"), /too much computation/);
+      await assert.rejects(metered.invoke("engine"), /XS lane/);
+    } finally {
+      await metered.close();
+    }
+  });
+
   it("reports an unknown function as an error instead of hanging", async () => {
     await assert.rejects(lane.invoke("no-such-function"), /no exposed function/);
   });

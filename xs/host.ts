@@ -80,6 +80,8 @@ export interface XsLaneOptions {
   entry?: keyof typeof ENTRIES | string;
   /** An `invoke` not answered within this rejects (default 30 s); the XS side keeps running. */
   invokeTimeoutMs?: number;
+  /** xsnap's per-crank compute budget; a crank that exceeds it ends the lane (default 1e8). */
+  meteringLimit?: number;
 }
 
 export interface XsLane {
@@ -216,7 +218,7 @@ export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
     failAll(error);
   });
 
-  toChild({ type: "start", bundle: bundle.code, meteringLimit: METERING_LIMIT });
+  toChild({ type: "start", bundle: bundle.code, meteringLimit: options.meteringLimit ?? METERING_LIMIT });
   let startTimer: NodeJS.Timeout | undefined;
   const loadMeter = await Promise.race([
     ready,

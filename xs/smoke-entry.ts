@@ -63,6 +63,12 @@ expose({
     await session.close();
     return { echoed, closed: await closing };
   },
+  /** A runaway loop: xsnap's crank meter must stop it. */
+  spin: () => {
+    for (;;) {
+      // never returns
+    }
+  },
   engine: () => ({ hasBuffer: typeof (globalThis as Record<string, unknown>).Buffer !== "undefined", hasProcess: typeof (globalThis as Record<string, unknown>).process !== "undefined" }),
 });
 
