@@ -138,7 +138,8 @@ class BootRunner implements BootTask {
     if (session) await session.close().catch(() => undefined);
     for (const reply of this.pending.values()) reply.reject(new Stopped("stopped"));
     this.pending.clear();
-    this.setState("stopped");
+    // A failed task keeps its failed:<code> state: that is what a runner or an LED must show.
+    if (!this.state.startsWith("failed:")) this.setState("stopped");
     this.rejectOnline(new ExplorerError("network", "stopped before coming online"));
   }
 
