@@ -1,0 +1,52 @@
+/**
+ * The fleet under measurement, in its own process: simulator/fleet.ts `runFleet` against a
+ * platform running in another process, exactly as `explorer-xs fleet` runs it, plus the
+ * process's RSS just before the first boot and at the moment the last device came online (the
+ * same two samples bench/ceiling/bare-clients.ts takes), for the per-device memory figure.
+ * Forked by bench/fleet.ts; one task, one report, then exits.
+ */
+import { runFleet, type FleetSummary } from "../simulator/fleet";
+
+export interface FleetTask {
+  count: number;
+  concurrency: number;
+  prefix: string;
+  productId: string;
+  productSecret: string;
+  registerUrl: string;
+  mqttUrl: string;
+  flashDir: string;
+}
+
+export interface FleetReport {
+  summary: FleetSummary;
+  rssBeforeBytes: number;
+  rssAllOnlineBytes: number;
+  bytesPerDevice: number;
+}
+
+export async function runFleetTask(task: FleetTask): Promise<FleetReport> {
+  const rssBeforeBytes = process.memoryUsage().rss;
+  let rssAllOnlineBytes = 0;
+  const summary = await runFleet({
+    ...task,
+    // Throwaway flash files on a RAM disk, not fsynced: what `explorer-xs fleet` does by default.
+    flashDurable: false,
+    onProgress: (done) => { if (done === task.count) rssAllOnlineBytes = process.memoryUsage().rss; },
+  });
+  return {
+    summary,
+    rssBeforeBytes,
+    rssAllOnlineBytes,
+    bytesPerDevice: Math.max(0, rssAllOnlineBytes - rssBeforeBytes) / Math.max(1, summary.online),
+  };
+}
+
+if (process.send) {
+  process.once("message", (task: FleetTask) => {
+    runFleetTask(task).then(
+      (report) => process.send!(report, () => process.exit(0)),
+      (error) => { console.error(error); process.exit(1); },
+    );
+  });
+}

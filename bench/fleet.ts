@@ -1,0 +1,226 @@
+/**
+ * Fleet section of the benchmarks (issues 4 and 8). Every figure is the median of repeated
+ * runs, with min and max; every process below is separate, so no load generator shares a core's
+ * event loop with what it measures:
+ *
+ * - devices online per second: `runFleet` (bench/fleet-worker.ts) booting PAIR_COUNT devices
+ *   from factory-fresh flash (register over HTTP, store, CONNECT with PSK credentials,
+ *   subscribe, first report acknowledged) against the mock platform in its own process, vs.
+ *   its ceiling, the same number of bare MQTT.js clients (bench/ceiling/bare-clients.ts)
+ *   connecting with the same concurrency to a bare aedes broker (bench/ceiling/bare-broker.ts):
+ *   no registration, no credentials. Fleet and ceiling runs alternate, so machine noise hits
+ *   both alike;
+ * - memory per device: RSS growth of the fleet process from just before the first boot to the
+ *   moment the last device is online, per device, vs. the same for one bare MQTT.js client;
+ * - the 10,000-device run: wall time to all online, RSS of the fleet process, failures;
+ * - cold and warm single-device time-to-online on loopback (many runs), with the round trips a
+ *   cold boot makes (HTTP exchanges, CONNECTs, report round trips) and what a warm boot does.
+ *
+ * Prints one JSON SectionOutput on stdout. Run: node --import tsx bench/fleet.ts
+ * BENCH_QUICK=1 shrinks every count (a smoke run, not a measurement).
+ */
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startPlatformProcess, type PlatformProcess } from "../simulator/platform-process";
+import { startSimDevice } from "../simulator/sim-device";
+import type { HalTraceEvent } from "../simulator/instrumented-hal";
+import type { FleetTask, FleetReport } from "./fleet-worker";
+import type { BareClientsReport, BareClientsTask } from "./ceiling/bare-clients";
+import { runWorker, startServer } from "./lib/processes";
+import { quartiles, round, spread } from "./lib/stats";
+import type { BenchRow, SectionOutput } from "./lib/row";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const QUICK = process.env.BENCH_QUICK === "1";
+const PAIR_COUNT = QUICK ? 100 : 2000;
+const PAIR_RUNS = 3;
+const CONCURRENCY = QUICK ? 20 : 200;
+const BIG_COUNT = QUICK ? 200 : 10_000;
+const BIG_RUNS = QUICK ? 1 : 3;
+const SINGLE_WARMUP = QUICK ? 1 : 3;
+const SINGLE_RUNS = QUICK ? 3 : 25;
+const FLEET_TIMEOUT_MS = 150_000;
+const PRODUCT = { productId: "BENCHFLT01", productSecret: "benchFleetSecretW2k9Qz7L" };
+const MB = 1024 * 1024;
+
+function productConfig(names: string[]) {
+  return { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] };
+}
+
+/** A fresh platform process per fleet run: every device starts unregistered. */
+async function withPlatform<T>(workDir: string, names: string[], body: (platform: PlatformProcess) => Promise<T>): Promise<T> {
+  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names) });
+  try {
+    return await body(platform);
+  } finally {
+    await platform.stop();
+  }
+}
+
+async function fleetRun(workDir: string, run: string, count: number): Promise<FleetReport> {
+  const prefix = `f${run}`;
+  const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+  const flashDir = mkdtempSync(join(workDir, `flash-${run}-`));
+  try {
+    return await withPlatform(workDir, names, (platform) => runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
+      count, concurrency: CONCURRENCY, prefix, ...PRODUCT,
+      registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl, flashDir,
+    }, FLEET_TIMEOUT_MS));
+  } finally {
+    rmSync(flashDir, { recursive: true, force: true });
+  }
+}
+
+async function ceilingRun(count: number): Promise<BareClientsReport> {
+  const broker = await startServer<{ mqttUrl: string }>(join(HERE, "ceiling", "bare-broker.ts"));
+  try {
+    return await runWorker<BareClientsTask, BareClientsReport>(join(HERE, "ceiling", "bare-clients.ts"),
+      { mqttUrl: broker.ready.mqttUrl, count, concurrency: CONCURRENCY, connectTimeoutMs: 10_000 }, FLEET_TIMEOUT_MS);
+  } finally {
+    await broker.stop();
+  }
+}
+
+interface SingleBoot {
+  ms: number;
+  httpExchanges: number;
+  connects: number;
+  reportRoundTrips: number;
+  subscribes: number;
+  flashWrites: number;
+}
+
+/** One boot of one device on `flashFile`, timed from power-on to first report acknowledged. */
+async function bootOnce(platform: PlatformProcess, flashFile: string, deviceName: string): Promise<SingleBoot> {
+  const seen = { http: 0, connects: 0, reports: 0, subscribes: 0 };
+  const onEvent = (event: HalTraceEvent) => {
+    if (event.kind === "http.request") seen.http++;
+    else if (event.kind === "mqtt.connack" || event.kind === "mqtt.refused") seen.connects++;
+    else if (event.kind === "mqtt.subscribe") seen.subscribes++;
+    else if (event.kind === "mqtt.publish" && event.topic.startsWith("$thing/up/property/")) seen.reports++;
+  };
+  const started = performance.now();
+  const device = startSimDevice({
+    flashFile,
+    registerUrl: `${platform.httpUrl}/device/register`,
+    mqttUrl: platform.mqttUrl,
+    factoryInfo: { ...PRODUCT, deviceName, authMode: "psk" },
+    logger: { log: () => undefined },
+    onEvent,
+    boot: { backoff: { baseMs: 200, capMs: 2000, maxAttempts: 3 }, initialReport: { power: 1 } },
+  });
+  try {
+    await device.task.online;
+    const ms = performance.now() - started;
+    return { ms, httpExchanges: seen.http, connects: seen.connects, reportRoundTrips: seen.reports, subscribes: seen.subscribes, flashWrites: device.counters.flashWrites };
+  } finally {
+    await device.close();
+  }
+}
+
+/** Cold (empty flash file) then warm (same file, rebooted) boots of fresh devices, many times. */
+async function singleDevice(workDir: string): Promise<{ cold: SingleBoot[]; warm: SingleBoot[] }> {
+  const total = SINGLE_WARMUP + SINGLE_RUNS;
+  const names = Array.from({ length: total }, (_, index) => `single-${index}`);
+  // Durable flash (fsync on every commit) in the OS temp folder, as `explorer-xs device` uses it.
+  const flashDir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-single-"));
+  try {
+    return await withPlatform(workDir, names, async (platform) => {
+      const cold: SingleBoot[] = [];
+      const warm: SingleBoot[] = [];
+      for (let index = 0; index < total; index++) {
+        const flashFile = join(flashDir, `${names[index]}.flash`);
+        const coldBoot = await bootOnce(platform, flashFile, names[index]);
+        const warmBoot = await bootOnce(platform, flashFile, names[index]);
+        if (index >= SINGLE_WARMUP) { cold.push(coldBoot); warm.push(warmBoot); }
+      }
+      return { cold, warm };
+    });
+  } finally {
+    rmSync(flashDir, { recursive: true, force: true });
+  }
+}
+
+function timingRow(name: string, boots: SingleBoot[]): BenchRow {
+  const values = boots.map((boot) => boot.ms);
+  const { q1, q3 } = quartiles(values);
+  const stats = spread(values, 2);
+  return { section: "fleet", name, unit: "ms", figure: stats.median, spread: { ...stats, runs: [] }, note: `${values.length} runs, IQR ${round(q1, 2)}..${round(q3, 2)} ms` };
+}
+
+export async function runFleetBench(): Promise<SectionOutput> {
+  const workDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "explorer-xs-bench-fleet-"));
+  try {
+    const fleet: FleetReport[] = [];
+    const bare: BareClientsReport[] = [];
+    for (let run = 0; run < PAIR_RUNS; run++) {
+      bare.push(await ceilingRun(PAIR_COUNT));
+      fleet.push(await fleetRun(workDir, `p${run}`, PAIR_COUNT));
+    }
+    const big: FleetReport[] = [];
+    for (let run = 0; run < BIG_RUNS; run++) big.push(await fleetRun(workDir, `b${run}`, BIG_COUNT));
+    const single = await singleDevice(workDir);
+
+    const rows: BenchRow[] = [];
+    const fleetRate = spread(fleet.map((report) => report.summary.devicesPerSecond));
+    const bareRate = spread(bare.map((report) => report.connectsPerSecond));
+    rows.push({
+      section: "fleet", name: `devices online/s (${PAIR_COUNT} devices, ${CONCURRENCY} at once)`, unit: "devices/s",
+      figure: fleetRate.median, spread: fleetRate,
+      ceiling: { name: "bare MQTT.js connects/s to bare aedes", figure: bareRate.median, spread: bareRate },
+      ratio: round(fleetRate.median / bareRate.median, 2), goal: "ratio >= 0.5", pass: fleetRate.median / bareRate.median >= 0.5,
+    });
+    const fleetKb = spread(fleet.map((report) => report.bytesPerDevice / 1024));
+    const bareKb = spread(bare.map((report) => report.bytesPerClient / 1024));
+    rows.push({
+      section: "fleet", name: "memory per online device (fleet RSS growth / devices)", unit: "KiB",
+      figure: fleetKb.median, spread: fleetKb,
+      ceiling: { name: "RSS growth per bare MQTT.js client", figure: bareKb.median, spread: bareKb },
+      ratio: round(bareKb.median / fleetKb.median, 2), goal: "ratio (bare / fleet) >= 0.5", pass: bareKb.median / fleetKb.median >= 0.5,
+    });
+    const bigSeconds = spread(big.map((report) => report.summary.wallMs / 1000));
+    const bigRss = spread(big.map((report) => report.summary.peakRssMb), 0);
+    const bigFailures = spread(big.map((report) => report.summary.failed), 0);
+    const bigRate = spread(big.map((report) => report.summary.devicesPerSecond));
+    rows.push({
+      section: "fleet", name: `${BIG_COUNT} devices factory-fresh to online + report acked`, unit: "s",
+      figure: bigSeconds.median, spread: bigSeconds, goal: "< 60 s", pass: bigSeconds.max < 60,
+      note: `${bigRate.median} devices/s`,
+    });
+    rows.push({ section: "fleet", name: `${BIG_COUNT}-device run: fleet process peak RSS`, unit: "MB", figure: bigRss.median, spread: bigRss, goal: "< 1024 MB", pass: bigRss.max < 1024 });
+    rows.push({ section: "fleet", name: `${BIG_COUNT}-device run: failures`, unit: "devices", figure: bigFailures.median, spread: bigFailures, goal: "0", pass: bigFailures.max === 0 });
+    rows.push(timingRow("cold boot time-to-online, one device (register, store, connect, report acked)", single.cold));
+    rows.push(timingRow("warm boot time-to-online, one device (flash read, connect, report acked)", single.warm));
+    const roundTrips = spread(single.cold.map((boot) => boot.httpExchanges + boot.connects + boot.reportRoundTrips), 0);
+    rows.push({
+      section: "fleet", name: "round trips per cold boot beyond TCP handshakes (HTTP + CONNECT + report)", unit: "round trips",
+      figure: roundTrips.median, spread: roundTrips, goal: "<= 3", pass: roundTrips.max <= 3,
+      note: "SUBSCRIBE is sent together with the report (pipelined), so it adds no round trip",
+    });
+    const warmRoundTrips = spread(single.warm.map((boot) => boot.httpExchanges + boot.connects + boot.reportRoundTrips), 0);
+    rows.push({ section: "fleet", name: "round trips per warm boot (no HTTP)", unit: "round trips", figure: warmRoundTrips.median, spread: warmRoundTrips, goal: "<= 2", pass: warmRoundTrips.max <= 2 });
+
+    return {
+      section: "fleet",
+      rows,
+      details: {
+        pairs: { count: PAIR_COUNT, concurrency: CONCURRENCY, fleet: fleet.map(brief), bare: bare.map((report) => ({ ...report, rssBeforeMb: round(report.rssBeforeBytes / MB), rssAllConnectedMb: round(report.rssAllConnectedBytes / MB) })) },
+        big: { count: BIG_COUNT, concurrency: CONCURRENCY, runs: big.map(brief) },
+        single: { runs: SINGLE_RUNS, warmupRuns: SINGLE_WARMUP, coldBoot: single.cold[0], warmBoot: single.warm[0] },
+      },
+    };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function brief(report: FleetReport) {
+  return { ...report.summary, rssBeforeMb: round(report.rssBeforeBytes / MB), rssAllOnlineMb: round(report.rssAllOnlineBytes / MB), kibPerDevice: round(report.bytesPerDevice / 1024) };
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const output = await runFleetBench();
+  process.stdout.write(JSON.stringify(output) + "\n");
+}

@@ -1,0 +1,227 @@
+/**
+ * `npm run bench`: runs every benchmark section in its own child process with its own time
+ * bound (and the whole within TOTAL_BUDGET_MS), prints one table, and writes
+ * bench/results.json. A section that fails or overruns is killed (with its children) and
+ * reported as such; the others still run.
+ *
+ * Each row is a median over repeated runs with its spread (min..max); throughput and memory
+ * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
+ *
+ * Options: --only a,b   run only these sections (flash, platform, http-ceiling, fleet, xs)
+ *          --out FILE   write the results there instead of bench/results.json
+ * Environment: BENCH_QUICK=1 shrinks every section (a smoke run, not a measurement).
+ */
+import { spawn } from "node:child_process";
+import { cpus, freemem, loadavg, totalmem } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchRow, SectionOutput } from "./lib/row";
+import { round, spread } from "./lib/stats";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const TOTAL_BUDGET_MS = 9.5 * 60_000;
+
+interface Section {
+  name: string;
+  file: string;
+  timeoutMs: number;
+  /** Separate runs of the section's script (for scripts that measure one sample per run). */
+  repeat?: number;
+  /** Turns the script's stdout JSON into table rows. */
+  toRows(outputs: unknown[]): BenchRow[];
+}
+
+const ownRows = (outputs: unknown[]) => (outputs[0] as SectionOutput).rows;
+
+const SECTIONS: Section[] = [
+  { name: "flash", file: "flash.ts", timeoutMs: 60_000, toRows: ownRows },
+  { name: "platform", file: "platform.ts", timeoutMs: 120_000, toRows: platformRows },
+  { name: "http-ceiling", file: "http-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
+  { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
+  { name: "xs", file: "xs.ts", timeoutMs: 45_000, repeat: 3, toRows: xsRows },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Adapters for the sections whose scripts other parts of the project own.
+// ---------------------------------------------------------------------------------------------
+
+interface PlatformFigure { median: number; runs: number[]; failed: number; concurrency: number; perPlatformCpuSecond?: number }
+
+function platformRows(outputs: unknown[]): BenchRow[] {
+  const result = outputs[0] as { registrationsPerSecond: PlatformFigure; connectsPerSecond: PlatformFigure };
+  const row = (name: string, figure: PlatformFigure): BenchRow => {
+    const stats = spread(figure.runs, 0);
+    return {
+      section: "platform", name: `${name} (${figure.concurrency} in flight, separate load process)`, unit: "/s",
+      figure: stats.median, spread: stats, goal: ">= 2000/s", pass: stats.median >= 2000,
+      note: [figure.perPlatformCpuSecond ? `${figure.perPlatformCpuSecond} per platform CPU-second` : "", figure.failed ? `${figure.failed} failed` : ""].filter(Boolean).join("; ") || undefined,
+    };
+  };
+  return [row("registrations/s", result.registrationsPerSecond), row("authenticated MQTT connects/s", result.connectsPerSecond)];
+}
+
+function pick(value: unknown, path: string): number | undefined {
+  let current: unknown = value;
+  for (const key of path.split(".")) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return typeof current === "number" ? current : undefined;
+}
+
+function xsRows(outputs: unknown[]): BenchRow[] {
+  const skipped = (outputs[0] as { xs?: { skipped?: string } }).xs?.skipped;
+  if (skipped) return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${skipped}` }];
+  const metrics: Array<[string, string, string, string?]> = [
+    ["cold boot compute (register, store, online)", "xs.boot.cold.compute", "XS steps"],
+    ["warm boot compute (read, online)", "xs.boot.warm.compute", "XS steps"],
+    ["cold boot flash writes", "xs.boot.cold.flashWrites", "writes"],
+    ["warm boot flash writes", "xs.boot.warm.flashWrites", "writes", "0"],
+    ["live heap slots online (after GC)", "xs.boot.liveHeapSlots.online", "slots"],
+    ["machine snapshot online", "xs.boot.snapshotBytesOnline", "bytes"],
+    ["core bundle", "xs.programs.core.bundleBytes", "bytes"],
+    ["core snapshot over bridge baseline", "xs.programs.core.overBaseline.snapshotBytes", "bytes"],
+  ];
+  const rows: BenchRow[] = [];
+  for (const [name, path, unit, goal] of metrics) {
+    const values = outputs.map((output) => pick(output, path)).filter((value): value is number => value !== undefined);
+    if (values.length === 0) continue;
+    const stats = spread(values, 0);
+    rows.push({ section: "xs", name, unit, figure: stats.median, spread: stats, ...(goal !== undefined ? { goal, pass: stats.max === Number(goal) } : {}) });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running one section.
+// ---------------------------------------------------------------------------------------------
+
+/** Runs a section script once in its own process group, killing the group if it overruns. */
+function runScript(file: string, timeoutMs: number): Promise<unknown> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  let stdout = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ }
+    }, timeoutMs);
+    child.once("error", (error) => { clearTimeout(timer); reject(error); });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new Error(`overran its ${Math.round(timeoutMs / 1000)} s bound and was killed`));
+      if (code !== 0) return reject(new Error(`exited with ${code ?? signal}`));
+      try {
+        resolve(JSON.parse(stdout.trim()));
+      } catch {
+        const lines = stdout.trim().split("\n");
+        try { resolve(JSON.parse(lines[lines.length - 1])); } catch { reject(new Error(`printed no JSON: ${stdout.slice(0, 200)}`)); }
+      }
+    });
+  });
+}
+
+interface SectionResult { name: string; status: "ok" | "failed" | "skipped"; seconds: number; error?: string; rows: BenchRow[]; raw?: unknown[] }
+
+async function runSection(section: Section, deadline: number): Promise<SectionResult> {
+  const started = performance.now();
+  const outputs: unknown[] = [];
+  try {
+    for (let run = 0; run < (section.repeat ?? 1); run++) {
+      const left = deadline - Date.now();
+      if (left < 5000) throw new Error("no time left in the bench's overall budget");
+      outputs.push(await runScript(section.file, Math.min(section.timeoutMs, left)));
+    }
+    return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(outputs), raw: outputs };
+  } catch (error) {
+    const message = (error as Error).message;
+    process.stderr.write(`bench: section ${section.name} ${message}\n`);
+    return { name: section.name, status: "failed", seconds: round((performance.now() - started) / 1000), error: message, rows: outputs.length ? safeRows(section, outputs) : [] };
+  }
+}
+
+function safeRows(section: Section, outputs: unknown[]): BenchRow[] {
+  try { return section.toRows(outputs); } catch { return []; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine, table, results file.
+// ---------------------------------------------------------------------------------------------
+
+function machine() {
+  let cpuModel = cpus()[0]?.model ?? "unknown";
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpuModel;
+  } catch { /* not Linux */ }
+  return {
+    cpus: cpus().length,
+    cpuModel,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    freeMemoryGb: round(freemem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageAtStart: loadavg().map((load) => round(load, 2)),
+  };
+}
+
+function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return "-";
+  return Math.abs(value) >= 100 ? String(Math.round(value)) : String(round(value, 2));
+}
+
+function table(rows: BenchRow[]): string {
+  const header = ["section", "figure", "median", "spread min..max", "ceiling (median)", "ratio", "goal", "pass"];
+  const lines = rows.map((row) => [
+    row.section,
+    row.name,
+    `${formatNumber(row.figure)} ${row.unit}`,
+    `${formatNumber(row.spread.min)}..${formatNumber(row.spread.max)}`,
+    row.ceiling ? `${formatNumber(row.ceiling.figure)} (${row.ceiling.name})` : "",
+    row.ratio !== undefined ? String(row.ratio) : "",
+    row.goal ?? "",
+    row.pass === undefined ? "" : row.pass ? "PASS" : "FAIL",
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
+  const render = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
+  return [render(header), widths.map((width) => "-".repeat(width)).join("  "), ...lines.map(render)].join("\n");
+}
+
+function parseArgs(argv: string[]): { only?: string[]; out: string } {
+  let only: string[] | undefined;
+  let out = join(HERE, "results.json");
+  for (let index = 0; index < argv.length; index++) {
+    if (argv[index] === "--only") only = (argv[++index] ?? "").split(",").filter(Boolean);
+    else if (argv[index] === "--out") out = argv[++index] ?? out;
+    else throw new Error(`unknown option ${argv[index]} (use --only a,b and --out FILE)`);
+  }
+  const unknown = only?.filter((name) => !SECTIONS.some((section) => section.name === name)) ?? [];
+  if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((section) => section.name).join(", ")}`);
+  return { only, out };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const startedAt = new Date();
+const deadline = Date.now() + TOTAL_BUDGET_MS;
+const results: SectionResult[] = [];
+for (const section of SECTIONS) {
+  if (args.only && !args.only.includes(section.name)) continue;
+  process.stderr.write(`bench: ${section.name}...\n`);
+  results.push(await runSection(section, deadline));
+}
+const rows = results.flatMap((result) => result.rows);
+const document = {
+  date: startedAt.toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}${process.env.BENCH_QUICK === "1" ? " (BENCH_QUICK=1)" : ""}`,
+  machine: machine(),
+  totalSeconds: round((Date.now() - startedAt.getTime()) / 1000),
+  sections: results.map(({ raw: _raw, rows: _rows, ...summary }) => summary),
+  rows,
+  raw: Object.fromEntries(results.map((result) => [result.name, result.raw])),
+};
+writeFileSync(args.out, JSON.stringify(document, null, 2) + "\n");
+process.stdout.write(table(rows) + "\n\n");
+for (const result of results) process.stdout.write(`${result.name}: ${result.status} in ${result.seconds} s${result.error ? ` (${result.error})` : ""}\n`);
+process.stdout.write(`total ${document.totalSeconds} s; results in ${args.out}\n`);
+process.exitCode = results.every((result) => result.status === "ok") ? 0 : 1;

@@ -1,0 +1,49 @@
+/**
+ * Keeps `npm run bench` from rotting: runs bench/run.ts end to end on its smallest section
+ * (flash, BENCH_QUICK=1) in its own process and checks the results file it writes. Asserts
+ * the shape and the flash counts, never a timing.
+ */
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { BenchRow } from "../bench/lib/row";
+
+const run = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+describe("bench smoke (bench/run.ts --only flash)", function () {
+  this.timeout(60_000);
+  let dir: string;
+
+  before(() => { dir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-smoke-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints a table and writes results with median, spread and machine", async () => {
+    const out = join(dir, "results.json");
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/run.ts", "--only", "flash", "--out", out],
+      { cwd: ROOT, env: { ...process.env, BENCH_QUICK: "1" }, timeout: 50_000 });
+    assert.match(stdout, /flash writes per warm boot/);
+    assert.match(stdout, /flash: ok/);
+    const results = JSON.parse(readFileSync(out, "utf8")) as { machine: { cpus: number; cpuModel: string }; sections: Array<{ name: string; status: string }>; rows: BenchRow[] };
+    assert.deepEqual(results.sections.map((section) => [section.name, section.status]), [["flash", "ok"]]);
+    assert.ok(results.machine.cpus >= 1 && results.machine.cpuModel.length > 0);
+    const row = (name: string) => results.rows.find((candidate) => candidate.name === name);
+    const warm = row("PSK device: flash writes per warm boot");
+    assert.ok(warm, "warm boot row present");
+    assert.equal(warm.figure, 0);
+    assert.equal(warm.pass, true);
+    assert.ok(warm.spread.runs.length >= 3, "a median of several runs, not one sample");
+    assert.equal(row("PSK device: flash writes per cold boot")?.figure, 2, "record written once and mirrored");
+    const bytes = row("PSK device: bytes per record (one slot, sealed)");
+    assert.ok(bytes && bytes.figure > 0 && bytes.spread.min <= bytes.figure && bytes.figure <= bytes.spread.max);
+  });
+
+  it("refuses an unknown section by name", async () => {
+    await assert.rejects(run(process.execPath, ["--import", "tsx", "bench/run.ts", "--only", "nosuch", "--out", join(dir, "x.json")], { cwd: ROOT, timeout: 30_000 }),
+      (error: Error & { stderr?: string }) => /unknown section nosuch/.test(error.stderr ?? ""));
+  });
+});
