@@ -23,19 +23,29 @@ export interface FleetReport {
   rssBeforeBytes: number;
   rssAllOnlineBytes: number;
   bytesPerDevice: number;
+  /** CPU time (user + system) this process spent until the last device was online. */
+  cpuSeconds: number;
 }
 
 export async function runFleetTask(task: FleetTask): Promise<FleetReport> {
   const rssBeforeBytes = process.memoryUsage().rss;
   let rssAllOnlineBytes = 0;
+  const cpuBefore = process.cpuUsage();
+  let cpuAllOnline = { user: 0, system: 0 };
   const summary = await runFleet({
     ...task,
     // Throwaway flash files on a RAM disk, not fsynced: what `explorer-xs fleet` does by default.
     flashDurable: false,
-    onProgress: (done) => { if (done === task.count) rssAllOnlineBytes = process.memoryUsage().rss; },
+    onProgress: (done) => {
+      if (done !== task.count) return;
+      rssAllOnlineBytes = process.memoryUsage().rss;
+      cpuAllOnline = process.cpuUsage(cpuBefore);
+    },
   });
+  const cpu = cpuAllOnline;
   return {
     summary,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     rssBeforeBytes,
     rssAllOnlineBytes,
     bytesPerDevice: Math.max(0, rssAllOnlineBytes - rssBeforeBytes) / Math.max(1, summary.online),

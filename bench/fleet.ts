@@ -28,7 +28,7 @@ import { startSimDevice } from "../simulator/sim-device";
 import type { HalTraceEvent } from "../simulator/instrumented-hal";
 import type { FleetTask, FleetReport } from "./fleet-worker";
 import type { BareClientsReport, BareClientsTask } from "./ceiling/bare-clients";
-import { runWorker, startServer } from "./lib/processes";
+import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 import { quartiles, round, spread } from "./lib/stats";
 import type { BenchRow, SectionOutput } from "./lib/row";
 
@@ -59,25 +59,37 @@ async function withPlatform<T>(workDir: string, names: string[], body: (platform
   }
 }
 
-async function fleetRun(workDir: string, run: string, count: number): Promise<FleetReport> {
+/** A fleet run with the CPU seconds its platform process spent meanwhile. */
+type FleetRun = FleetReport & { serverCpuSeconds?: number };
+type CeilingRun = BareClientsReport & { serverCpuSeconds?: number };
+
+async function fleetRun(workDir: string, run: string, count: number): Promise<FleetRun> {
   const prefix = `f${run}`;
   const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   const flashDir = mkdtempSync(join(workDir, `flash-${run}-`));
   try {
-    return await withPlatform(workDir, names, (platform) => runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
-      count, concurrency: CONCURRENCY, prefix, ...PRODUCT,
-      registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl, flashDir,
-    }, FLEET_TIMEOUT_MS));
+    return await withPlatform(workDir, names, async (platform) => {
+      const before = cpuSecondsOf(platform.child.pid);
+      const report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
+        count, concurrency: CONCURRENCY, prefix, ...PRODUCT,
+        registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl, flashDir,
+      }, FLEET_TIMEOUT_MS);
+      const after = cpuSecondsOf(platform.child.pid);
+      return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
+    });
   } finally {
     rmSync(flashDir, { recursive: true, force: true });
   }
 }
 
-async function ceilingRun(count: number): Promise<BareClientsReport> {
+async function ceilingRun(count: number): Promise<CeilingRun> {
   const broker = await startServer<{ mqttUrl: string }>(join(HERE, "ceiling", "bare-broker.ts"));
   try {
-    return await runWorker<BareClientsTask, BareClientsReport>(join(HERE, "ceiling", "bare-clients.ts"),
+    const before = cpuSecondsOf(broker.child.pid);
+    const report = await runWorker<BareClientsTask, BareClientsReport>(join(HERE, "ceiling", "bare-clients.ts"),
       { mqttUrl: broker.ready.mqttUrl, count, concurrency: CONCURRENCY, connectTimeoutMs: 10_000 }, FLEET_TIMEOUT_MS);
+    const after = cpuSecondsOf(broker.child.pid);
+    return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
   } finally {
     await broker.stop();
   }
@@ -153,13 +165,13 @@ function timingRow(name: string, boots: SingleBoot[]): BenchRow {
 export async function runFleetBench(): Promise<SectionOutput> {
   const workDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "explorer-xs-bench-fleet-"));
   try {
-    const fleet: FleetReport[] = [];
-    const bare: BareClientsReport[] = [];
+    const fleet: FleetRun[] = [];
+    const bare: CeilingRun[] = [];
     for (let run = 0; run < PAIR_RUNS; run++) {
       bare.push(await ceilingRun(PAIR_COUNT));
       fleet.push(await fleetRun(workDir, `p${run}`, PAIR_COUNT));
     }
-    const big: FleetReport[] = [];
+    const big: FleetRun[] = [];
     for (let run = 0; run < BIG_RUNS; run++) big.push(await fleetRun(workDir, `b${run}`, BIG_COUNT));
     const single = await singleDevice(workDir);
 
@@ -171,6 +183,7 @@ export async function runFleetBench(): Promise<SectionOutput> {
       figure: fleetRate.median, spread: fleetRate,
       ceiling: { name: "bare MQTT.js connects/s to bare aedes", figure: bareRate.median, spread: bareRate },
       ratio: round(fleetRate.median / bareRate.median, 2), goal: "ratio >= 0.5", pass: fleetRate.median / bareRate.median >= 0.5,
+      note: cpuNote(fleet, bare),
     });
     const fleetKb = spread(fleet.map((report) => report.bytesPerDevice / 1024));
     const bareKb = spread(bare.map((report) => report.bytesPerClient / 1024));
@@ -216,8 +229,22 @@ export async function runFleetBench(): Promise<SectionOutput> {
   }
 }
 
-function brief(report: FleetReport) {
-  return { ...report.summary, rssBeforeMb: round(report.rssBeforeBytes / MB), rssAllOnlineMb: round(report.rssAllOnlineBytes / MB), kibPerDevice: round(report.bytesPerDevice / 1024) };
+/** CPU milliseconds per device on each side: what bounds both rates on a 2-core machine. */
+function cpuPerDevice(runs: Array<{ cpuSeconds: number; serverCpuSeconds?: number }>, count: number) {
+  const client = spread(runs.map((run) => (run.cpuSeconds * 1000) / count), 2).median;
+  const servers = runs.map((run) => run.serverCpuSeconds).filter((value): value is number => value !== undefined);
+  const server = servers.length ? spread(servers.map((value) => (value * 1000) / count), 2).median : undefined;
+  return { client, server };
+}
+
+function cpuNote(fleet: FleetRun[], bare: CeilingRun[]): string {
+  const f = cpuPerDevice(fleet, PAIR_COUNT);
+  const b = cpuPerDevice(bare, PAIR_COUNT);
+  return `CPU per device: fleet ${f.client} ms + platform ${f.server ?? "?"} ms vs bare client ${b.client} ms + bare broker ${b.server ?? "?"} ms`;
+}
+
+function brief(report: FleetRun) {
+  return { ...report.summary, cpuSeconds: round(report.cpuSeconds, 2), serverCpuSeconds: report.serverCpuSeconds, rssBeforeMb: round(report.rssBeforeBytes / MB), rssAllOnlineMb: round(report.rssAllOnlineBytes / MB), kibPerDevice: round(report.bytesPerDevice / 1024) };
 }
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {

@@ -24,6 +24,8 @@ export interface BareClientsReport {
   rssBeforeBytes: number;
   rssAllConnectedBytes: number;
   bytesPerClient: number;
+  /** CPU time (user + system) this process spent connecting. */
+  cpuSeconds: number;
 }
 
 function connectOne(task: BareClientsTask, index: number, clients: MqttClient[]): Promise<string | undefined> {
@@ -50,6 +52,7 @@ export async function runBareClients(task: BareClientsTask): Promise<BareClients
   let firstFailure: string | undefined;
   let next = 0;
   const rssBeforeBytes = process.memoryUsage().rss;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const worker = async () => {
     while (next < task.count) {
@@ -61,12 +64,14 @@ export async function runBareClients(task: BareClientsTask): Promise<BareClients
   await Promise.all(Array.from({ length: Math.min(task.concurrency, task.count) }, worker));
   const wallMs = performance.now() - started;
   const rssAllConnectedBytes = process.memoryUsage().rss;
+  const cpu = process.cpuUsage(cpuBefore);
   await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.end(true, {}, () => resolve()))));
   return {
     connected, failed, firstFailure,
     wallMs: Math.round(wallMs),
     connectsPerSecond: (connected / wallMs) * 1000,
     rssBeforeBytes, rssAllConnectedBytes,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     bytesPerClient: Math.max(0, rssAllConnectedBytes - rssBeforeBytes) / Math.max(1, connected),
   };
 }

@@ -4,6 +4,7 @@
  * so a stuck child can never hold `npm run bench`.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 const TSX = ["--import", "tsx"];
 
@@ -58,4 +59,14 @@ export function startServer<TReady>(file: string, args: string[] = [], readyTime
     child.once("message", (ready) => { clearTimeout(timer); resolve({ ready: ready as TReady, child, stop }); });
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`${file} exited (${code}) before it was ready`)); });
   });
+}
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc (Linux); undefined elsewhere. */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
 }
