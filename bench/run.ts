@@ -26,8 +26,6 @@ interface Section {
   name: string;
   file: string;
   timeoutMs: number;
-  /** Separate runs of the section's script (for scripts that measure one sample per run). */
-  repeat?: number;
   /** Turns the script's stdout JSON into table rows. */
   toRows(outputs: unknown[]): BenchRow[];
 }
@@ -39,7 +37,7 @@ const SECTIONS: Section[] = [
   { name: "platform", file: "platform.ts", timeoutMs: 120_000, toRows: platformRows },
   { name: "http-ceiling", file: "http-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
-  { name: "xs", file: "xs.ts", timeoutMs: 45_000, repeat: 3, toRows: xsRows },
+  { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -61,36 +59,13 @@ function platformRows(outputs: unknown[]): BenchRow[] {
   return [row("registrations/s", result.registrationsPerSecond), row("authenticated MQTT connects/s", result.connectsPerSecond)];
 }
 
-function pick(value: unknown, path: string): number | undefined {
-  let current: unknown = value;
-  for (const key of path.split(".")) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return typeof current === "number" ? current : undefined;
-}
-
+/** XS prints the section format itself (bench/xs.ts, three lanes per run); a skipped lane says why. */
 function xsRows(outputs: unknown[]): BenchRow[] {
-  const skipped = (outputs[0] as { xs?: { skipped?: string } }).xs?.skipped;
-  if (skipped) return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${skipped}` }];
-  const metrics: Array<[string, string, string, string?]> = [
-    ["cold boot compute (register, store, online)", "xs.boot.cold.compute", "XS steps"],
-    ["warm boot compute (read, online)", "xs.boot.warm.compute", "XS steps"],
-    ["cold boot flash writes", "xs.boot.cold.flashWrites", "writes"],
-    ["warm boot flash writes", "xs.boot.warm.flashWrites", "writes", "0"],
-    ["live heap slots online (after GC)", "xs.boot.liveHeapSlots.online", "slots"],
-    ["machine snapshot online", "xs.boot.snapshotBytesOnline", "bytes"],
-    ["core bundle", "xs.programs.core.bundleBytes", "bytes"],
-    ["core snapshot over bridge baseline", "xs.programs.core.overBaseline.snapshotBytes", "bytes"],
-  ];
-  const rows: BenchRow[] = [];
-  for (const [name, path, unit, goal] of metrics) {
-    const values = outputs.map((output) => pick(output, path)).filter((value): value is number => value !== undefined);
-    if (values.length === 0) continue;
-    const stats = spread(values, 0);
-    rows.push({ section: "xs", name, unit, figure: stats.median, spread: stats, ...(goal !== undefined ? { goal, pass: stats.max === Number(goal) } : {}) });
+  const output = outputs[0] as SectionOutput & { details?: { skipped?: string } };
+  if (output.rows.length === 0 && output.details?.skipped) {
+    return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${output.details.skipped}` }];
   }
-  return rows;
+  return output.rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,11 +104,9 @@ async function runSection(section: Section, deadline: number): Promise<SectionRe
   const started = performance.now();
   const outputs: unknown[] = [];
   try {
-    for (let run = 0; run < (section.repeat ?? 1); run++) {
-      const left = deadline - Date.now();
-      if (left < 5000) throw new Error("no time left in the bench's overall budget");
-      outputs.push(await runScript(section.file, Math.min(section.timeoutMs, left)));
-    }
+    const left = deadline - Date.now();
+    if (left < 5000) throw new Error("no time left in the bench's overall budget");
+    outputs.push(await runScript(section.file, Math.min(section.timeoutMs, left)));
     return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(outputs), raw: outputs };
   } catch (error) {
     const message = (error as Error).message;
