@@ -7,8 +7,9 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b   run only these sections (flash, platform, http-ceiling, fleet, xs)
- *          --out FILE   write the results there instead of bench/results.json
+ * Options: --only a,b    run only these sections (flash, platform, http-ceiling, fleet, xs)
+ *          --out FILE    write the results there instead of bench/results.json
+ *          --markdown    print the table as Markdown (for BENCHMARKS.md)
  * Environment: BENCH_QUICK=1 shrinks every section (a smoke run, not a measurement).
  */
 import { spawn } from "node:child_process";
@@ -144,7 +145,7 @@ function formatNumber(value: number): string {
   return Math.abs(value) >= 100 ? String(Math.round(value)) : String(round(value, 2));
 }
 
-function table(rows: BenchRow[]): string {
+function table(rows: BenchRow[], markdown: boolean): string {
   const header = ["section", "figure", "median", "spread min..max", "ceiling (median)", "ratio", "goal", "pass"];
   const lines = rows.map((row) => [
     row.section,
@@ -156,22 +157,29 @@ function table(rows: BenchRow[]): string {
     row.goal ?? "",
     row.pass === undefined ? "" : row.pass ? "PASS" : "FAIL",
   ]);
+  if (markdown) {
+    const escape = (cell: string) => cell.replace(/\|/g, "\\|");
+    const withNotes = [[...header, "note"], [...header, "note"].map(() => "---"), ...lines.map((line, index) => [...line, rows[index].note ?? ""])];
+    return withNotes.map((cells) => `| ${cells.map(escape).join(" | ")} |`).join("\n");
+  }
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
   const render = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd();
   return [render(header), widths.map((width) => "-".repeat(width)).join("  "), ...lines.map(render)].join("\n");
 }
 
-function parseArgs(argv: string[]): { only?: string[]; out: string } {
+function parseArgs(argv: string[]): { only?: string[]; out: string; markdown: boolean } {
   let only: string[] | undefined;
+  let markdown = false;
   let out = join(HERE, "results.json");
   for (let index = 0; index < argv.length; index++) {
     if (argv[index] === "--only") only = (argv[++index] ?? "").split(",").filter(Boolean);
     else if (argv[index] === "--out") out = argv[++index] ?? out;
-    else throw new Error(`unknown option ${argv[index]} (use --only a,b and --out FILE)`);
+    else if (argv[index] === "--markdown") markdown = true;
+    else throw new Error(`unknown option ${argv[index]} (use --only a,b, --out FILE, --markdown)`);
   }
   const unknown = only?.filter((name) => !SECTIONS.some((section) => section.name === name)) ?? [];
   if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((section) => section.name).join(", ")}`);
-  return { only, out };
+  return { only, out, markdown };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -194,7 +202,7 @@ const document = {
   raw: Object.fromEntries(results.map((result) => [result.name, result.raw])),
 };
 writeFileSync(args.out, JSON.stringify(document, null, 2) + "\n");
-process.stdout.write(table(rows) + "\n\n");
+process.stdout.write(table(rows, args.markdown) + "\n\n");
 for (const result of results) process.stdout.write(`${result.name}: ${result.status} in ${result.seconds} s${result.error ? ` (${result.error})` : ""}\n`);
 process.stdout.write(`total ${document.totalSeconds} s; results in ${args.out}\n`);
 process.exitCode = results.every((result) => result.status === "ok") ? 0 : 1;
