@@ -30,7 +30,7 @@ import type { HalTraceEvent } from "../simulator/instrumented-hal";
 import type { FleetTask, FleetReport } from "./fleet-worker";
 import type { BareClientsReport, BareClientsTask } from "./ceiling/bare-clients";
 import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
-import { quartiles, round, spread } from "./lib/stats";
+import { median, quartiles, round, spread } from "./lib/stats";
 import type { BenchRow, SectionOutput } from "./lib/row";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -176,12 +176,15 @@ export async function runFleetBench(): Promise<SectionOutput> {
     const rows: BenchRow[] = [];
     const fleetRate = spread(fleet.map((report) => report.summary.devicesPerSecond));
     const bareRate = spread(bare.map((report) => report.connectsPerSecond));
+    // The ratio of each back-to-back pair, then the median: noise between pairs cancels.
+    const pairRatios = fleet.map((report, index) => report.summary.devicesPerSecond / bare[index].connectsPerSecond);
+    const rateRatio = median(pairRatios);
     rows.push({
       section: "fleet", name: `devices online/s (${COUNT} devices, ${CONCURRENCY} at once)`, unit: "devices/s",
       figure: fleetRate.median, spread: fleetRate,
       ceiling: { name: "bare MQTT.js connects/s to bare aedes", figure: bareRate.median, spread: bareRate },
-      ratio: round(fleetRate.median / bareRate.median, 2), goal: "ratio >= 0.5", pass: fleetRate.median / bareRate.median >= 0.5,
-      note: cpuNote(fleet, bare),
+      ratio: round(rateRatio, 2), goal: "ratio >= 0.5", pass: rateRatio >= 0.5,
+      note: `ratio = median of ${RUNS} back-to-back pairs (${pairRatios.map((value) => round(value, 2)).join(", ")}); ${cpuNote(fleet, bare)}`,
     });
     const fleetKb = spread(fleet.map((report) => report.bytesPerDevice / 1024));
     const bareKb = spread(bare.map((report) => report.bytesPerClient / 1024));

@@ -15,8 +15,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import type { LoadReport, RegisterLoadTask } from "./load/register-load";
-import { runWorker, startServer } from "./lib/processes";
-import { round, spread } from "./lib/stats";
+import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
+import { median, round, spread } from "./lib/stats";
 import type { SectionOutput } from "./lib/row";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,10 +27,16 @@ const WARMUP_MS = QUICK ? 200 : 1000;
 const DURATION_MS = QUICK ? 500 : 4000;
 const PRODUCT = { productId: "BENCHHTP01", productSecret: "YmVuY2hIdHRwQ2VpbGluZzE" };
 
-function load(httpUrl: string, namePrefix: string): Promise<LoadReport> {
-  return runWorker<RegisterLoadTask, LoadReport>(join(HERE, "load", "register-load.ts"), {
+/** One timed load run, with the CPU the server process spent in its timed share. */
+async function load(httpUrl: string, serverPid: number | undefined, namePrefix: string): Promise<LoadReport & { serverCpuSeconds?: number }> {
+  const before = cpuSecondsOf(serverPid);
+  const report = await runWorker<RegisterLoadTask, LoadReport>(join(HERE, "load", "register-load.ts"), {
     httpUrl, ...PRODUCT, namePrefix, concurrency: CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS,
   }, WARMUP_MS + DURATION_MS + 30_000);
+  const after = cpuSecondsOf(serverPid);
+  // Warm-up requests are not counted, so count only the timed share of the CPU.
+  const serverCpuSeconds = before !== undefined && after !== undefined ? (after - before) * (DURATION_MS / (WARMUP_MS + DURATION_MS)) : undefined;
+  return { ...report, serverCpuSeconds };
 }
 
 function rate(report: LoadReport, what: string): number {
@@ -48,17 +54,26 @@ export async function runHttpCeilingBench(): Promise<SectionOutput> {
   try {
     const registrations: number[] = [];
     const ceiling: number[] = [];
+    const pairRatios: number[] = [];
+    const perCpu = { platform: [] as number[], constant: [] as number[] };
     let failed = 0;
     for (let run = 0; run < RUNS; run++) {
-      const constantReport = await load(constant.ready.httpUrl, `c${run}x`);
+      const constantReport = await load(constant.ready.httpUrl, constant.child.pid, `c${run}x`);
       ceiling.push(rate(constantReport, "constant body"));
-      const platformReport = await load(platform.httpUrl, `h${run}x`);
+      const platformReport = await load(platform.httpUrl, platform.child.pid, `h${run}x`);
       registrations.push(rate(platformReport, "registrations"));
+      pairRatios.push(registrations[run] / ceiling[run]);
+      if (platformReport.serverCpuSeconds) perCpu.platform.push(platformReport.ok / platformReport.serverCpuSeconds);
+      if (constantReport.serverCpuSeconds) perCpu.constant.push(constantReport.ok / constantReport.serverCpuSeconds);
       failed += platformReport.failed + constantReport.failed;
     }
     const figure = spread(registrations, 0);
     const top = spread(ceiling, 0);
-    const ratio = figure.median / top.median;
+    // The ratio of each pair of back-to-back runs, then the median: noise between pairs cancels.
+    const ratio = median(pairRatios);
+    const cpuNote = perCpu.platform.length && perCpu.constant.length
+      ? `; per server CPU-second: ${Math.round(median(perCpu.platform))} registrations vs ${Math.round(median(perCpu.constant))} constant answers (ratio ${round(median(perCpu.platform) / median(perCpu.constant), 2)})`
+      : "";
     return {
       section: "platform",
       rows: [{
@@ -66,7 +81,7 @@ export async function runHttpCeilingBench(): Promise<SectionOutput> {
         figure: figure.median, spread: figure,
         ceiling: { name: "same node:http server, constant body", figure: top.median, spread: top },
         ratio: round(ratio, 2), goal: "ratio >= 0.5", pass: ratio >= 0.5,
-        note: failed ? `${failed} failed requests` : undefined,
+        note: `ratio = median of ${RUNS} back-to-back pairs (${pairRatios.map((value) => round(value, 2)).join(", ")})${cpuNote}${failed ? `; ${failed} failed requests` : ""}`,
       }],
       details: { runs: RUNS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, concurrency: CONCURRENCY, failed },
     };
