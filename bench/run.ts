@@ -73,20 +73,43 @@ function xsRows(outputs: unknown[]): BenchRow[] {
 // Running one section.
 // ---------------------------------------------------------------------------------------------
 
-/** Runs a section script once in its own process group, killing the group if it overruns. */
+/** Process groups of running sections, killed if the bench itself is interrupted. */
+const runningGroups = new Set<number>();
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try { process.kill(-pid, "SIGKILL"); } catch { /* the group is gone already */ }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    for (const pid of runningGroups) killGroup(pid);
+    process.stderr.write(`bench: ${signal}, sections stopped\n`);
+    process.exit(130);
+  });
+}
+
+/**
+ * Runs a section script once in its own process group (its platform, servers and load
+ * processes included), killing the group if it overruns, and once it is done so that nothing
+ * a section started can outlive it.
+ */
 function runScript(file: string, timeoutMs: number): Promise<unknown> {
   const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  if (child.pid !== undefined) runningGroups.add(child.pid);
   let stdout = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid!, "SIGKILL"); } catch { /* already gone */ }
+      killGroup(child.pid);
     }, timeoutMs);
     child.once("error", (error) => { clearTimeout(timer); reject(error); });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
+      killGroup(child.pid);
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       if (timedOut) return reject(new Error(`overran its ${Math.round(timeoutMs / 1000)} s bound and was killed`));
       if (code !== 0) return reject(new Error(`exited with ${code ?? signal}`));
       try {
