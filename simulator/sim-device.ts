@@ -20,6 +20,8 @@ export interface SimDeviceOptions {
   factoryInfo?: DeviceInfo;
   /** fsync each flash commit (default true). Off only for throwaway flash files. */
   flashDurable?: boolean;
+  /** The device's storage key (simulated eFuse); default: the `<flashFile>.efuse` sidecar. A fleet of throwaway devices keeps it in memory. */
+  storageKey?: Uint8Array;
   /** Power is cut at this flash write (1-based); the device halts there. */
   powerCutAtWrite?: number;
   clockSkewSeconds?: number;
@@ -54,7 +56,7 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
   });
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
-  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, logger: options.logger, http: options.http, mqtt: options.mqtt, ca: options.ca });
+  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, mqtt: options.mqtt, ca: options.ca });
   let transports = { http: base.http, mqtt: base.mqtt };
   let cancelFaults = () => undefined as void;
   if (options.dropNetworkAfterMs !== undefined) {
