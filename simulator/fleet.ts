@@ -3,6 +3,7 @@
  * boot task, at most `concurrency` booting at once. Online devices stay connected until all
  * have finished, so the memory figure is that of N live devices.
  */
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
@@ -77,6 +78,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       mqttUrl: options.mqttUrl,
       factoryInfo,
       flashDurable: options.flashDurable,
+      // Throwaway devices: their eFuse key lives in memory, not in a sidecar file per device.
+      ...(options.flashDurable ? {} : { storageKey: new Uint8Array(randomBytes(32)) }),
       http,
       mqtt,
       logger: { log: () => undefined },
