@@ -159,7 +159,7 @@ function timingRow(name: string, boots: SingleBoot[]): BenchRow {
   const values = boots.map((boot) => boot.ms);
   const { q1, q3 } = quartiles(values);
   const stats = spread(values, 2);
-  return { section: "fleet", name, unit: "ms", figure: stats.median, spread: { ...stats, runs: [] }, note: `${values.length} runs, IQR ${round(q1, 2)}..${round(q3, 2)} ms` };
+  return { section: "fleet", name, unit: "ms", figure: stats.median, spread: stats, note: `${values.length} runs, IQR ${round(q1, 2)}..${round(q3, 2)} ms` };
 }
 
 export async function runFleetBench(): Promise<SectionOutput> {
