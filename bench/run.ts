@@ -28,10 +28,10 @@ interface Section {
   file: string;
   timeoutMs: number;
   /** Turns the script's stdout JSON into table rows. */
-  toRows(outputs: unknown[]): BenchRow[];
+  toRows(output: unknown): BenchRow[];
 }
 
-const ownRows = (outputs: unknown[]) => (outputs[0] as SectionOutput).rows;
+const ownRows = (output: unknown) => (output as SectionOutput).rows;
 
 const SECTIONS: Section[] = [
   { name: "flash", file: "flash.ts", timeoutMs: 60_000, toRows: ownRows },
@@ -47,8 +47,8 @@ const SECTIONS: Section[] = [
 
 interface PlatformFigure { median: number; runs: number[]; failed: number; concurrency: number; perPlatformCpuSecond?: number }
 
-function platformRows(outputs: unknown[]): BenchRow[] {
-  const result = outputs[0] as { registrationsPerSecond: PlatformFigure; connectsPerSecond: PlatformFigure };
+function platformRows(output: unknown): BenchRow[] {
+  const result = output as { registrationsPerSecond: PlatformFigure; connectsPerSecond: PlatformFigure };
   const row = (name: string, figure: PlatformFigure): BenchRow => {
     const stats = spread(figure.runs, 0);
     return {
@@ -61,12 +61,12 @@ function platformRows(outputs: unknown[]): BenchRow[] {
 }
 
 /** XS prints the section format itself (bench/xs.ts, three lanes per run); a skipped lane says why. */
-function xsRows(outputs: unknown[]): BenchRow[] {
-  const output = outputs[0] as SectionOutput & { details?: { skipped?: string } };
-  if (output.rows.length === 0 && output.details?.skipped) {
-    return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${output.details.skipped}` }];
+function xsRows(output: unknown): BenchRow[] {
+  const xs = output as SectionOutput & { details?: { skipped?: string } };
+  if (xs.rows.length === 0 && xs.details?.skipped) {
+    return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${xs.details.skipped}` }];
   }
-  return output.rows;
+  return xs.rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,25 +122,20 @@ function runScript(file: string, timeoutMs: number): Promise<unknown> {
   });
 }
 
-interface SectionResult { name: string; status: "ok" | "failed" | "skipped"; seconds: number; error?: string; rows: BenchRow[]; raw?: unknown[] }
+interface SectionResult { name: string; status: "ok" | "failed"; seconds: number; error?: string; rows: BenchRow[]; raw?: unknown }
 
 async function runSection(section: Section, deadline: number): Promise<SectionResult> {
   const started = performance.now();
-  const outputs: unknown[] = [];
   try {
     const left = deadline - Date.now();
     if (left < 5000) throw new Error("no time left in the bench's overall budget");
-    outputs.push(await runScript(section.file, Math.min(section.timeoutMs, left)));
-    return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(outputs), raw: outputs };
+    const output = await runScript(section.file, Math.min(section.timeoutMs, left));
+    return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(output), raw: output };
   } catch (error) {
     const message = (error as Error).message;
     process.stderr.write(`bench: section ${section.name} ${message}\n`);
-    return { name: section.name, status: "failed", seconds: round((performance.now() - started) / 1000), error: message, rows: outputs.length ? safeRows(section, outputs) : [] };
+    return { name: section.name, status: "failed", seconds: round((performance.now() - started) / 1000), error: message, rows: [] };
   }
-}
-
-function safeRows(section: Section, outputs: unknown[]): BenchRow[] {
-  try { return section.toRows(outputs); } catch { return []; }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +202,7 @@ function parseArgs(argv: string[]): { only?: string[]; out: string; markdown: bo
 
 const args = parseArgs(process.argv.slice(2));
 const startedAt = new Date();
+const machineAtStart = machine();
 const deadline = Date.now() + TOTAL_BUDGET_MS;
 const results: SectionResult[] = [];
 for (const section of SECTIONS) {
@@ -218,7 +214,7 @@ const rows = results.flatMap((result) => result.rows);
 const document = {
   date: startedAt.toISOString(),
   command: `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}${process.env.BENCH_QUICK === "1" ? " (BENCH_QUICK=1)" : ""}`,
-  machine: machine(),
+  machine: machineAtStart,
   totalSeconds: round((Date.now() - startedAt.getTime()) / 1000),
   sections: results.map(({ raw: _raw, rows: _rows, ...summary }) => summary),
   rows,
