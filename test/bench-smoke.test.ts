@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { BenchRow } from "../bench/lib/row";
+import { median, quartiles, spread } from "../bench/lib/stats";
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,5 +46,22 @@ describe("bench smoke (bench/run.ts --only flash)", function () {
   it("refuses an unknown section by name", async () => {
     await assert.rejects(run(process.execPath, ["--import", "tsx", "bench/run.ts", "--only", "nosuch", "--out", join(dir, "x.json")], { cwd: ROOT, timeout: 30_000 }),
       (error: Error & { stderr?: string }) => /unknown section nosuch/.test(error.stderr ?? ""));
+  });
+});
+
+describe("bench statistics (bench/lib/stats.ts)", () => {
+  it("takes the middle value, or the mean of the two middle ones, whatever the order", () => {
+    assert.equal(median([5, 1, 3]), 3);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+  });
+
+  it("reports the spread of the runs beside the median, rounded, runs kept in their order", () => {
+    assert.deepEqual(spread([3.14159, 1.01, 2.5]), { median: 2.5, min: 1, max: 3.1, runs: [3.1, 1, 2.5] });
+  });
+
+  it("interpolates quartiles between samples", () => {
+    assert.deepEqual(quartiles([1, 2, 3, 4, 5]), { q1: 2, q3: 4 });
+    assert.deepEqual(quartiles([1, 2, 3, 4]), { q1: 1.75, q3: 3.25 });
   });
 });
