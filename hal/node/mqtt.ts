@@ -388,7 +388,16 @@ export function createNodeMqttTransport(options: NodeMqttTransportOptions = {}):
       if (!(Number.isInteger(keepAlive) && keepAlive >= 0 && keepAlive <= 65535)) {
         throw new HalNetworkError("other", "keepAliveSeconds must be an integer in 0..65535");
       }
-      const session = new NodeMqttSession(address, connectOptions, handlers, transportOptions);
+      let session: NodeMqttSession;
+      try {
+        session = new NodeMqttSession(address, connectOptions, handlers, transportOptions);
+      } catch (error) {
+        // tls.connect throws at once on a client certificate or key it cannot load: that is a
+        // credential the broker will never accept (fatal, like CONNACK 5), not an internal bug.
+        const reason = error instanceof Error ? error.message : String(error);
+        if (connectOptions.clientCertificate) throw new HalMqttError(5, `the client certificate or key cannot be used: ${reason}`);
+        throw new HalNetworkError("other", `cannot open the MQTT connection: ${reason}`);
+      }
       return session.waitForConnack();
     },
   };
