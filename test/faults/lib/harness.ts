@@ -64,9 +64,9 @@ export async function startFaultPlatform(options: { tls?: boolean; platform?: Pa
 export function productsConfig() {
   return {
     products: [
-      { ...PSK_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: DEVICE_NAMES },
-      { ...CERT_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "cert", devices: DEVICE_NAMES },
-      { ...CANARY_PRODUCT, dynamicRegistration: true, autoCreate: true, authType: "psk", devices: [] },
+      { ...PSK_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk" as const, devices: DEVICE_NAMES },
+      { ...CERT_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "cert" as const, devices: DEVICE_NAMES },
+      { ...CANARY_PRODUCT, dynamicRegistration: true, autoCreate: true, authType: "psk" as const, devices: [] },
     ],
   };
 }
