@@ -16,6 +16,7 @@ import {
 import { openFlashFile, truncateFlashFile, type PowerCutWhen } from "../../hal/node/flash";
 import { FlashError } from "../../hal/types";
 import { createNodeHal } from "../../hal/node/index";
+import { nodeCrypto } from "../../hal/node/crypto";
 import { RECORD_NAMESPACE, setDevInfo, inspectFlash, loadDevInfo } from "../../firmware/record-store";
 
 const FAMILY = "power cut / torn write";
@@ -185,6 +186,36 @@ for (const mode of ["psk", "cert"] as Mode[]) {
       const run = await bootBoard(board, spec());
       const verdict = checkInvariants(run, { activatedSecret: activated, secrets: await secretsOf(board), allowUnreadable: false });
       recordCase({ family: `${FAMILY} (${mode})`, label: "unmirrored record after a cut, then one slot flipped", survived: verdict.violations.length === 0, dataLost: verdict.dataLost, detail: verdict.violations.join("; ") });
+      assert.deepEqual(verdict.violations, []);
+    });
+
+    it("normal boot of a device whose record is in one slot only: a cut at every write of the mirror repair, then the mirror is restored", async () => {
+      const problems: string[] = [];
+      for (const when of ["before", "after"] as PowerCutWhen[]) {
+        for (let at = 1; at <= 2; at++) {
+          const board = newBoard(mode, names.shift()!);
+          // The registration's mirror write never happened: the record is in one slot only.
+          await bootBoard(board, { ...spec(), flash: board.flash.reboot({ powerCutAtWrite: 1, powerCutWhen: "after" }) });
+          // The next boot repairs the mirror (write 1) and comes online; the cut hits that repair.
+          problems.push(...(await cutCase(`unmirrored normal boot, cut ${when} write ${at}`, board, { at, when })));
+          const slots = inspectFlash({ flash: board.flash.reboot(), crypto: nodeCrypto, storageKey: () => Uint8Array.from(board.storageKey) }).slots;
+          if (!slots.every((slot) => slot.state === "valid")) problems.push(`unmirrored normal boot, cut ${when} write ${at}: the recovery boot did not restore the mirror`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it("a device deleted in the console is refused by the broker: a named fatal state, and flash keeps its record", async () => {
+      const board = newBoard(mode, names.shift()!);
+      const online = await bootBoard(board, spec());
+      const activated = storedSecret(online)!;
+      await fetch(`${env.platform.consoleUrl}/products/${product.productId}/devices/${board.deviceName}`, { method: "DELETE" });
+      const run = await bootBoard(board, spec());
+      const verdict = checkInvariants(run, { activatedSecret: activated, secrets: [product.productSecret, activated], allowFatal: true });
+      if (!run.outcome.startsWith("failed:")) verdict.violations.push(`a deleted device ended ${run.outcome}`);
+      const canary = await canaryOnline(env.platform);
+      if (canary) verdict.violations.push(canary);
+      recordCase({ family: `${FAMILY} (${mode})`, label: `deleted in the console -> ${run.outcome}`, survived: verdict.violations.length === 0, dataLost: verdict.dataLost, detail: verdict.violations.join("; ") });
       assert.deepEqual(verdict.violations, []);
     });
 

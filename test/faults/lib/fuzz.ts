@@ -5,10 +5,9 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { recordProperty } from "./results";
+import { FUZZ_SEED, recordProperty } from "./results";
 
-/** Seed from FAULT_SEED (to reproduce) or fresh per run; numRuns fixed so the run stays bounded. */
-export const FUZZ_SEED = process.env.FAULT_SEED ? Number(process.env.FAULT_SEED) : Date.now() ^ (Math.random() * 0x7fffffff);
+export { FUZZ_SEED };
 
 export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   family: string,

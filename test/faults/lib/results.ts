@@ -21,6 +21,9 @@ interface FamilyRow {
   failures: string[];
 }
 
+/** The run's fast-check seed: FAULT_SEED reproduces a run; otherwise fresh, and printed with the table. */
+export const FUZZ_SEED = process.env.FAULT_SEED ? Number(process.env.FAULT_SEED) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
+
 const families = new Map<string, FamilyRow>();
 
 function row(family: string): FamilyRow {
@@ -64,5 +67,5 @@ export function formatTable(): string {
 // A root-level hook: registered once, when the first fault test file imports this module.
 after(function printFaultTable() {
   if (families.size === 0) return;
-  console.log(`\nFault matrix and fuzzing results\n${formatTable()}\n`);
+  console.log(`\nFault matrix and fuzzing results (fast-check seed ${FUZZ_SEED}; rerun with FAULT_SEED=${FUZZ_SEED})\n${formatTable()}\n`);
 });
