@@ -9,7 +9,7 @@ import {
   bootBoard, canaryOnline, checkInvariants, consoleDevice, DEVICE_NAMES, newBoard, platformSecret, startFaultPlatform,
   storedSecret, CERT_PRODUCT, PSK_PRODUCT, type Board, type BootRun, type BootSpec, type FaultPlatform, type Mode,
 } from "./lib/harness";
-import { closedPort, HTTP_FAULTS, MQTT_FAULTS, startHttpFront, startMqttFront, type HttpFront, type MqttFault, type MqttFront } from "./lib/fault-proxy";
+import { closedPort, HTTP_FAULTS, MQTT_FAULTS, STREAM_FAULTS, startHttpFront, startMqttFront, type HttpFront, type MqttFront } from "./lib/fault-proxy";
 import { createNodeHttpClient } from "../../hal/node/http";
 import type { HttpClient } from "../../hal/types";
 
@@ -19,7 +19,6 @@ function shortTimeoutHttp(ca?: string): HttpClient {
   return { request: (request) => inner.request({ ...request, timeoutMs: Math.min(request.timeoutMs, 1500) }) };
 }
 
-const TLS_OPAQUE_FAULTS: MqttFault[] = ["refuse", "reset-after-connect-bytes", "stall"];
 
 for (const mode of ["psk", "cert"] as Mode[]) {
   describe(`fault matrix: network faults at every step (${mode})`, function () {
@@ -98,7 +97,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
       assert.deepEqual(await judge("http refused (closed port)", board, run), []);
     });
 
-    const mqttFaults = mode === "psk" ? MQTT_FAULTS : TLS_OPAQUE_FAULTS;
+    const mqttFaults = mode === "psk" ? MQTT_FAULTS : STREAM_FAULTS;
 
     it("MQTT connect, subscribe and first report of a freshly registered device: every broker-side fault", async () => {
       const problems: string[] = [];

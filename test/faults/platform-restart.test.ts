@@ -76,7 +76,7 @@ describe("fault matrix: platform restart in the middle of a fleet boot", functio
       };
       if (killAfterOnline === 0) restarted = restart();
       const runs: BootRun[] = await Promise.all(boards.map(async (board, i) => {
-        await new Promise((resolve) => setTimeout(resolve, i * 15));
+        await new Promise((resolve) => setTimeout(resolve, i * 25));
         const run = await bootBoard(board, {
           registerUrl: `${first.httpUrl}/device/register`,
           mqttUrl: first.mqttUrl,

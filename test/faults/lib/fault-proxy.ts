@@ -138,11 +138,19 @@ export async function startHttpFront(targetHttpUrl: string, productSecret: strin
 
 export type MqttFault =
   | "refuse" | "reset-after-connect-bytes" | "stall" | "connack-3" | "connack-5" | "connack-garbage"
-  | "drop-after-connack" | "drop-after-suback" | "drop-after-reply";
+  | "drop-after-connack" | "drop-after-suback" | "drop-after-reply"
+  | "cut-after-server-chunk-1" | "cut-after-server-chunk-2" | "cut-after-server-chunk-3" | "cut-after-server-chunk-4";
+
+/** Faults that never look inside the stream, so they work through TLS too (cert products). */
+export const STREAM_FAULTS: MqttFault[] = [
+  "refuse", "reset-after-connect-bytes", "stall",
+  "cut-after-server-chunk-1", "cut-after-server-chunk-2", "cut-after-server-chunk-3", "cut-after-server-chunk-4",
+];
 
 export const MQTT_FAULTS: MqttFault[] = [
   "refuse", "reset-after-connect-bytes", "stall", "connack-3", "connack-5", "connack-garbage",
   "drop-after-connack", "drop-after-suback", "drop-after-reply",
+  "cut-after-server-chunk-1", "cut-after-server-chunk-2", "cut-after-server-chunk-3", "cut-after-server-chunk-4",
 ];
 
 export interface MqttFront {
@@ -178,6 +186,17 @@ export async function startMqttFront(targetMqttUrl: string): Promise<MqttFront> 
     upstream.on("error", () => client.destroy());
     client.on("close", () => upstream.destroy());
     client.pipe(upstream);
+    const chunkCut = fault?.startsWith("cut-after-server-chunk-") ? Number(fault.slice(-1)) : 0;
+    if (chunkCut > 0) {
+      // Cut after the broker's k-th chunk reached the device: inside a TLS handshake or later.
+      let chunks = 0;
+      upstream.on("data", (chunk: Buffer) => {
+        if (chunks >= chunkCut) return;
+        client.write(chunk);
+        if (++chunks === chunkCut) setTimeout(() => { client.destroy(); upstream.destroy(); }, 5);
+      });
+      return;
+    }
     const dropAfter = fault === "drop-after-connack" ? 1 : fault === "drop-after-suback" ? 2 : fault === "drop-after-reply" ? 3 : 0;
     if (dropAfter === 0) return void upstream.pipe(client);
     // Count the broker's packets; after the k-th is delivered, cut both sides.
