@@ -97,7 +97,8 @@ describe("fuzz: the mock platform's HTTP APIs", function () {
       fc.string({ unit: fc.constantFrom(..."abcXYZ0189-_.~%"), maxLength: 20 }),
     );
     const path = fc.array(segment, { maxLength: 5 }).map((parts) => `/console/${parts.join("/")}`);
-    const method = fc.constantFrom("GET", "POST", "PATCH", "PUT", "HEAD", "OPTIONS");
+    // DELETE included: this platform is the fuzz run's own; the canary product is never named.
+    const method = fc.constantFrom("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS");
     const body = fc.oneof(
       anyJson.map((v) => Buffer.from(JSON.stringify(v))),
       fc.record({ deviceName: anyJson, productId: anyJson, productSecret: anyJson, dynamicRegistration: anyJson, autoCreate: anyJson, authType: anyJson, params: anyJson }, { requiredKeys: [] }).map((v) => Buffer.from(JSON.stringify(v))),

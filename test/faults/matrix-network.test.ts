@@ -90,6 +90,22 @@ for (const mode of ["psk", "cert"] as Mode[]) {
       assert.deepEqual(problems, []);
     });
 
+    it("re-registration (registered before, nothing stored): HTTP faults, then the secret the platform holds", async () => {
+      const problems: string[] = [];
+      for (const fault of ["reset-mid-response", "503", "truncated-body", "stall", "429"] as const) {
+        const board = newBoard(mode, names.shift()!);
+        const lost = await bootBoard(board, { ...spec(), flash: board.flash.reboot({ powerCutAtWrite: 1, powerCutWhen: "before" }) });
+        assert.equal(lost.outcome, "failed:storage");
+        http.queue.push(fault);
+        const run = await bootBoard(board, spec());
+        const found = await judge(`re-registration, http ${fault}`, board, run);
+        const detail = await consoleDevice(env.platform.consoleUrl, product.productId, board.deviceName);
+        if (storedSecret(run) !== platformSecret(detail)) found.push(`re-registration, http ${fault}: the device holds a secret the platform did not keep`);
+        problems.push(...found);
+      }
+      assert.deepEqual(problems, []);
+    });
+
     it("registration exchange: connection refused until the device gives up, then a clean boot", async () => {
       const board = newBoard(mode, names.shift()!);
       const run = await bootBoard(board, spec({ registerUrl: `http://127.0.0.1:${await closedPort()}/device/register` }));
