@@ -104,8 +104,6 @@ export function register(program: Command): void {
         platform.mqttTlsUrl && `mqtts=${platform.mqttTlsUrl}`,
         platform.mqttPskUrl && `mqtt-psk=${platform.mqttPskUrl}`,
       ].filter(Boolean).join(" ");
-      log.flush();
-      process.stdout.write(`platform ready http=${platform.httpUrl} mqtt=${platform.mqttUrl} console=${platform.consoleUrl}${extra ? " " + extra : ""}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -118,7 +116,10 @@ export function register(program: Command): void {
           (error: unknown) => { process.stderr.write(`platform: error while stopping: ${String(error)}\n`); process.exit(1); },
         );
       };
+      // Handlers go in before the ready line: whoever reads that line may signal at once.
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
+      log.flush();
+      process.stdout.write(`platform ready http=${platform.httpUrl} mqtt=${platform.mqttUrl} console=${platform.consoleUrl}${extra ? " " + extra : ""}\n`);
     });
 }
