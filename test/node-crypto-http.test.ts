@@ -54,6 +54,19 @@ describe("hal/node/crypto", () => {
     assert.notDeepEqual(nodeCrypto.randomBytes(32), nodeCrypto.randomBytes(32));
     assert.throws(() => nodeCrypto.randomBytes(-1), RangeError);
   });
+
+  it("never hands out the same random bytes twice, across many refills of its block", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) { // 3000 x 24 bytes spans about 18 blocks of 4 KiB
+      const value = nodeCrypto.randomBytes(24);
+      const hex = Array.from(value, (byte) => byte.toString(16).padStart(2, "0")).join("");
+      assert.ok(!seen.has(hex), `draw ${i} repeated an earlier value`);
+      seen.add(hex);
+      value.fill(0); // a caller wiping its copy must not touch what others receive
+    }
+    const big = nodeCrypto.randomBytes(4096);
+    assert.ok(big.some((byte) => byte !== 0) && new Set(big).size > 200, "large requests are random too");
+  });
 });
 
 describe("hal/node/http", () => {
