@@ -15,7 +15,6 @@ export interface FleetTask {
   productSecret: string;
   registerUrl: string;
   mqttUrl: string;
-  flashDir: string;
 }
 
 export interface FleetReport {
@@ -33,9 +32,7 @@ export async function runFleetTask(task: FleetTask): Promise<FleetReport> {
   const cpuBefore = process.cpuUsage();
   let cpuAllOnline = { user: 0, system: 0 };
   const summary = await runFleet({
-    ...task,
-    // Throwaway flash files on a RAM disk, not fsynced: what `explorer-xs fleet` does by default.
-    flashDurable: false,
+    ...task, // no flashDir: each device's flash in memory, what `explorer-xs fleet` does by default
     onProgress: (done) => {
       if (done !== task.count) return;
       rssAllOnlineBytes = process.memoryUsage().rss;

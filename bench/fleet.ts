@@ -4,7 +4,7 @@
  * event loop with what it measures:
  *
  * - devices online per second: `runFleet` (bench/fleet-worker.ts) booting COUNT (10,000) devices
- *   from factory-fresh flash (register over HTTP, store, CONNECT with PSK credentials,
+ *   from factory-fresh flash (in memory, as `explorer-xs fleet` keeps it; register over HTTP, store, CONNECT with PSK credentials,
  *   subscribe, first report acknowledged) against the mock platform in its own process, vs.
  *   its ceiling, the same number of bare MQTT.js clients (bench/ceiling/bare-clients.ts)
  *   connecting with the same concurrency to a bare aedes broker (bench/ceiling/bare-broker.ts):
@@ -20,7 +20,7 @@
  * Prints one JSON SectionOutput on stdout. Run: node --import tsx bench/fleet.ts
  * BENCH_QUICK=1 shrinks every count (a smoke run, not a measurement).
  */
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -66,20 +66,15 @@ type CeilingRun = BareClientsReport & { serverCpuSeconds?: number };
 async function fleetRun(workDir: string, run: string, count: number): Promise<FleetRun> {
   const prefix = `f${run}`;
   const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
-  const flashDir = mkdtempSync(join(workDir, `flash-${run}-`));
-  try {
-    return await withPlatform(workDir, names, async (platform) => {
-      const before = cpuSecondsOf(platform.child.pid);
-      const report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
-        count, concurrency: CONCURRENCY, prefix, ...PRODUCT,
-        registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl, flashDir,
-      }, FLEET_TIMEOUT_MS);
-      const after = cpuSecondsOf(platform.child.pid);
-      return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
-    });
-  } finally {
-    rmSync(flashDir, { recursive: true, force: true });
-  }
+  return withPlatform(workDir, names, async (platform) => {
+    const before = cpuSecondsOf(platform.child.pid);
+    const report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
+      count, concurrency: CONCURRENCY, prefix, ...PRODUCT,
+      registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
+    }, FLEET_TIMEOUT_MS);
+    const after = cpuSecondsOf(platform.child.pid);
+    return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
+  });
 }
 
 async function ceilingRun(count: number): Promise<CeilingRun> {
@@ -163,7 +158,7 @@ function timingRow(name: string, boots: SingleBoot[]): BenchRow {
 }
 
 export async function runFleetBench(): Promise<SectionOutput> {
-  const workDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "explorer-xs-bench-fleet-"));
+  const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-fleet-")); // platform configs
   try {
     const fleet: FleetRun[] = [];
     const bare: CeilingRun[] = [];

@@ -1,13 +1,14 @@
 /**
- * The fleet runner: N simulated devices, each with its own flash file, each through the full
+ * The fleet runner: N simulated devices, each with its own flash (an in-memory NVS partition,
+ * or a file under `flashDir`), each through the full
  * boot task, at most `concurrency` booting at once. Online devices stay connected until all
  * have finished, so the memory figure is that of N live devices.
  */
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
 import type { HttpClient, MqttTransport } from "../hal/types";
+import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
 import { createNodeMqttTransport } from "../hal/node/mqtt";
 import { startSimDevice, type SimDevice } from "./sim-device";
@@ -20,9 +21,12 @@ export interface FleetOptions {
   productSecret: string;
   registerUrl: string;
   mqttUrl: string;
-  flashDir: string;
-  /** fsync flash commits; a fleet whose flash files are deleted at exit gains nothing from it. */
-  flashDurable: boolean;
+  /**
+   * Keep each device's flash in a file here (fsynced on every commit, eFuse key beside it).
+   * Without it, each device's flash is the same NVS emulation in memory and its eFuse key too:
+   * a throwaway fleet gains nothing from files, and their commits were a tenth of its CPU.
+   */
+  flashDir?: string;
   onProgress?: (done: number, online: number) => void;
   /** Per-device boot limits: a device that cannot come online in this many attempts fails. */
   maxAttempts?: number;
@@ -73,13 +77,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     const factoryInfo: DeviceInfo = { productId: options.productId, productSecret: options.productSecret, deviceName: name, authMode: "psk" };
     const bootStarted = performance.now();
     const device = startSimDevice({
-      flashFile: join(options.flashDir, `${name}.flash`),
+      flashFile: options.flashDir !== undefined ? join(options.flashDir, `${name}.flash`) : undefined,
       registerUrl: options.registerUrl,
       mqttUrl: options.mqttUrl,
       factoryInfo,
-      flashDurable: options.flashDurable,
-      // Throwaway devices: their eFuse key lives in memory, not in a sidecar file per device.
-      ...(options.flashDurable ? {} : { storageKey: new Uint8Array(randomBytes(32)) }),
+      ...(options.flashDir !== undefined ? {} : { storageKey: nodeCrypto.randomBytes(32) }),
       http,
       mqtt,
       logger: { log: () => undefined },

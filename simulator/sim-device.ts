@@ -1,10 +1,10 @@
 /**
- * One simulated ESP32: a flash file, the Node HAL, optional injected faults, and the very same
+ * One simulated ESP32: a flash file (or an in-memory partition), the Node HAL, optional injected faults, and the very same
  * boot task the firmware runs. Used by `device`, `demo` and the fleet runner.
  */
 import type { Hal, HttpClient, Logger, MqttTransport } from "../hal/types";
 import { createNodeHal } from "../hal/node/index";
-import { openFlashFile, type NodeFlash } from "../hal/node/flash";
+import { createMemoryFlash, openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
 import { bootDevice, type BootOptions, type BootTask } from "../firmware/boot";
 import type { DeviceInfo } from "../firmware/device-info";
@@ -12,7 +12,8 @@ import { instrumentHal, type HalCounters, type HalTraceEvent } from "./instrumen
 import { withNetworkDrop } from "./network-faults";
 
 export interface SimDeviceOptions {
-  flashFile: string;
+  /** The flash file; without it the device's NVS partition lives in memory (same emulation, lost at exit). */
+  flashFile?: string;
   /** Registration endpoint, e.g. http://127.0.0.1:8080/device/register */
   registerUrl: string;
   mqttUrl: string;
@@ -51,10 +52,11 @@ export interface SimDevice {
 }
 
 export function startSimDevice(options: SimDeviceOptions): SimDevice {
-  const flash = openFlashFile(options.flashFile, {
+  const flashOptions = {
     durable: options.flashDurable ?? true,
     ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
-  });
+  };
+  const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
   const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, mqtt: options.mqtt, ca: options.ca });
   let transports = { http: base.http, mqtt: base.mqtt };

@@ -2,7 +2,7 @@
  * The `explorer-xs` commands as a person runs them: separate processes, real sockets, real files.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess } from "./lib/run-process";
@@ -113,5 +113,17 @@ describe("explorer-xs CLI", function () {
     assert.equal(summary.failed, 0);
     assert.equal(summary.flashWritesPerDevice.max, 2);
     assert.ok(summary.timeToOnlineMs.p50 > 0);
+  });
+
+  it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {
+    const flashDir = join(dir, "fleet-flash");
+    const result = await cli(["fleet", "--count", "3", "--concurrency", "3", "--prefix", "kept", "--flash-dir", flashDir, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).online, 3);
+    assert.deepEqual(readdirSync(flashDir).filter((name) => name.endsWith(".flash")).sort(), ["kept-0.flash", "kept-1.flash", "kept-2.flash"]);
+    const shown = await cli(["flash", "show", join(flashDir, "kept-1.flash")]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /record ok/);
+    assert.match(shown.stdout, /\/kept-1 psk/);
   });
 });

@@ -2,7 +2,7 @@
  * `explorer-xs fleet`: boots N simulated devices and summarises how they came online.
  */
 import { type Command, InvalidArgumentError } from "commander";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option("--product-id <id>", "product on the given platform")
     .option("--product-secret <secret>", "its ProductSecret")
     .option("--auto-create", "on the local platform, let unknown names register instead of pre-creating them")
-    .option("--flash-dir <dir>", "keep the devices' flash files here, fsynced on every commit (default: a temporary folder on /dev/shm where it exists, removed at exit, not fsynced)")
+    .option("--flash-dir <dir>", "keep the devices' flash files here, fsynced on every commit (default: each device's flash in memory, lost at exit)")
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
@@ -56,11 +56,8 @@ export function register(program: Command): void {
 }
 
 async function runFleetCommand(program: Command, options: FleetCommandOptions): Promise<FleetSummary> {
-  // Throwaway flash files go to a RAM disk where there is one: thousands of file commits on a
-  // real disk measure the disk, not the devices.
-  const workDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "explorer-xs-fleet-"));
-  const flashDir = options.flashDir ?? join(workDir, "flash");
-  mkdirSync(flashDir, { recursive: true });
+  const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
+  if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: Awaited<ReturnType<typeof startPlatformProcess>> | undefined;
   try {
     let product = LOCAL_PRODUCT;
@@ -86,15 +83,14 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
       prefix: options.prefix,
       ...product,
       ...endpoints,
-      flashDir,
-      flashDurable: Boolean(options.flashDir),
+      flashDir: options.flashDir,
       onProgress: (done, online) => bar?.update(done, { online }),
     });
     bar?.stop();
     return summary;
   } finally {
     await platform?.stop();
-    if (!options.flashDir) rmSync(workDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
