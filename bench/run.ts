@@ -7,7 +7,7 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b    run only these sections (flash, platform, http-ceiling, fleet, xs)
+ * Options: --only a,b    run only these sections (flash, platform, http-ceiling, connect-ceiling, fleet, xs)
  *          --out FILE    write the results there instead of bench/results.json
  *          --markdown    print the table as Markdown (for BENCHMARKS.md)
  * Environment: BENCH_QUICK=1 shrinks every section (a smoke run, not a measurement).
@@ -37,6 +37,7 @@ const SECTIONS: Section[] = [
   { name: "flash", file: "flash.ts", timeoutMs: 60_000, toRows: ownRows },
   { name: "platform", file: "platform.ts", timeoutMs: 120_000, toRows: platformRows },
   { name: "http-ceiling", file: "http-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
+  { name: "connect-ceiling", file: "connect-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
   { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
 ];
