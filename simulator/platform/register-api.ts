@@ -3,7 +3,8 @@
  * `POST /register/dev` (§3b). Checks run cheapest first, and nothing about a device is revealed
  * before the request's signature has been verified.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { pooledRandomBytes } from "../../hal/node/random-pool";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TextDecoder } from "node:util";
 import { PLATFORM_ERROR_CODES } from "../../firmware/errors";
@@ -214,7 +215,7 @@ export class RegistrationService {
     if (device.state === "created") {
       const credentials = product.authType === "cert"
         ? await (await this.options.certAuthority()).issueDeviceCertificate(product.productId, device.deviceName)
-        : { psk: randomBytes(16).toString("base64") };
+        : { psk: pooledRandomBytes(16).toString("base64") };
       // A concurrent request may have issued first while the certificate was made: keep that one.
       if (registry.setCredentials(product.productId, device.deviceName, credentials, this.options.now())) state = 0;
       device = registry.getDevice(product.productId, device.deviceName);
