@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
-import { PID, SECRET, registerPsk, testConfig } from "./platform-helpers";
+import { PID, SECRET, registerDevice, registerPsk, testConfig } from "./platform-helpers";
 
 describe("platform: console API", () => {
   let platform: RunningPlatform;
@@ -29,6 +29,24 @@ describe("platform: console API", () => {
     assert.equal(on.json.productSecret, created.json.productSecret);
     assert.equal((await call("DELETE", "/products/NEWPROD001")).status, 200);
     assert.equal((await call("GET", "/products/NEWPROD001")).status, 404);
+  });
+
+  it("registration sees each console change to a product at once: switches, deletion, re-creation", async () => {
+    const created = await call("POST", "/products", { productId: "LIVEPROD01", autoCreate: true });
+    const secret: string = created.json.productSecret;
+    const register = async (deviceName: string) => (await registerDevice(platform.httpUrl, { productId: "LIVEPROD01", secret, deviceName })).json.Response;
+    assert.ok((await register("live1")).Payload, "registers while dynamic registration is on");
+    await call("PATCH", "/products/LIVEPROD01", { autoCreate: false });
+    assert.equal((await register("live2")).Error?.Code, "ResourceNotFound.DeviceNotExist");
+    await call("PATCH", "/products/LIVEPROD01", { dynamicRegistration: false });
+    assert.equal((await register("live1")).Error?.Code, "UnauthorizedOperation.DynamicRegistrationDisabled");
+    await call("PATCH", "/products/LIVEPROD01", { dynamicRegistration: true, autoCreate: true });
+    assert.ok((await register("live2")).Payload, "auto-creates again once switched back on");
+    assert.equal((await call("DELETE", "/products/LIVEPROD01")).status, 200);
+    assert.equal((await register("live3")).Error?.Code, "ResourceNotFound.ProductNotExist");
+    const again = await call("POST", "/products", { productId: "LIVEPROD01", autoCreate: true });
+    assert.notEqual(again.json.productSecret, secret);
+    assert.equal((await register("live3")).Error?.Code, "AuthFailure.SignatureFailure", "the old secret no longer signs");
   });
 
   it("lists devices with state and timestamps but no secret; shows the PSK on the device detail only", async () => {

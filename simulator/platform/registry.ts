@@ -187,6 +187,12 @@ export interface NewProduct {
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
+  /**
+   * Products as last read, by id: every registration and every device write looks its product
+   * up, and products change only through this class (one platform process owns its data
+   * folder), so each writer below drops the entry it changes.
+   */
+  private readonly productCache = new Map<string, Product | undefined>();
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
@@ -247,6 +253,7 @@ export class Registry {
       if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
     }
     if (this.getProduct(productId)) throw new RegistryError("exists", `product ${productId} already exists`);
+    this.productCache.delete(productId);
     this.statements.insertProduct.run({
       product_id: productId,
       product_secret: input.productSecret,
@@ -260,8 +267,14 @@ export class Registry {
   }
 
   getProduct(productId: string): Product | undefined {
+    if (this.productCache.has(productId)) {
+      const cached = this.productCache.get(productId);
+      return cached && { ...cached }; // a copy: callers cannot edit the cache
+    }
     const row = this.statements.getProduct.get(productId) as ProductRow | undefined;
-    return row && toProduct(row);
+    const product = row && toProduct(row);
+    if (product) this.productCache.set(productId, { ...product }); // absent ids are not cached: any string may be asked
+    return product;
   }
 
   listProducts(): Product[] {
@@ -273,11 +286,13 @@ export class Registry {
     if (!product) throw new RegistryError("not-found", `product ${productId} does not exist`);
     const dynamicRegistration = switches.dynamicRegistration ?? product.dynamicRegistration;
     const autoCreate = switches.autoCreate ?? product.autoCreate;
+    this.productCache.delete(productId);
     this.statements.updateSwitches.run(dynamicRegistration ? 1 : 0, autoCreate ? 1 : 0, productId);
     return this.getProduct(productId)!;
   }
 
   deleteProduct(productId: string): boolean {
+    this.productCache.delete(productId);
     return this.statements.deleteProduct.run(productId).changes === 1;
   }
 
