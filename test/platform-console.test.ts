@@ -65,7 +65,14 @@ describe("platform: console API", () => {
 
   it("creates and deletes devices, refusing duplicates, bad names and unknown products", async () => {
     assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "made001" })).status, 201);
-    assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "made001" })).status, 409);
+    const duplicate = await call("POST", `/products/${PID}/devices`, { deviceName: "made001" });
+    assert.equal(duplicate.status, 409);
+    assert.match(JSON.stringify(duplicate.json), /device ABCDEFGHIJ\/made001 already exists/);
+    // ProductId+DeviceName is the MQTT client id, so "ABCDEFGHI" + "Jmade001" would take the same one.
+    assert.equal((await call("POST", "/products", { productId: "ABCDEFGHI" })).status, 201);
+    const collision = await call("POST", "/products/ABCDEFGHI/devices", { deviceName: "Jmade001" });
+    assert.equal(collision.status, 409);
+    assert.match(JSON.stringify(collision.json), /client id ABCDEFGHIJmade001 is already taken/);
     assert.equal((await call("POST", `/products/${PID}/devices`, { deviceName: "bad name" })).status, 400);
     assert.equal((await call("POST", `/products/NOSUCHPROD/devices`, { deviceName: "x" })).status, 404);
     assert.equal((await call("DELETE", `/products/${PID}/devices/made001`)).status, 200);

@@ -301,15 +301,14 @@ export class Registry {
   createDevice(productId: string, deviceName: string, options: { autoCreated?: boolean; now?: number } = {}): Device {
     validateDeviceName(deviceName);
     if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
-    if (this.getDevice(productId, deviceName)) throw new RegistryError("exists", `device ${productId}/${deviceName} already exists`);
     try {
       this.statements.insertDevice.run(productId, deviceName, productId + deviceName, options.autoCreated ? 1 : 0, options.now ?? Date.now());
     } catch (error) {
+      // The keys refuse duplicates; which one fired is looked up only on this rare path.
+      if (!String((error as { code?: string }).code).startsWith("SQLITE_CONSTRAINT")) throw error;
+      if (this.getDevice(productId, deviceName)) throw new RegistryError("exists", `device ${productId}/${deviceName} already exists`);
       // Another product's pid+name concatenation can collide with this one's client id.
-      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-        throw new RegistryError("exists", `client id ${productId}${deviceName} is already taken by another device`);
-      }
-      throw error;
+      throw new RegistryError("exists", `client id ${productId}${deviceName} is already taken by another device`);
     }
     return this.getDevice(productId, deviceName)!;
   }
