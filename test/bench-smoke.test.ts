@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { BenchRow } from "../bench/lib/row";
 import { median, quartiles, spread } from "../bench/lib/stats";
+import { pairedRow } from "../bench/lib/paired";
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,5 +64,34 @@ describe("bench statistics (bench/lib/stats.ts)", () => {
   it("interpolates quartiles between samples", () => {
     assert.deepEqual(quartiles([1, 2, 3, 4, 5]), { q1: 2, q3: 4 });
     assert.deepEqual(quartiles([1, 2, 3, 4]), { q1: 1.75, q3: 3.25 });
+  });
+});
+
+describe("bench paired ceiling rows (bench/lib/paired.ts)", () => {
+  const load = (ok: number, elapsedMs: number, serverCpuSeconds?: number) => ({ ok, failed: 0, elapsedMs, serverCpuSeconds });
+
+  it("takes the median of the per-pair ratios, not the ratio of the medians, and judges it against 0.5", () => {
+    // Pair rates 100/400, 300/400, 200/300: ratios 0.25, 0.75, 0.67 -> median 0.67 (medians alone would give 200/400).
+    const row = pairedRow({
+      section: "platform", name: "ops", unit: "/s", operation: "ops", ceilingOperation: "bare ops", ceilingName: "bare",
+      pairs: [
+        { figure: load(100, 1000, 0.5), ceiling: load(400, 1000, 0.5) },
+        { figure: load(300, 1000, 1), ceiling: load(400, 1000, 0.5) },
+        { figure: load(200, 1000, 1), ceiling: load(300, 1000, 1) },
+      ],
+    });
+    assert.equal(row.ratio, 0.67);
+    assert.equal(row.pass, true);
+    assert.deepEqual([row.figure, row.ceiling?.figure], [200, 400]);
+    assert.match(row.note ?? "", /per server CPU-second: 200 ops vs 800 bare ops \(ratio 0.25\)/);
+  });
+
+  it("fails a row whose median pair ratio is under 0.5", () => {
+    const row = pairedRow({
+      section: "platform", name: "ops", unit: "/s", operation: "ops", ceilingOperation: "bare ops", ceilingName: "bare",
+      pairs: [{ figure: load(49, 1000), ceiling: load(100, 1000) }],
+    });
+    assert.equal(row.ratio, 0.49);
+    assert.equal(row.pass, false);
   });
 });
