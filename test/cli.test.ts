@@ -5,6 +5,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { runProcess } from "./lib/run-process";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 
@@ -76,6 +77,19 @@ describe("explorer-xs CLI", function () {
     assert.match(cut.stderr, /power cut at flash write 1/);
     const again = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  it("device stops cleanly on SIGINT while it is still backing off, with exit code 130", async () => {
+    // Nothing listens on port 9 of loopback: registration keeps failing with a retryable error.
+    const child = spawn(process.execPath, [BIN, "device", "--flash", join(dir, "ctrlc.flash"), "--device-info", deviceInfoFile, "--platform", "http://127.0.0.1:9", "--mqtt", "mqtt://127.0.0.1:9"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    await new Promise<void>((resolve) => child.stdout.on("data", (chunk) => { stdout += chunk; if (/backoff/.test(stdout)) resolve(); }));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /device stopped by SIGINT before it came online/);
   });
 
   it("names the fatal state and exits 3 for a device the platform does not know", async () => {

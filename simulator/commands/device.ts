@@ -10,7 +10,15 @@ import { createNodeLogger } from "../../hal/node/logger";
 import { resolveEndpoints } from "../endpoints";
 import type { ExplorerError } from "../../firmware/errors";
 
-export const EXIT = { ok: 0, failed: 3, powerCut: 4 } as const;
+export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const;
+
+/** Resolves with the name of the first SIGINT or SIGTERM; listening from the start, so Ctrl-C during boot stops the device cleanly. */
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -58,7 +66,8 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       `
-Exit codes: 0 online (with --once), 3 failed in a named state, 4 halted by an injected power cut.
+Exit codes: 0 online (with --once) or stopped by a signal once online, 3 failed in a named
+state, 4 halted by an injected power cut, 130 stopped by SIGINT/SIGTERM before it came online.
 Examples:
   explorer-xs device --flash dev1.flash --device-info device_info.json --once
   explorer-xs device --flash dev1.flash --platform https://ap-guangzhou.gateway.tencentdevices.com \\
@@ -80,6 +89,7 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
     program.error(`${options.flash} does not exist and no --device-info was given: the device has no identity to boot with`);
   }
   const timeline = new Timeline();
+  const signal = firstSignal();
   const device = startSimDevice({
     flashFile: options.flash,
     registerUrl: endpoints.registerUrl,
@@ -102,7 +112,12 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
     if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");
   });
   try {
-    await device.task.online;
+    const first = await Promise.race([device.task.online.then(() => undefined), signal]);
+    if (first !== undefined) {
+      await device.close(); // flash commits are atomic: whatever was written stays readable
+      process.stderr.write(`device stopped by ${first} before it came online\n`);
+      return EXIT.interrupted;
+    }
     timeline.line("report acknowledged", "report_reply code 0: online");
   } catch (error) {
     const failure = error as ExplorerError;
@@ -119,10 +134,7 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
     await device.close();
     return EXIT.ok;
   }
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await signal;
   await device.close();
   return EXIT.ok;
 }
