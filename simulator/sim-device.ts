@@ -1,6 +1,7 @@
 /**
- * One simulated ESP32: a flash file (or an in-memory partition), the Node HAL, optional injected faults, and the very same
- * boot task the firmware runs. Used by `device`, `demo` and the fleet runner.
+ * One simulated ESP32: a flash file (or an in-memory partition), the Node HAL, optional
+ * injected faults, and the very same boot task the firmware runs. Used by `device`, `demo` and
+ * the fleet runner.
  */
 import type { Hal, HttpClient, Logger, MqttTransport } from "../hal/types";
 import { createNodeHal } from "../hal/node/index";

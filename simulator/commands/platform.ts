@@ -7,32 +7,33 @@ import { readFileSync } from "node:fs";
 import { startPlatform, type RunningPlatform } from "../platform/index";
 
 /**
- * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_BYTES: stdout is
- * a pipe written synchronously, and a write per line (or per event-loop turn) woke the reader
- * thousands of times a second, costing about a quarter of the platform's connects/s under a
- * connect storm (bench/platform.ts, 1.4k/s with a write per turn vs 1.9k/s with no log).
+ * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_CHARS (the lines
+ * are ASCII JSON): stdout is a pipe written synchronously, and a write per line (or per
+ * event-loop turn) woke the reader thousands of times a second, costing about a quarter of the
+ * platform's connects/s under a connect storm (1.4k/s with a write per turn vs 1.9k/s with no
+ * log, alternating runs of bench/load/connect-load.ts).
  */
 const LOG_FLUSH_MS = 20;
-const LOG_FLUSH_BYTES = 64 * 1024;
+const LOG_FLUSH_CHARS = 64 * 1024;
 
 function createBatchedLog(write: (text: string) => void) {
   let pending: string[] = [];
-  let pendingBytes = 0;
+  let pendingChars = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     if (timer !== undefined) { clearTimeout(timer); timer = undefined; }
     if (pending.length === 0) return;
     const text = pending.join("");
     pending = [];
-    pendingBytes = 0;
+    pendingChars = 0;
     write(text);
   };
   return {
     line(event: Record<string, unknown>): void {
       const text = JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n";
       pending.push(text);
-      pendingBytes += text.length;
-      if (pendingBytes >= LOG_FLUSH_BYTES) flush();
+      pendingChars += text.length;
+      if (pendingChars >= LOG_FLUSH_CHARS) flush();
       else timer ??= setTimeout(flush, LOG_FLUSH_MS).unref(); // stop() flushes what is left
     },
     flush,

@@ -192,7 +192,7 @@ export class Registry {
    * up, and products change only through this class (one platform process owns its data
    * folder), so each writer below drops the entry it changes.
    */
-  private readonly productCache = new Map<string, Product | undefined>();
+  private readonly productCache = new Map<string, Product>();
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
@@ -253,7 +253,6 @@ export class Registry {
       if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
     }
     if (this.getProduct(productId)) throw new RegistryError("exists", `product ${productId} already exists`);
-    this.productCache.delete(productId);
     this.statements.insertProduct.run({
       product_id: productId,
       product_secret: input.productSecret,
@@ -267,10 +266,8 @@ export class Registry {
   }
 
   getProduct(productId: string): Product | undefined {
-    if (this.productCache.has(productId)) {
-      const cached = this.productCache.get(productId);
-      return cached && { ...cached }; // a copy: callers cannot edit the cache
-    }
+    const cached = this.productCache.get(productId);
+    if (cached) return { ...cached }; // a copy: callers cannot edit the cache
     const row = this.statements.getProduct.get(productId) as ProductRow | undefined;
     const product = row && toProduct(row);
     if (product) this.productCache.set(productId, { ...product }); // absent ids are not cached: any string may be asked
