@@ -49,8 +49,6 @@ const SECTIONS: Section[] = [
 interface PlatformFigure { median: number; runs: number[]; failed: number; concurrency: number; perPlatformCpuSecond?: number }
 
 function platformRows(output: unknown): BenchRow[] {
-  // Should bench/platform.ts come to print the section format itself, take its rows as they are.
-  if (Array.isArray((output as Partial<SectionOutput>).rows)) return (output as SectionOutput).rows;
   const result = output as { registrationsPerSecond: PlatformFigure; connectsPerSecond: PlatformFigure };
   const row = (name: string, figure: PlatformFigure): BenchRow => {
     const stats = spread(figure.runs, 0);

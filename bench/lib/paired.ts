@@ -32,6 +32,15 @@ export function rateOf(report: LoadReport, what: string): number {
   return report.ok / (report.elapsedMs / 1000);
 }
 
+/** Each back-to-back pair's ratio and their median (noise between pairs cancels), with the note naming them. */
+export function medianPairRatio(figures: number[], ceilings: number[]): { ratio: number; note: string } {
+  const pairRatios = figures.map((figure, index) => figure / ceilings[index]);
+  return {
+    ratio: median(pairRatios),
+    note: `ratio = median of ${pairRatios.length} back-to-back pairs (${pairRatios.map((value) => round(value, 2)).join(", ")})`,
+  };
+}
+
 export interface PairedRowInput {
   section: string;
   name: string;
@@ -46,7 +55,7 @@ export interface PairedRowInput {
 export function pairedRow(input: PairedRowInput): BenchRow {
   const figures = input.pairs.map((pair) => rateOf(pair.figure, input.operation));
   const ceilings = input.pairs.map((pair) => rateOf(pair.ceiling, input.ceilingOperation));
-  const pairRatios = figures.map((figure, index) => figure / ceilings[index]);
+  const { ratio, note } = medianPairRatio(figures, ceilings);
   const perCpu = (side: "figure" | "ceiling") => input.pairs.flatMap((pair) => (pair[side].serverCpuSeconds ? [pair[side].ok / pair[side].serverCpuSeconds!] : []));
   const figureCpu = perCpu("figure");
   const ceilingCpu = perCpu("ceiling");
@@ -54,7 +63,6 @@ export function pairedRow(input: PairedRowInput): BenchRow {
   const cpuNote = figureCpu.length && ceilingCpu.length
     ? `; per server CPU-second: ${Math.round(median(figureCpu))} ${input.operation} vs ${Math.round(median(ceilingCpu))} ${input.ceilingOperation} (ratio ${round(median(figureCpu) / median(ceilingCpu), 2)})`
     : "";
-  const ratio = median(pairRatios);
   const figure = spread(figures, 0);
   const top = spread(ceilings, 0);
   return {
@@ -62,6 +70,6 @@ export function pairedRow(input: PairedRowInput): BenchRow {
     figure: figure.median, spread: figure,
     ceiling: { name: input.ceilingName, figure: top.median, spread: top },
     ratio: round(ratio, 2), goal: "ratio >= 0.5", pass: ratio >= 0.5,
-    note: `ratio = median of ${pairRatios.length} back-to-back pairs (${pairRatios.map((value) => round(value, 2)).join(", ")})${cpuNote}${failed ? `; ${failed} failed` : ""}`,
+    note: `${note}${cpuNote}${failed ? `; ${failed} failed` : ""}`,
   };
 }
