@@ -8,9 +8,8 @@ import { strict as assert } from "node:assert";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import fc from "fast-check";
-import { checkProperty } from "./lib/fuzz";
-import { recordCase } from "./lib/results";
-import { canaryOnline, startFaultPlatform, PSK_PRODUCT, type FaultPlatform } from "./lib/harness";
+import { checkProperty, expectCanaryOnline } from "./lib/fuzz";
+import { startFaultPlatform, PSK_PRODUCT, type FaultPlatform } from "./lib/harness";
 
 interface Answer { status?: number; body?: string; closed?: boolean }
 
@@ -61,9 +60,7 @@ describe("fuzz: the mock platform's HTTP APIs", function () {
   after(async () => env && (await env.close()));
 
   afterEach(async function () {
-    const canary = await canaryOnline(env.platform);
-    recordCase({ family: "fuzz: platform HTTP canary", label: this.currentTest?.title ?? "?", survived: canary === undefined, detail: canary });
-    assert.equal(canary, undefined);
+    await expectCanaryOnline(env.platform, "fuzz: platform HTTP canary", this.currentTest?.title ?? "?");
   });
 
   it("registration API: arbitrary signature headers, content types and bodies", async () => {

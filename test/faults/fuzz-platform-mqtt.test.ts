@@ -8,9 +8,8 @@ import { strict as assert } from "node:assert";
 import { connect } from "node:net";
 import fc from "fast-check";
 import * as mqttPacket from "mqtt-packet";
-import { checkProperty } from "./lib/fuzz";
-import { recordCase } from "./lib/results";
-import { bootBoard, canaryOnline, newBoard, startFaultPlatform, type FaultPlatform } from "./lib/harness";
+import { checkProperty, expectCanaryOnline } from "./lib/fuzz";
+import { bootBoard, newBoard, startFaultPlatform, type FaultPlatform } from "./lib/harness";
 import { buildMqttCredentials } from "../../firmware/mqtt-credentials";
 import { getDevInfo } from "../../firmware/record-store";
 import { nodeCrypto } from "../../hal/node/crypto";
@@ -75,9 +74,7 @@ describe("fuzz: the mock platform's MQTT front", function () {
   after(async () => env && (await env.close()));
 
   afterEach(async function () {
-    const canary = await canaryOnline(env.platform);
-    recordCase({ family: "fuzz: platform MQTT canary", label: this.currentTest?.title ?? "?", survived: canary === undefined, detail: canary });
-    assert.equal(canary, undefined);
+    await expectCanaryOnline(env.platform, "fuzz: platform MQTT canary", this.currentTest?.title ?? "?");
   });
 
   it("raw garbage, then garbage after a legitimate CONNECT", async () => {

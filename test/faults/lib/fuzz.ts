@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { FUZZ_SEED, recordProperty } from "./results";
+import { canaryOnline } from "./harness";
+import { FUZZ_SEED, recordCase, recordProperty } from "./results";
 
 export { FUZZ_SEED };
 
@@ -27,4 +28,11 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
 /** True for a typed failure the caller can act on (an Error subclass with a string code). */
 export function isTypedError(error: unknown, ...classes: Array<abstract new (...args: never[]) => Error>): boolean {
   return classes.some((type) => error instanceof type);
+}
+
+/** After a fuzz case: a fresh device must still come online on that platform, counted under `family`. */
+export async function expectCanaryOnline(platform: { httpUrl: string; mqttUrl: string }, family: string, label: string): Promise<void> {
+  const canary = await canaryOnline(platform);
+  recordCase({ family, label, survived: canary === undefined, detail: canary });
+  assert.equal(canary, undefined);
 }
