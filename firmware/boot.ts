@@ -172,7 +172,7 @@ class BootRunner implements BootTask {
       // device that never activated; an activated one ends in the named "device-activated" state.
       this.hal.log.log("error", "flash.record.unreadable", { reason: load.reason });
     }
-    if (load.status === "ok") this.restoreMirror(load.info);
+    if (load.status === "ok" && !load.mirrored) this.restoreMirror(load.info);
     const info = load.status === "ok" ? load.info : this.options.factoryInfo;
     if (!info) throw new ExplorerError("invalid-device-info", "flash holds no device info and no factory identity was given: provision ProductId, ProductSecret and DeviceName");
     return validateDeviceInfo(info);
@@ -181,7 +181,7 @@ class BootRunner implements BootTask {
   /**
    * A power cut between a registration's two mirrored writes leaves the secret in one slot only;
    * a later corruption of that slot would then lose an activated secret for good. Copy it into the
-   * other slot again (setDevInfo writes nothing when both already hold it, as on a normal boot).
+   * other slot again. A normal boot finds both slots equal in the load and skips this.
    */
   private restoreMirror(info: DeviceInfo): void {
     if (needsRegistration(info)) return;

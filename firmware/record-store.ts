@@ -238,7 +238,8 @@ function newestValid(slots: SlotRead[]): SlotRead | undefined {
 // ---------------------------------------------------------------------------------------------
 
 export type DevInfoLoad =
-  | { status: "ok"; info: DeviceInfo; slot: SlotName; seq: number }
+  /** `mirrored`: the other slot holds the very same record, so losing either slot loses nothing. */
+  | { status: "ok"; info: DeviceInfo; slot: SlotName; seq: number; mirrored: boolean }
   | { status: "empty" }
   /** Something is stored but no slot is valid: `reason` says why for each slot. */
   | { status: "unreadable"; reason: string };
@@ -253,9 +254,17 @@ function describeUnreadable(slots: SlotRead[]): string {
  * flash itself fails.
  */
 export function loadDevInfo(hal: StoreHal): DevInfoLoad {
-  const slots = readBoth(hal);
+  return loadFromSlots(readBoth(hal));
+}
+
+function loadFromSlots(slots: SlotRead[]): DevInfoLoad {
   const current = newestValid(slots);
-  if (current) return { status: "ok", info: current.info as DeviceInfo, slot: current.slot, seq: current.seq as number };
+  if (current) {
+    const info = current.info as DeviceInfo;
+    const other = slots.find((slot) => slot.slot !== current.slot);
+    const mirrored = other !== undefined && other.state === "valid" && constantTimeEqual(encodeJson(other.info), encodeJson(info));
+    return { status: "ok", info, slot: current.slot, seq: current.seq as number, mirrored };
+  }
   if (slots.every((slot) => slot.state === "empty")) return { status: "empty" };
   return { status: "unreadable", reason: describeUnreadable(slots) };
 }
@@ -413,9 +422,7 @@ export function inspectFlash(hal: StoreHal, options: { revealSecrets?: boolean }
   const reveal = options.revealSecrets === true;
   const slots = readBoth(hal);
   const current = newestValid(slots);
-  const load: DevInfoLoad = current
-    ? { status: "ok", info: current.info as DeviceInfo, slot: current.slot, seq: current.seq as number }
-    : slots.every((slot) => slot.state === "empty") ? { status: "empty" } : { status: "unreadable", reason: describeUnreadable(slots) };
+  const load = loadFromSlots(slots);
 
   const expected = new Set<string>();
   for (const slot of slots) {

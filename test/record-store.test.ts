@@ -187,7 +187,20 @@ describe("device-info record store (firmware/record-store)", () => {
     assert.match(report.slots[1].reason ?? "", /slot B head does not open under the storage key/);
     // The next write goes to the corrupted slot, not over the surviving record.
     setDevInfo(hal, REGISTERED);
-    assert.deepEqual(loadDevInfo(hal), { status: "ok", info: REGISTERED, slot: "B", seq: 2 });
+    assert.deepEqual(loadDevInfo(hal), { status: "ok", info: REGISTERED, slot: "B", seq: 2, mirrored: false });
+  });
+
+  it("says whether the other slot holds the same record (mirrored), so a boot knows without writing", () => {
+    const flash = createMemoryFlash();
+    const hal = halOver(flash);
+    setDevInfo(hal, FACTORY);
+    assert.equal((loadDevInfo(hal) as { mirrored: boolean }).mirrored, false, "one slot written, the other empty");
+    setDevInfo(hal, REGISTERED);
+    assert.equal((loadDevInfo(hal) as { mirrored: boolean }).mirrored, false, "the other slot holds an older record");
+    setDevInfo(hal, REGISTERED, { mirror: true });
+    assert.deepEqual(loadDevInfo(hal), { status: "ok", info: REGISTERED, slot: "A", seq: 3, mirrored: true });
+    flash.corruptByte(RECORD_NAMESPACE, "rec.b", 50, 0x04);
+    assert.deepEqual(loadDevInfo(hal), { status: "ok", info: REGISTERED, slot: "A", seq: 3, mirrored: false });
   });
 
   it("detects corrupted, missing and stale chunks of a cert record", () => {
