@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { startPlatform, type RunningPlatform } from "../platform/index";
+import type { RunningPlatform } from "../platform/index";
 
 /**
  * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_CHARS (the lines
@@ -92,6 +92,7 @@ export function register(program: Command): void {
       let platform: RunningPlatform;
       const log = createBatchedLog((text) => process.stdout.write(text));
       try {
+        const { startPlatform } = await import("../platform/index"); // loaded by this command only: --help stays cheap
         platform = await startPlatform({
           config: options.config,
           dataDir: options.memory ? undefined : options.data,
