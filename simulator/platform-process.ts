@@ -16,11 +16,21 @@ export interface PlatformProcess {
 
 const READY = /^platform ready http=(\S+) mqtt=(\S+) console=(\S+)/m;
 
-export async function startPlatformProcess(options: { configFile: string; config?: unknown; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<PlatformProcess> {
+export interface PlatformProcessOptions {
+  configFile: string;
+  /** Written to configFile first; without it the file is used as it is. */
+  config?: unknown;
+  /** Keep the registry in this folder (SQLite file, WAL); default: in memory. */
+  dataDir?: string;
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+export async function startPlatformProcess(options: PlatformProcessOptions): Promise<PlatformProcess> {
   if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
   const child = spawn(
     process.execPath,
-    ["--enable-source-maps", compiledEntry("cli"), "platform", "--memory", "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
+    ["--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
