@@ -19,6 +19,8 @@ export interface FleetTask {
   workers: number;
   /** The platform process, whose peak RSS the summary reports. */
   platformPid?: number;
+  /** Boot attempts per device (runFleet's default when absent). */
+  maxAttempts?: number;
 }
 
 export interface FleetReport {

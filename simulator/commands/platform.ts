@@ -66,6 +66,7 @@ interface PlatformCommandOptions {
   mqttPskPort?: number;
   timestampWindow: number;
   maxRegistrationsPerSecond: number;
+  maxMqttConnections: number;
 }
 
 export function register(program: Command): void {
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .option("--mqtt-psk-port <n>", "MQTT over TLS-PSK port (identity ProductId+DeviceName, key the decoded PSK)", port)
     .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
     .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
+    .option("--max-mqtt-connections <n>", "open MQTT connections per listener before new ones are refused (a large fleet needs more; so does the process's open-file limit)", nonNegative, 10_000)
     .action(async (options: PlatformCommandOptions) => {
       if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
         program.error("--tls-key and --tls-cert go together");
@@ -106,6 +108,7 @@ export function register(program: Command): void {
           mqttPskPort: options.mqttPskPort,
           timestampWindowSeconds: options.timestampWindow,
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
+          maxMqttConnections: options.maxMqttConnections,
           log: log.line,
         });
       } catch (error) {
