@@ -136,7 +136,9 @@ export async function runStartupBench(): Promise<SectionOutput> {
       });
       pythonDetails = { ours: python.a, python: python.b };
     } else {
-      const reason = probe.code === PYTHON_SKIPPED ? probe.stderr.trim() : `the Python script failed (exit ${probe.code}): ${probe.stderr.trim().slice(-300)}`;
+      const reason = probe.code === PYTHON_SKIPPED ? probe.stderr.trim()
+        : probe.code === -1 ? `skipped: no ${PYTHON} to run Tencent's Python SDK with (${probe.stderr.trim()})`
+        : `the Python script failed (exit ${probe.code}): ${probe.stderr.trim().slice(-300)}`;
       rows.push({
         section: "startup", name: "cold device, whole process, vs Tencent's Python SDK (dynregDevice + connect)", unit: "ms",
         figure: Number.NaN, spread: spread([Number.NaN]), goal: "at most 0.5× the Python SDK's time",

@@ -23,6 +23,8 @@ export interface PlatformProcessOptions {
   /** Keep the registry in this folder (SQLite file, WAL); default: in memory. */
   dataDir?: string;
   extraArgs?: string[];
+  /** Options for node itself (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   readyTimeoutMs?: number;
 }
 
@@ -30,7 +32,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
   if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
   const child = spawn(
     process.execPath,
-    ["--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
+    [...(options.nodeArgs ?? []), "--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
