@@ -108,9 +108,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * a section started can outlive it.
  */
 function runScript(file: string, timeoutMs: number): Promise<unknown> {
-  const node = [process.execPath, "--import", "tsx", join(HERE, file)];
-  const [command, ...args] = node;
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  // The section may read its own deadline (bench/lib/deadline.ts), kept a little before the kill.
+  const env = { ...process.env, BENCH_SECTION_DEADLINE: String(Date.now() + timeoutMs - 15_000) };
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file)], { stdio: ["ignore", "pipe", "inherit"], detached: true, env });
   if (child.pid !== undefined) runningGroups.add(child.pid);
   let stdout = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
