@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
-import type { HttpClient, MqttTransport } from "../hal/types";
+import type { HttpClient, SocketTransport } from "../hal/types";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
-import { createNodeMqttTransport } from "../hal/node/mqtt";
+import { createNodeSocketTransport } from "../hal/node/socket";
 import { startSimDevice, type SimDevice } from "./sim-device";
 
 export interface FleetOptions {
@@ -58,7 +58,7 @@ export function percentile(sorted: number[], p: number): number {
 
 export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   const http: HttpClient = createNodeHttpClient();
-  const mqtt: MqttTransport = createNodeMqttTransport();
+  const socket: SocketTransport = createNodeSocketTransport();
   const devices: SimDevice[] = [];
   const times: number[] = [];
   const failuresByCause: Record<string, number> = {};
@@ -83,7 +83,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       factoryInfo,
       ...(options.flashDir !== undefined ? {} : { storageKey: nodeCrypto.randomBytes(32) }),
       http,
-      mqtt,
+      socket,
       logger: { log: () => undefined },
       boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: { index } },
     });
