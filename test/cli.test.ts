@@ -59,6 +59,7 @@ describe("explorer-xs CLI", function () {
     assert.match(shown.stdout, /slot B: valid, seq \d+/);
     assert.ok(!shown.stdout.includes(psk) && !shown.stdout.includes(PRODUCT_SECRET), "flash show masks secrets");
     assert.ok(shown.stdout.includes(psk.slice(-4)), "flash show keeps the last 4 characters");
+    assert.match(shown.stdout, new RegExp(`/cli1: auth psk, device secret \\*+${psk.slice(-4).replace(/[+/=]/g, "\\$&")}\n`), "one label per value");
 
     const out = join(dir, "exported.json");
     const exported = await cli(["flash", "export", flash, "--out", out]);
@@ -138,6 +139,6 @@ describe("explorer-xs CLI", function () {
     const shown = await cli(["flash", "show", join(flashDir, "kept-1.flash")]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /record ok/);
-    assert.match(shown.stdout, /\/kept-1 psk/);
+    assert.match(shown.stdout, /\/kept-1: auth psk, device secret \*+/);
   });
 });

@@ -68,7 +68,9 @@ function formatReport(file: string, report: FlashReport, totalWrites: number, we
     lines.push("  " + parts.join(", "));
     if (slot.record) {
       const r = slot.record;
-      lines.push(`    ${r.productId}/${r.deviceName} ${r.authMode}` + (r.deviceSecret ? ` psk ${r.deviceSecret}` : r.clientCert ? ` ${r.clientCert}` : " (no secret yet)"));
+      // One label per value: "auth psk, device secret ********2A==" (it used to read "psk psk ...").
+      const secret = r.deviceSecret ? `device secret ${r.deviceSecret}` : r.clientCert ? `client ${r.clientCert.replace(/^\(|\)$/g, "")}` : "no secret yet";
+      lines.push(`    ${r.productId}/${r.deviceName}: auth ${r.authMode}, ${secret}`);
     }
   }
   if (report.strayKeys.length) lines.push(`  stray keys: ${report.strayKeys.join(", ")}`);
