@@ -73,6 +73,7 @@ export async function runFleetLargeBench(): Promise<SectionOutput> {
   const dir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-large-"));
   const names = Array.from({ length: count }, (_, index) => `big-${index}`);
   const platform = await startPlatformProcess({
+    log: false, // as `explorer-xs fleet` runs its platform
     configFile: join(dir, "products.json"),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
     extraArgs: ["--max-mqtt-connections", String(count + 1000)],

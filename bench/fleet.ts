@@ -60,7 +60,8 @@ function productConfig(names: string[]) {
 
 /** A fresh platform process per fleet run: every device starts unregistered. */
 async function withPlatform<T>(workDir: string, names: string[], body: (platform: PlatformProcess) => Promise<T>): Promise<T> {
-  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names) });
+  // As `explorer-xs fleet` runs its platform: no event log (nothing reads it).
+  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names), log: false });
   try {
     return await body(platform);
   } finally {

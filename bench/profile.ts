@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   for (const side of ["platform", "fleet"]) mkdirSync(join(dir, side));
   const names = Array.from({ length: count }, (_, index) => `p-${index}`);
   const platform = await startPlatformProcess({
+    log: false, // as `explorer-xs fleet` runs its platform
     configFile: join(dir, "products.json"),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
     nodeArgs: ["--cpu-prof", "--cpu-prof-dir", join(dir, "platform")],

@@ -59,6 +59,26 @@ describe("platform: explorer-xs platform (CLI)", function () {
     }
   });
 
+  it("--no-log prints the ready and stop lines and no event, while registrations and connections still work", async () => {
+    const config = join(temp.dir, "products.json");
+    writeFileSync(config, JSON.stringify(testConfig()));
+    const run = startCli(["--config", config, "--memory", "--no-log", "--http-port", "0", "--mqtt-port", "0"]);
+    try {
+      const [, httpUrl, mqttUrl] = await run.ready;
+      const psk = await registerPsk(httpUrl, "dev002");
+      const client = await mqtt.connectAsync(mqttUrl, { ...mqttCredentials(PID, "dev002", psk), reconnectPeriod: 0 });
+      await client.endAsync();
+      run.child.kill("SIGTERM");
+      assert.equal(await exited(run.child), 0);
+      const lines = run.output().trim().split("\n");
+      assert.equal(lines.length, 2, run.output());
+      assert.match(lines[0], /^platform ready /);
+      assert.match(lines[1], /^platform stopped \(SIGTERM\)$/);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
   it("stops on SIGINT, and refuses --data with --memory", async () => {
     const run = startCli(["--memory", "--http-port", "0", "--mqtt-port", "0"]);
     await run.ready;
