@@ -17,6 +17,7 @@ import { needsRegistration, validateDeviceInfo, type DeviceInfo } from "./device
 import { dynregDevice, DEFAULT_REGISTER_URL } from "./dynreg";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
 import { parseHttpDate } from "./http-date";
+import { createCoreLog, type CoreLog } from "./log";
 import { buildMqttCredentials } from "./mqtt-credentials";
 import { connectMqtt } from "./mqtt/client";
 import type { MqttSession } from "./mqtt/session";
@@ -103,9 +104,15 @@ class BootRunner implements BootTask {
   private stopping = false;
   private wasOnline = false;
   private wakeStop: (() => void) | undefined;
+  /** Everything below the task logs through this: it masks what the device must never print. */
+  private readonly log: CoreLog;
+  private readonly hal: Hal;
 
-  constructor(private readonly hal: Hal, private readonly options: BootOptions) {
-    this.startedMs = hal.clock.monotonicMs();
+  constructor(portHal: Hal, private readonly options: BootOptions) {
+    this.log = createCoreLog(portHal.log);
+    this.hal = { ...portHal, log: this.log };
+    this.log.protect(options.factoryInfo?.productSecret);
+    this.startedMs = portHal.clock.monotonicMs();
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.online = new Promise<void>((resolve, reject) => {
       this.resolveOnline = resolve;
@@ -147,16 +154,24 @@ class BootRunner implements BootTask {
 
   private setState(state: BootState, detail?: string): void {
     this.state = state;
-    const event: BootEvent = { state, elapsedMs: Math.round(this.hal.clock.monotonicMs() - this.startedMs), detail };
-    this.hal.log.log(state.startsWith("failed:") ? "error" : "info", "boot.state", detail ? { state, detail } : { state });
+    // Listeners print details too (an LED runner, a console): they get them masked, as the log does.
+    const shown = detail === undefined ? undefined : this.log.mask(detail);
+    const event: BootEvent = { state, elapsedMs: Math.round(this.hal.clock.monotonicMs() - this.startedMs), detail: shown };
+    this.log.log(state.startsWith("failed:") ? "error" : "info", "boot.state", shown ? { state, detail: shown } : { state });
     for (const listener of this.listeners) listener(event);
   }
 
   private fail(error: unknown): void {
     if (this.stopping || error instanceof Stopped) return;
-    const failure = toExplorerError(error);
+    const failure = this.masked(toExplorerError(error));
     this.setState(`failed:${failure.code}`, failure.message);
     this.rejectOnline(failure);
+  }
+
+  /** The error itself when its message holds no secret, else a copy with the message masked. */
+  private masked(failure: ExplorerError): ExplorerError {
+    const message = this.log.mask(failure.message);
+    return message === failure.message ? failure : new ExplorerError(failure.code, message);
   }
 
   private async run(): Promise<void> {
@@ -172,10 +187,11 @@ class BootRunner implements BootTask {
     if (load.status === "unreadable") {
       // Both slots fail to open: fall back to the factory identity. Re-registration recovers a
       // device that never activated; an activated one ends in the named "device-activated" state.
-      this.hal.log.log("error", "flash.record.unreadable", { reason: load.reason });
+      this.log.log("error", "flash.record.unreadable", { reason: load.reason });
     }
     if (load.status === "ok" && !load.mirrored) this.restoreMirror(load.info);
     const info = load.status === "ok" ? load.info : this.options.factoryInfo;
+    if (info) this.protect(info);
     if (!info) throw new ExplorerError("invalid-device-info", "flash holds no device info and no factory identity was given: provision ProductId, ProductSecret and DeviceName");
     return validateDeviceInfo(info);
   }
@@ -191,7 +207,7 @@ class BootRunner implements BootTask {
       setDevInfo(this.hal, info, { mirror: true });
     } catch (error) {
       // The record in hand still works: go online, and say the copy failed.
-      this.hal.log.log("warn", "flash.mirror.failed", { reason: toExplorerError(error).message });
+      this.log.log("warn", "flash.mirror.failed", { reason: toExplorerError(error).message });
     }
   }
 
@@ -219,7 +235,7 @@ class BootRunner implements BootTask {
         if (failure.code === "timestamp-rejected" && !clockCorrected && serverMs !== undefined) {
           clockCorrected = true;
           this.hal.clock.correct(serverMs);
-          this.hal.log.log("warn", "clock.corrected", { source: "http-date" });
+          this.log.log("warn", "clock.corrected", { source: "http-date" });
           attempt--;
           continue;
         }
@@ -237,8 +253,14 @@ class BootRunner implements BootTask {
     if (!readBack || !sameSecret(readBack, registered)) {
       throw new ExplorerError("storage", "the registered secret did not read back from flash: the record store or flash is faulty");
     }
+    this.protect(readBack);
     this.setState("registered", registered.authMode === "cert" ? "certificate stored" : "device secret stored");
     return readBack;
+  }
+
+  /** Registers the secrets a device-info record holds with the log, before anything can print them. */
+  private protect(info: DeviceInfo): void {
+    this.log.protect(info.productSecret, info.deviceSecret, info.clientCert, info.clientKey);
   }
 
   // ----------------------------------------------------------------------------- MQTT session
@@ -275,6 +297,7 @@ class BootRunner implements BootTask {
       keepAliveSeconds: this.options.keepAliveSeconds,
       connectTimeoutMs: this.options.connectTimeoutMs,
     });
+    this.log.protect(credentials.password);
     const topics = thingTopics(info.productId, info.deviceName);
     let markLost!: (error: Error) => void;
     const lost = new Promise<Error>((resolve) => (markLost = resolve));
@@ -319,7 +342,7 @@ class BootRunner implements BootTask {
     }
     this.wasOnline = true;
     this.resolveOnline();
-    this.hal.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
+    this.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
     return { lost };
   }
 
@@ -355,10 +378,10 @@ class BootRunner implements BootTask {
         code = 1;
         status = error instanceof Error ? error.message : "control refused";
       }
-      this.hal.log.log("info", "control.received", { clientToken: message.clientToken, code });
+      this.log.log("info", "control.received", { clientToken: message.clientToken, code });
       this.session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
     } else if (message.kind === "invalid") {
-      this.hal.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
+      this.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
     }
   }
 

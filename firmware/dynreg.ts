@@ -8,6 +8,7 @@ import { HalNetworkError, type Clock, type CryptoHal, type HttpClient, type Http
 import { validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { maskSecret } from "./encoding";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
+import { asCoreLog } from "./log";
 import {
   DEFAULT_SIGN_ALGORITHM,
   LEGACY_CONTENT_TYPE,
@@ -235,6 +236,9 @@ export async function dynregDevice(hal: DynregHal, info: DeviceInfo, options: Dy
 
   try {
     const result = readAnswer(hal.crypto, device, response, url);
+    // The new secret is known to the core's log before anything here could print it.
+    const { deviceSecret, clientCert, clientKey } = result.deviceInfo;
+    asCoreLog(hal.log)?.protect(deviceSecret, clientCert, clientKey);
     hal.log?.log("info", "dynreg.registered", {
       status: response.status,
       state: result.state ?? -1,
