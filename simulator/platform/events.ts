@@ -23,6 +23,8 @@ export interface ConsoleEvent {
   reason?: string;
   /** Short, secret-free detail: reported values, control params, the action called. */
   detail?: string;
+  /** The control message a control or control_reply event is about. */
+  clientToken?: string;
 }
 
 export interface ConsoleBatch {
@@ -43,6 +45,8 @@ export interface PlatformEventsOptions {
   onlineCount: () => number;
   /** Resolves an MQTT client id to its device (for events that only carry the client id). */
   identify?: (clientId: string) => { productId: string; deviceName: string } | undefined;
+  /** The reply a device recorded for a control message. */
+  controlReply?: (clientToken: string) => { code: number; status: string } | undefined;
 }
 
 const HISTORY = 200;
@@ -113,8 +117,7 @@ export class PlatformEvents {
         this.record({ kind: "logout", ok: true, clientId });
         return;
       case "control_reply":
-        this.record({ kind: "control_reply", ok: event.outcome === "recorded", clientId, reason: event.outcome === "recorded" ? undefined : text(event.outcome),
-          detail: clip(`clientToken ${String(event.clientToken ?? "")}${event.code !== undefined ? ` code ${String(event.code)}` : ""}${event.status ? ` ${String(event.status)}` : ""}`) });
+        this.controlReplyEvent(clientId, text(event.clientToken), event.outcome);
         return;
       case "acl":
         this.record({ kind: "refusal", ok: false, clientId, reason: clip(`${String(event.action)} to ${String(event.topic)} denied`) });
@@ -144,6 +147,13 @@ export class PlatformEvents {
     }
     if (message?.method !== "report") return;
     this.record({ kind: "report", ok: true, productId: match[1], deviceName: match[2], detail: clip(JSON.stringify(message.params ?? {})) });
+  }
+
+  private controlReplyEvent(clientId: string | undefined, clientToken: string | undefined, outcome: unknown): void {
+    const recorded = outcome === "recorded";
+    const reply = recorded && clientToken ? this.options.controlReply?.(clientToken) : undefined;
+    this.record({ kind: "control_reply", ok: recorded, clientId, clientToken, reason: recorded ? undefined : text(outcome),
+      detail: reply ? clip(`code ${reply.code}${reply.status ? `, ${reply.status}` : ""}`) : undefined });
   }
 
   record(event: Omit<ConsoleEvent, "id" | "time">): ConsoleEvent {

@@ -11,6 +11,8 @@ import { CertAuthority } from "./cert-authority";
 import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
 import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
 import { createCloudApiHandler } from "./cloud-api/server";
+import { createDataActions } from "./cloud-api/data-actions";
+import { interimDataPlane } from "./interim-data-plane";
 import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
 import { PlatformEvents } from "./events";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
@@ -134,6 +136,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       now,
       onlineCount: () => broker.aedes.connectedClients,
       identify: (clientId) => registry.getDeviceByClientId(clientId),
+      controlReply: (clientToken) => registry.getControl(clientToken)?.reply,
     });
     cleanups.push(() => events?.stop());
     broker.aedes.on("publish", (packet, client) => {
@@ -147,7 +150,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
     });
-    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log });
+    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: createDataActions(interimDataPlane(broker)) });
     const consoleWeb = createConsoleHandler({ credentials, events, now });
 
     const handler = async (req: IncomingMessage, res: ServerResponse) => {

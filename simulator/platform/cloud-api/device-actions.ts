@@ -52,6 +52,8 @@ export function deviceInfo(device: Device, product: Product, context: Pick<Actio
     ProductName: product.productName,
     DeviceType: deviceType(product),
     IsLora: false,
+    // The mock's own addition (clients ignore unknown fields): created, registered or activated.
+    MockState: device.state,
   };
 }
 
