@@ -524,13 +524,12 @@ export class Registry {
 
   /**
    * Counts a device against its product's RegisterLimit (0: no limit) the first time dynamic
-   * registration answers it; false when the limit is reached. One statement, so concurrent
-   * registrations cannot both take the last place.
+   * registration answers it; false when the limit is reached (or the device is gone). One
+   * statement, so concurrent registrations cannot both take the last place.
    */
-  claimDynamicRegistration(productId: string, deviceName: string, registerLimit: number, now = Date.now()): boolean {
-    const device = this.getDevice(productId, deviceName);
-    if (!device) return false;
+  claimDynamicRegistration(device: Pick<Device, "productId" | "deviceName" | "dynamicRegisteredAt">, registerLimit: number, now = Date.now()): boolean {
     if (device.dynamicRegisteredAt !== undefined) return true;
+    const { productId, deviceName } = device;
     const result = registerLimit > 0
       ? this.management.claimWithin.run({ now, productId, deviceName, limit: registerLimit })
       : this.management.claim.run(now, productId, deviceName);
