@@ -203,7 +203,7 @@ describe("boot task against the mock platform (real sockets)", function () {
     const controls: Array<Record<string, unknown>> = [];
     const run = boot("dev1", { boot: { onControl: (params) => controls.push(params) } });
     assert.equal(await outcome(run.device), undefined);
-    const { clientToken } = platform.broker.sendControl(PRODUCT_ID, "dev1", { power_switch: 0 });
+    const { clientToken } = platform.thing.control(PRODUCT_ID, "dev1", { power_switch: 0 });
     for (let i = 0; i < 100 && controls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(controls, [{ power_switch: 0 }]);
     let mine = platform.registry.getControl(clientToken);

@@ -199,10 +199,12 @@ describe("platform: topic ACL and data template", () => {
     assert.deepEqual([answer.method, answer.clientToken, answer.code], ["event_reply", "e-1", 0]);
   });
 
-  it("delivers a control message and records the device's control_reply", async () => {
+  it("delivers a control message (ControlDeviceData) and records the device's control_reply", async () => {
     await device.subscribeAsync(down, { qos: 1 });
     const control = nextMessage(device, down);
-    const { clientToken } = platform.broker.sendControl(PID, "dev001", { power_switch: 1 });
+    const sent = await apiClient(apiTarget(platform)).ControlDeviceData({ ProductId: PID, DeviceName: "dev001", Data: JSON.stringify({ power_switch: 1 }) });
+    assert.deepEqual(JSON.parse(sent.Result!), { Sent: 1, pushResult: 0 });
+    const { clientToken } = JSON.parse(sent.Data!) as { clientToken: string };
     const received = await control;
     assert.deepEqual(received, { method: "control", clientToken, params: { power_switch: 1 } });
     await device.publishAsync(up, JSON.stringify({ method: "control_reply", clientToken, code: 0, status: "ok" }), { qos: 1 });
@@ -216,8 +218,10 @@ describe("platform: topic ACL and data template", () => {
     assert.deepEqual({ code: controls[0].reply?.code, status: controls[0].reply?.status }, { code: 0, status: "ok" });
   });
 
-  it("refuses a control message for an offline device", () => {
-    assert.throws(() => platform.broker.sendControl(PID, "dev002", { a: 1 }), { name: "ControlError", code: "device-offline" });
+  it("keeps a control message for an offline device for its next get_status (pushResult 23101)", async () => {
+    const sent = await apiClient(apiTarget(platform)).ControlDeviceData({ ProductId: PID, DeviceName: "dev002", Data: JSON.stringify({ a: 1 }) });
+    assert.deepEqual(JSON.parse(sent.Result!), { Sent: 0, pushResult: 23101 });
+    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { a: 1 });
   });
 
   it("disconnects a device deleted through the Cloud API", async () => {
@@ -227,7 +231,7 @@ describe("platform: topic ACL and data template", () => {
   });
 });
 
-describe("platform: MQTT over TLS and TLS-PSK", function () {
+describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function () {
   let platform: RunningPlatform;
   let temp: ReturnType<typeof tempDir>;
   let serverCert: string;
@@ -244,7 +248,7 @@ describe("platform: MQTT over TLS and TLS-PSK", function () {
     const { readFileSync } = await import("node:fs");
     serverCert = readFileSync(join(temp.dir, "server.pem"), "utf8");
     platform = await startPlatform({
-      memory: true, config: testConfig(), mqttPskPort: 0,
+      memory: true, config: testConfig(),
       tls: { key: readFileSync(join(temp.dir, "server.key")), cert: serverCert },
     });
   });
@@ -283,7 +287,7 @@ describe("platform: MQTT over TLS and TLS-PSK", function () {
 
   it("accepts TLS-PSK with identity ProductId+DeviceName and the decoded PSK as key", async () => {
     const psk = await registerPsk(platform.httpUrl, "dev002");
-    const url = new URL(platform.mqttPskUrl!);
+    const url = new URL(platform.mqttTlsUrl!);
     const open = (key: Buffer) => () => tlsConnect({
       host: url.hostname, port: Number(url.port), maxVersion: "TLSv1.2", ciphers: "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
       checkServerIdentity: () => undefined,

@@ -8,7 +8,6 @@ import type { Command } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runDemo } from "../demo";
 
 export function register(program: Command): void {
   program
@@ -24,6 +23,7 @@ export function register(program: Command): void {
       const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
       const flashFile = options.flash ?? join(tempDir!, "device.flash");
       try {
+        const { runDemo } = await import("../demo"); // loaded by this command only: --help stays cheap
         const keepPlatformUntil = options.keepPlatform
           ? () => new Promise<void>((resolve) => {
             process.once("SIGINT", () => resolve());

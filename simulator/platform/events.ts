@@ -9,7 +9,7 @@
  */
 
 export type ConsoleEventKind =
-  | "register" | "login" | "logout" | "report" | "control" | "control_reply" | "refusal" | "management";
+  | "register" | "login" | "logout" | "report" | "control" | "control_reply" | "action" | "action_reply" | "refusal" | "management";
 
 export interface ConsoleEvent {
   id: number;
@@ -116,14 +116,17 @@ export class PlatformEvents {
         if (clientId) this.lastSeens.set(clientId, now);
         this.record({ kind: "logout", ok: true, clientId });
         return;
-      case "control_reply":
-        this.controlReplyEvent(clientId, text(event.clientToken), event.outcome);
+      case "thing": {
+        // The data plane's log line per data-template message (thing.ts).
+        const method = text(event.method);
+        const ok = event.outcome === "ok" || event.outcome === "recorded";
+        if (method === "control_reply") this.controlReplyEvent(clientId, text(event.clientToken), event.outcome);
+        else if (method === "action_reply") this.record({ kind: "action_reply", ok, clientId, clientToken: text(event.clientToken), reason: ok ? undefined : text(event.outcome) });
+        else if (!ok) this.record({ kind: "refusal", ok: false, clientId, reason: clip(`${method ?? String(event.kind ?? "message")}: ${String(event.outcome)}`) });
         return;
+      }
       case "acl":
         this.record({ kind: "refusal", ok: false, clientId, reason: clip(`${String(event.action)} to ${String(event.topic)} denied`) });
-        return;
-      case "template":
-        this.record({ kind: "refusal", ok: false, clientId, reason: clip(`${String(event.topic ?? "")}: ${String(event.outcome ?? "")}`) });
         return;
       default:
     }
