@@ -58,10 +58,16 @@ describe("cloud api end to end with simulated devices", function () {
     return { productId: Product!.ProductId!, productSecret: ProductSecret };
   }
 
-  it("a device created through the API registers, comes online with the PSK the API shows, and is refused once disabled", async () => {
+  it("a device created through the API registers, comes online with the PSK the API shows, takes control, reports, and is refused once disabled", async () => {
     const { productId, productSecret } = await newProduct("e2e-lamps", 1);
     const { Data } = await api.CreateDevice({ ProductId: productId, DeviceName: "lamp-1" });
-    const run = boot(productId, productSecret, "lamp-1");
+    // The lamp applies a control and reports its new state, as firmware does.
+    let lamp: SimDevice | undefined;
+    const applied: Array<Record<string, unknown>> = [];
+    const run = boot(productId, productSecret, "lamp-1", {
+      boot: { initialReport: { power_switch: 0, brightness: 10 }, onControl: (params) => { applied.push(params); void lamp?.task.report(params); } },
+    });
+    lamp = run.device;
     await run.device.task.online;
     assert.ok(run.states.includes("registered"), "one-type-one-secret: the device registered");
     assert.equal(getDevInfo(run.device.hal)?.deviceSecret, Data!.DevicePsk, "registration handed over the PSK CreateDevice issued");
@@ -69,6 +75,17 @@ describe("cloud api end to end with simulated devices", function () {
     assert.deepEqual([Device!.Status, Device!.DevicePsk, Device!.EnableState], [1, Data!.DevicePsk, 1]);
     const listed = await api.GetDeviceList({ ProductId: productId });
     assert.deepEqual(listed.Devices!.map((device) => [device.DeviceName, device.Status, device.DevicePsk]), [["lamp-1", 1, ""]]);
+    const values = async () => Object.fromEntries(Object.entries(JSON.parse((await api.DescribeDeviceData({ ProductId: productId, DeviceName: "lamp-1" })).Data!) as Record<string, { Value: unknown }>)
+      .map(([name, entry]) => [name, entry.Value]));
+    assert.deepEqual(await values(), { power_switch: 0, brightness: 10 }, "the first report");
+
+    const control = await api.ControlDeviceData({ ProductId: productId, DeviceName: "lamp-1", Data: JSON.stringify({ power_switch: 1, brightness: 80 }) });
+    assert.deepEqual(JSON.parse(control.Result!), { Sent: 1, pushResult: 0 });
+    const { clientToken } = JSON.parse(control.Data!) as { clientToken: string };
+    await until(async () => (await values()).brightness === 80, "the report after the control");
+    assert.deepEqual(applied, [{ power_switch: 1, brightness: 80 }]);
+    assert.deepEqual(await values(), { power_switch: 1, brightness: 80 });
+    await until(() => platform.registry.getControl(clientToken)?.reply?.code === 0, "the control_reply");
 
     await api.UpdateDevicesEnableState({ DevicesItems: [{ ProductId: productId, DeviceName: "lamp-1" }], Status: 0 });
     // The live session is closed; the device reconnects and the broker refuses it for good.

@@ -78,11 +78,14 @@ describe("no secret without authentication", function () {
     { method: "DELETE", path: `/console/products/${PID}/devices/dev002`, unchanged: () => assert.ok(platform.registry.getDevice(PID, "dev002")) },
     { method: "POST", path: `/console/products/${PID}/devices/dev001/control`, body: { params: { power_switch: 1 } }, unchanged: () => assert.deepEqual(platform.registry.listControls(PID, "dev001"), []) },
     { method: "GET", path: `/console/products/${PID}/devices/dev001/control` },
+    { method: "POST", path: `/console/products/${PID}/devices/dev001/action`, body: { actionId: "reboot", params: {} }, unchanged: () => assert.deepEqual(platform.registry.listActions(PID, "dev001"), []) },
+    { method: "GET", path: `/console/products/${PID}/devices/dev001/action` },
+    { method: "GET", path: `/console/products/${PID}/devices/dev001/data` },
     { method: "GET", path: "/console/ca" },
   ];
 
   for (const route of FORMER_ROUTES) {
-    it(`${route.method} ${route.path.replace(PID, ":pid").replace(CERT_PID, ":pid").replace(/devices\/\w+/, "devices/:dn")} (former console API) reveals and changes nothing`, async () => {
+    it(`${route.method} ${route.path.replace(PID, ":pid").replace(CERT_PID, ":cert-pid").replace(/devices\/\w+/, "devices/:dn")} (former console API) reveals and changes nothing`, async () => {
       const raw = await rawExchange(platform.httpUrl, route.method, route.path, route.body === undefined ? {} : JSON_TYPE, route.body === undefined ? undefined : JSON.stringify(route.body));
       assertNoSecret(raw, `${route.method} ${route.path}`);
       assert.match(raw, /^HTTP\/1\.1 (404|405) /, "the route is gone");

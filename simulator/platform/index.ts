@@ -54,6 +54,8 @@ export interface PlatformOptions {
    * read from, or made in, `<dataDir>/cloud-api-credentials.json`, or made for this run in memory.
    */
   apiCredentials?: ApiKeyPair;
+  /** How long CallDeviceActionSync waits for the device's action_reply; default 5000 ms. */
+  actionTimeoutMs?: number;
 }
 
 /** Where the Cloud API's key pair came from, for the ready output. */
@@ -157,7 +159,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
     });
-    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: createDataActions(thing) });
+    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: createDataActions(thing, { actionTimeoutMs: options.actionTimeoutMs }) });
     const consoleWeb = createConsoleHandler({ credentials, events, now });
 
     const handler = async (req: IncomingMessage, res: ServerResponse) => {

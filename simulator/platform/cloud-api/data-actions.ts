@@ -18,10 +18,14 @@ export interface DataPlane {
   latestReported(productId: string, deviceName: string): Record<string, { value: unknown; updatedAt: number; deviceTimestamp?: number }>;
 }
 
-/** CallDeviceActionSync waits this long for the action_reply (the mock's choice). */
+/** CallDeviceActionSync waits this long for the action_reply by default (the mock's choice). */
 export const ACTION_TIMEOUT_MS = 5_000;
 /** The mock's cap on a PublishMessage payload, under the broker's 64 KiB packet cap. */
 export const MAX_PUBLISH_PAYLOAD_BYTES = 32 * 1024;
+
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
 
 function jsonObject(text: string, name: string): Record<string, unknown> {
   let value: unknown;
@@ -56,7 +60,8 @@ function dataPlaneError(error: unknown, productId: string, deviceName: string): 
   }
 }
 
-export function createDataActions(plane: DataPlane): Readonly<Record<string, Action>> {
+export function createDataActions(plane: DataPlane, options: { actionTimeoutMs?: number } = {}): Readonly<Record<string, Action>> {
+  const actionTimeoutMs = options.actionTimeoutMs ?? ACTION_TIMEOUT_MS;
   const controlDeviceData: Action = {
     schema: { ProductId: string(true), DeviceName: string(true), Data: string(true), Method: string(), DeviceId: string(), DataTimestamp: integer() },
     run(params, context) {
@@ -72,7 +77,7 @@ export function createDataActions(plane: DataPlane): Readonly<Record<string, Act
         dataPlaneError(error, device.productId, device.deviceName);
       }
       context.events.record({ kind: "control", ok: true, productId: device.productId, deviceName: device.deviceName, clientToken: sent.clientToken,
-        detail: `${sent.delivered ? "sent" : "kept for the device's next get_status"}: ${JSON.stringify(data).slice(0, 120)}` });
+        detail: `${sent.delivered ? "sent" : "kept for the device's next get_status"}: ${clip(JSON.stringify(data))}` });
       return {
         // The message sent down, with its clientToken (the mock's choice of Data's content).
         Data: JSON.stringify({ method: "control", clientToken: sent.clientToken, params: data }),
@@ -121,9 +126,11 @@ export function createDataActions(plane: DataPlane): Readonly<Record<string, Act
     async run(params, context) {
       const device = enabledDevice(context, params);
       const input = params.InputParams === undefined || params.InputParams === "" ? {} : jsonObject(params.InputParams as string, "InputParams");
+      const actionId = params.ActionId as string;
+      context.events.record({ kind: "action", ok: true, productId: device.productId, deviceName: device.deviceName, detail: clip(`${actionId} ${JSON.stringify(input)}`) });
       let answered;
       try {
-        answered = await plane.callAction(device.productId, device.deviceName, params.ActionId as string, input, ACTION_TIMEOUT_MS);
+        answered = await plane.callAction(device.productId, device.deviceName, actionId, input, actionTimeoutMs);
       } catch (error) {
         dataPlaneError(error, device.productId, device.deviceName);
       }
