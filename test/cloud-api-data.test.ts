@@ -82,6 +82,17 @@ describe("cloud api: data actions", function () {
     assert.equal((await apiFailure(api.DescribeDeviceData({ ProductId: PID, DeviceName: "ghost" }))).code, "ResourceNotFound.DeviceNotExist");
   });
 
+  it("DescribeDevice and GetDeviceList show the firmware version the device sent in report_info", async () => {
+    assert.equal((await api.DescribeDevice({ ProductId: PID, DeviceName: "dev001" })).Device!.Version, "");
+    const replied = nextMessage(device, propertyDown);
+    await device.publishAsync(propertyUp, JSON.stringify({ method: "report_info", clientToken: "i-1", params: { module_hardinfo: "ESP32", fw_ver: "1.4.2" } }));
+    assert.equal(JSON.parse((await replied).toString()).method, "report_info_reply");
+    assert.equal((await api.DescribeDevice({ ProductId: PID, DeviceName: "dev001" })).Device!.Version, "1.4.2");
+    const tagged = await api.GetDeviceList({ ProductId: PID, FirmwareVersion: "1.4.2" });
+    assert.deepEqual([tagged.Total, tagged.Devices!.map((d) => d.DeviceName)], [1, ["dev001"]]);
+    assert.equal((await api.GetDeviceList({ ProductId: PID, FirmwareVersion: "None-FirmwareVersion" })).Total, 4);
+  });
+
   it("PublishMessage reaches a custom topic the device subscribes, plain or Base64; other topics and offline devices are refused", async () => {
     const topic = `${PID}/dev001/control`;
     let arrived = nextMessage(device, topic);

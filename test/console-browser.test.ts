@@ -92,6 +92,8 @@ describe("web console in chromium", function () {
     await page.click('#devices tr[data-device="web-dev-1"] button');
     await page.waitForSelector("#detail:not([hidden])");
     assert.match(await text(page, "#detail-name"), /WEBPRD0001\/web-dev-1/);
+    await page.waitForSelector('#reported tr[data-property="power_switch"]');
+    assert.match(await text(page, '#reported tr[data-property="power_switch"]'), /power_switch\s*0/);
     await page.$eval("#control-params", (node) => { (node as unknown as { value: string }).value = '{"power_switch": 1}'; });
     await page.click("#control-form button[type=submit]");
     await page.waitForSelector("#control-result[data-token]");

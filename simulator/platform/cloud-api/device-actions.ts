@@ -4,7 +4,7 @@
  * Secrets appear where Tencent shows them: the new device's PSK, or certificate and private key,
  * in CreateDevice's answer; the PSK (never a private key) in DescribeDevice; none in lists.
  */
-import { RegistryError, type Device, type Product } from "../registry";
+import { RegistryError, type Device, type Product, type Registry } from "../registry";
 import { pooledRandomBytes } from "../../../hal/node/random-pool";
 import { type Action, type ActionContext, seconds } from "./context";
 import { CloudApiError, invalidParameterValue } from "./errors";
@@ -29,13 +29,14 @@ function deviceType(product: Product): string {
   return product.studio.productType === 5 ? "gateway" : "device";
 }
 
-/** The firmware version a device reported (report_info); "" when it reported none. */
-export function deviceVersion(_device: Device): string {
-  return "";
+/** The firmware version a device reported (report_info's fw_ver); "" when it reported none. */
+export function deviceVersion(registry: Registry, device: Device): string {
+  const version = registry.deviceInfo(device.productId, device.deviceName)?.info.fw_ver;
+  return typeof version === "string" ? version.slice(0, 64) : "";
 }
 
 /** DeviceInfo of the SDK's models; `withSecret` adds the PSK (DescribeDevice only). */
-export function deviceInfo(device: Device, product: Product, context: Pick<ActionContext, "broker" | "events">, withSecret: boolean): Record<string, unknown> {
+export function deviceInfo(device: Device, product: Product, context: Pick<ActionContext, "broker" | "events" | "registry">, withSecret: boolean): Record<string, unknown> {
   const online = context.broker.isOnline(device.productId, device.deviceName);
   return {
     DeviceName: device.deviceName,
@@ -44,7 +45,7 @@ export function deviceInfo(device: Device, product: Product, context: Pick<Actio
     FirstOnlineTime: device.activatedAt === undefined ? null : seconds(device.activatedAt),
     LoginTime: seconds(context.events.lastLogin(device.productId, device.deviceName) ?? device.activatedAt),
     CreateTime: seconds(device.createdAt),
-    Version: deviceVersion(device),
+    Version: deviceVersion(context.registry, device),
     DeviceCert: device.certPem ?? "",
     LogLevel: 0,
     EnableState: device.enabled ? 1 : 0,
@@ -162,7 +163,7 @@ const getDeviceList: Action = {
       productIds = [requireProduct(registry, params.ProductId as string).productId];
     }
     const versionMatches = (device: Device) => {
-      const reported = deviceVersion(device);
+      const reported = deviceVersion(registry, device);
       return version === "None-FirmwareVersion" ? reported === "" : reported === version;
     };
     const devices: Array<Record<string, unknown>> = [];
