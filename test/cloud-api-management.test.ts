@@ -119,6 +119,15 @@ describe("cloud api: products and dynamic registration", function () {
     assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev003" })).json.Response.Payload);
   });
 
+  it("counts the devices registered before a limit is set against it", async () => {
+    for (const name of ["dev001", "dev002"]) assert.ok((await registerDevice(platform.httpUrl, { deviceName: name })).json.Response.Payload);
+    await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 1, RegisterLimit: 3 });
+    assert.equal(platform.registry.dynamicRegistrationCount(PID), 2);
+    assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev003" })).json.Response.Payload);
+    assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev004" })).json.Response.Error.Code, "LimitExceeded.DeviceExceedLimit");
+    assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev001" })).json.Response.Payload, "a counted device registers again");
+  });
+
   it("lets concurrent registrations take only the places the limit has", async () => {
     await api.ModifyProductDynamicRegister({ ProductId: "AUTOCREATE", RegisterType: 2, RegisterLimit: 3 });
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) =>

@@ -124,6 +124,8 @@ describe("no secret without authentication", function () {
       const raw = await rawExchange(platform.httpUrl, "GET", path, { Accept: "text/html" });
       assertNoSecret(raw, `GET ${path}`);
     }
+    // A browser opening the platform's address is sent to the console.
+    assert.match(await rawExchange(platform.httpUrl, "GET", "/", { Accept: "text/html" }), /^HTTP\/1\.1 302 [^]*\r\nLocation: \/console\r\n/i);
     const events = await rawExchange(platform.httpUrl, "POST", "/console/events", JSON_TYPE, "{}");
     assertNoSecret(events, "POST /console/events");
     assert.match(events, /^HTTP\/1\.1 401 /);

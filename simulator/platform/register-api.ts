@@ -223,10 +223,7 @@ export class RegistrationService {
     // Cloud API management (issue 15): a disabled device, or one past the product's RegisterLimit, gets no secret.
     if (!device.enabled) refuse("UnauthorizedOperation.DeviceIsNotEnabled", `device ${request.deviceName} is disabled; enable it in the console`);
     if (device.state === "activated") refuse("FailedOperation.DeviceAlreadyActivated", `device ${request.deviceName} is already activated; delete it in the console to register again`);
-    if (!registry.claimDynamicRegistration(device, product.registerLimit, nowMs)) {
-      if (product.registerLimit > 0) refuseLimit(product);
-      refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} was deleted during registration`);
-    }
+    if (!registry.claimDynamicRegistration(device, product.registerLimit, nowMs)) refuseLimit(product);
     let state: 0 | 1 = 1;
     if (device.state === "created" && (device.psk !== undefined || device.certPem !== undefined)) {
       // Credentials issued by CreateDevice: registration hands them over.

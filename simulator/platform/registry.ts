@@ -77,7 +77,7 @@ export interface Device extends DeviceCredentials {
   // ---- Cloud API management fields (issue 15) ----
   /** A disabled device is refused at registration and at CONNECT (UpdateDevicesEnableState). */
   enabled: boolean;
-  /** When dynamic registration first answered this device (counts against RegisterLimit). */
+  /** Since when this device counts against its product's RegisterLimit (set only while a limit applies). */
   dynamicRegisteredAt?: number;
 }
 
@@ -325,7 +325,8 @@ function prepareManagementStatements(db: Database.Database) {
     setDynamicRegistration: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ?, register_limit = ?, updated_at = ? WHERE product_id = ?`),
     presetCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ? WHERE product_id = ? AND device_name = ?`),
     markRegistered: db.prepare(`UPDATE devices SET registered_at = ? WHERE product_id = ? AND device_name = ? AND registered_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
-    claim: db.prepare(`UPDATE devices SET dynreg_at = ? WHERE product_id = ? AND device_name = ? AND dynreg_at IS NULL`),
+    // A limit set on a product counts the devices registered before it.
+    countRegisteredSoFar: db.prepare(`UPDATE devices SET dynreg_at = registered_at WHERE product_id = ? AND dynreg_at IS NULL AND registered_at IS NOT NULL`),
     claimWithin: db.prepare(`UPDATE devices SET dynreg_at = @now WHERE product_id = @productId AND device_name = @deviceName AND dynreg_at IS NULL
       AND (SELECT COUNT(*) FROM (SELECT 1 FROM devices WHERE product_id = @productId AND dynreg_at IS NOT NULL LIMIT @limit)) < @limit`),
     countDynamicallyRegistered: db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM devices WHERE product_id = ? AND dynreg_at IS NOT NULL LIMIT ?)`),
@@ -602,7 +603,10 @@ export class Registry {
     if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
     if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
     this.productCache.delete(productId);
-    this.management.setDynamicRegistration.run(registerType === 0 ? 0 : 1, registerType === 2 ? 1 : 0, registerLimit, now, productId);
+    this.db.transaction(() => {
+      this.management.setDynamicRegistration.run(registerType === 0 ? 0 : 1, registerType === 2 ? 1 : 0, registerLimit, now, productId);
+      if (registerLimit > 0) this.management.countRegisteredSoFar.run(productId);
+    })();
     return this.getProduct(productId)!;
   }
 
@@ -621,17 +625,15 @@ export class Registry {
   }
 
   /**
-   * Counts a device against its product's RegisterLimit (0: no limit) the first time dynamic
-   * registration answers it; false when the limit is reached (or the device is gone). One
-   * statement, so concurrent registrations cannot both take the last place.
+   * Counts a device against its product's RegisterLimit the first time dynamic registration
+   * answers it; false when the limit is reached (or the device is gone). One statement, so
+   * concurrent registrations cannot both take the last place. Without a limit (0) nothing is
+   * written: registrations cost no extra write, and a limit set later counts them then.
    */
   claimDynamicRegistration(device: Pick<Device, "productId" | "deviceName" | "dynamicRegisteredAt">, registerLimit: number, now = Date.now()): boolean {
-    if (device.dynamicRegisteredAt !== undefined) return true;
+    if (device.dynamicRegisteredAt !== undefined || registerLimit <= 0) return true;
     const { productId, deviceName } = device;
-    const result = registerLimit > 0
-      ? this.management.claimWithin.run({ now, productId, deviceName, limit: registerLimit })
-      : this.management.claim.run(now, productId, deviceName);
-    return result.changes === 1;
+    return this.management.claimWithin.run({ now, productId, deviceName, limit: registerLimit }).changes === 1;
   }
 
   /** Devices of a product answered by dynamic registration, counted up to `atMost`. */
