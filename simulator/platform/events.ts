@@ -138,7 +138,7 @@ export class PlatformEvents {
     const match = UP_PROPERTY.exec(topic);
     if (!match || payload.length > 16 * 1024) return;
     // Parsed only when someone watches: a fleet run reports thousands of times a second.
-    if (this.listeners.size === 0 && this.pending.length >= BATCH_EVENTS) {
+    if (this.pending.length >= BATCH_EVENTS) {
       this.pendingSkipped++;
       return;
     }
@@ -162,19 +162,20 @@ export class PlatformEvents {
   record(event: Omit<ConsoleEvent, "id" | "time">): ConsoleEvent {
     const full: ConsoleEvent = { id: this.nextId++, time: this.options.now(), ...event };
     for (const key of Object.keys(full) as Array<keyof ConsoleEvent>) if (full[key] === undefined) delete full[key];
+    // Trimmed in chunks, not per event: a connect storm records thousands of events a second.
     this.history.push(full);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
-    if (this.pending.length >= BATCH_EVENTS) {
-      this.pending.shift();
-      this.pendingSkipped++;
-    }
+    if (this.history.length >= 2 * HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.pending.push(full);
+    if (this.pending.length >= 4 * BATCH_EVENTS) {
+      this.pendingSkipped += this.pending.length - BATCH_EVENTS;
+      this.pending.splice(0, this.pending.length - BATCH_EVENTS);
+    }
     return full;
   }
 
   /** Recent events, oldest first, with device names resolved. */
   recent(): ConsoleEvent[] {
-    return this.history.map((event) => this.resolve(event));
+    return this.history.slice(-HISTORY).map((event) => this.resolve(event));
   }
 
   samplesSince(time = 0): OnlineSample[] {
@@ -217,8 +218,8 @@ export class PlatformEvents {
 
   /** Sends what happened since the last flush; with nobody watching it is only dropped. */
   flush(): void {
-    const events = this.pending;
-    const skipped = this.pendingSkipped;
+    const events = this.pending.slice(-BATCH_EVENTS);
+    const skipped = this.pendingSkipped + (this.pending.length - events.length);
     this.pending = [];
     this.pendingSkipped = 0;
     if (this.listeners.size === 0) return;
