@@ -66,6 +66,10 @@ export function describeDynregCode(code: ErrorCode, context: ReplyContext = {}):
       return `${device} is not pre-created and auto-create is off: create the device in the console or enable auto-create`;
     case "device-activated":
       return "device already activated: delete it in the console to register it again";
+    case "device-disabled":
+      return `${device} is disabled: enable it in the console`;
+    case "register-limit":
+      return `${product} has as many dynamically registered devices as its registration limit allows: raise the limit in the console`;
     case "encryption-type-mismatch":
       return `the platform issued a different credential type than the device's auth mode: set the device's auth mode to the product's (key or certificate)`;
     case "request-rejected":
@@ -131,6 +135,8 @@ export const LEGACY_PLATFORM_CODES: Readonly<Record<number, string>> = {
   1021: "ResourceNotFound.DeviceNotExist",
   1022: "UnauthorizedOperation.DynamicRegistrationDisabled",
   1023: "FailedOperation.DeviceAlreadyActivated",
+  1024: "UnauthorizedOperation.DeviceIsNotEnabled",
+  1025: "LimitExceeded.DeviceExceedLimit",
   1030: "RequestLimitExceeded",
   1050: "InternalError",
 };

@@ -19,7 +19,18 @@ export interface DemoResult {
   warmBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
 }
 
-export async function runDemo(options: { flashFile: string; signAlgorithm?: "hmacsha256" | "hmacsha1"; write?: (line: string) => void }): Promise<DemoResult> {
+export interface DemoOptions {
+  flashFile: string;
+  signAlgorithm?: "hmacsha256" | "hmacsha1";
+  write?: (line: string) => void;
+  /**
+   * Keep the platform (and the rebooted device, online) running after the story, with a
+   * one-time sign-in link for the web console, until this resolves.
+   */
+  keepPlatformUntil?: () => Promise<void>;
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
   const platform = await startPlatform({
     memory: true,
@@ -55,14 +66,15 @@ export async function runDemo(options: { flashFile: string; signAlgorithm?: "hma
     boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: { power_switch: 1, temperature: 23.5 } },
   } as const;
   write("explorer-xs demo: one-type-one-secret dynamic registration on a simulated ESP32");
-  write(`mock platform: ${platform.httpUrl} (registration), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
+  write(`mock platform: ${platform.httpUrl} (registration, Cloud API), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
+  write(`web console: ${platform.consoleUrl}${options.keepPlatformUntil ? "" : " while the demo runs (npm start -- --keep-platform keeps it open)"}`);
   try {
     write("");
     write("Boot 1: factory-fresh flash, the device knows only ProductId, ProductSecret and DeviceName");
     const cold = await bootOnce(deviceOptions, write, true);
     write("");
     write("Boot 2: reboot with the secret in flash");
-    const warm = await bootOnce(deviceOptions, write, false);
+    const warm = await bootOnce(deviceOptions, write, false, options.keepPlatformUntil !== undefined);
     const ok = cold.ok && warm.ok && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
     write("");
     write(
@@ -70,6 +82,15 @@ export async function runDemo(options: { flashFile: string; signAlgorithm?: "hma
         `${cold.counters.mqttConnects} MQTT connect; warm boot ${warm.counters.httpRequests} registration requests, ` +
         `${warm.counters.flashWrites} flash writes, ${warm.counters.mqttConnects} MQTT connect. ${ok ? "OK" : "FAILED"}`,
     );
+    if (options.keepPlatformUntil) {
+      write("");
+      write(`The platform keeps running with ${DEMO_DEVICE_NAME} online. Open the web console:`);
+      write(`  ${platform.consoleLoginUrl()}   (sign-in link, works once)`);
+      write(`  or ${platform.consoleUrl} with SecretId ${platform.apiCredentials.secretId} and SecretKey ${platform.apiCredentials.secretKey} (made for this run)`);
+      write("Ctrl-C stops it.");
+      await options.keepPlatformUntil();
+      await warm.device.close();
+    }
     return { ok, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
   } finally {
     await platform.close();
@@ -80,6 +101,7 @@ async function bootOnce(
   deviceOptions: Parameters<typeof startSimDevice>[0],
   write: (line: string) => void,
   showSecret: boolean,
+  keepOnline = false,
 ) {
   const timeline = new Timeline(write);
   const device = startSimDevice({ ...deviceOptions, onEvent: (event) => timeline.onHalEvent(event) });
@@ -97,9 +119,9 @@ async function bootOnce(
     ok = false;
     timeline.line("failed", (error as Error).message);
   } finally {
-    await device.close();
+    if (!keepOnline || !ok) await device.close();
   }
-  return { ok, counters: device.counters };
+  return { ok, counters: device.counters, device };
 }
 
 function readPsk(device: SimDevice): string | undefined {

@@ -52,7 +52,7 @@ describe("explorer-xs CLI", function () {
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stdout, /request signed|flash commit/);
 
-    const psk = ((await (await fetch(`${platform.consoleUrl}/products/${PRODUCT_ID}/devices/cli1`)).json()) as { psk: string }).psk;
+    const psk = platform.registry.getDevice(PRODUCT_ID, "cli1")!.psk!;
     const shown = await cli(["flash", "show", flash]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /slot A: valid, seq \d+/);
