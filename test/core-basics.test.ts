@@ -1,6 +1,6 @@
 /**
  * The small engine-neutral pieces every other part leans on: encodings (checked against Node's
- * own Buffer), the device-info rules of PROTOCOL.md §1, backoff, HTTP dates and down messages.
+ * own Buffer), the device-info rules of docs/PROTOCOL.md §1, backoff, HTTP dates and down messages.
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
@@ -68,7 +68,7 @@ describe("encodings (against Node's Buffer)", () => {
   });
 });
 
-describe("device info (PROTOCOL.md §1)", () => {
+describe("device info (docs/PROTOCOL.md §1)", () => {
   const base: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: "0123456789abcdefXYZ", authMode: "psk" };
 
   it("treats absent, empty and placeholder secrets as not provisioned", () => {
