@@ -138,6 +138,18 @@ describe("explorer-xs CLI", function () {
     assert.ok(summary.timeToOnlineMs.p50 > 0);
   });
 
+  it("fleet --workers 3 spreads the devices over three threads: one summary for all, each device once", async () => {
+    const result = await cli(["fleet", "--count", "7", "--concurrency", "6", "--workers", "3", "--prefix", "spread", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.workers, 3);
+    assert.equal(summary.count, 7);
+    assert.equal(summary.online, 7, JSON.stringify(summary.failuresByCause));
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.flashWritesPerDevice.max, 2);
+    assert.ok(summary.peakRssMb > 0 && summary.platformPeakRssMb > 0, "both processes' peak RSS are reported");
+  });
+
   it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {
     const flashDir = join(dir, "fleet-flash");
     const result = await cli(["fleet", "--count", "3", "--concurrency", "3", "--prefix", "kept", "--flash-dir", flashDir, "--json"]);

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { startPlatform, type RunningPlatform } from "../platform/index";
+import type { RunningPlatform } from "../platform/index";
 
 /**
  * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_CHARS (the lines
@@ -66,6 +66,7 @@ interface PlatformCommandOptions {
   mqttPskPort?: number;
   timestampWindow: number;
   maxRegistrationsPerSecond: number;
+  maxMqttConnections: number;
 }
 
 export function register(program: Command): void {
@@ -87,6 +88,7 @@ export function register(program: Command): void {
     .option("--mqtt-psk-port <n>", "alias of --mqtt-tls-port (PSK and certificates share one port now)", port)
     .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
     .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
+    .option("--max-mqtt-connections <n>", "open MQTT connections per listener before new ones are refused (a large fleet needs more; so does the process's open-file limit)", nonNegative, 10_000)
     .action(async (options: PlatformCommandOptions) => {
       if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
         program.error("--tls-key and --tls-cert go together");
@@ -97,6 +99,7 @@ export function register(program: Command): void {
       let platform: RunningPlatform;
       const log = createBatchedLog((text) => process.stdout.write(text));
       try {
+        const { startPlatform } = await import("../platform/index"); // loaded by this command only: --help stays cheap
         platform = await startPlatform({
           config: options.config,
           dataDir: options.memory ? undefined : options.data,
@@ -109,6 +112,7 @@ export function register(program: Command): void {
           mqttTlsPort: options.mqttTlsPort ?? options.mqttPskPort,
           timestampWindowSeconds: options.timestampWindow,
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
+          maxMqttConnections: options.maxMqttConnections,
           log: log.line,
         });
       } catch (error) {
