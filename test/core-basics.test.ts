@@ -138,7 +138,8 @@ describe("backoff, HTTP dates and down messages", () => {
     assert.deepEqual(parseDownMessage(bytes({ method: "report_reply", clientToken: "t1", code: 0, status: "success" })), { kind: "report_reply", clientToken: "t1", code: 0, status: "success" });
     assert.deepEqual(parseDownMessage(bytes({ method: "control", clientToken: "t2", params: { a: 1 } })), { kind: "control", clientToken: "t2", params: { a: 1 } });
     assert.equal(parseDownMessage(bytes({ method: "control", clientToken: "t2", params: [1] })).kind, "invalid");
-    assert.equal(parseDownMessage(bytes({ method: "get_status_reply" })).kind, "other");
+    assert.equal(parseDownMessage(bytes({ method: "get_status_reply" })).kind, "invalid", "a reply the device awaits needs its clientToken");
+    assert.equal(parseDownMessage(bytes({ method: "ota_update" })).kind, "other");
     assert.equal(parseDownMessage(new Uint8Array(20_000)).kind, "invalid");
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (payload) => void parseDownMessage(payload)));
     fc.assert(fc.property(fc.jsonValue(), (value) => void parseDownMessage(bytes(JSON.stringify(value)))));
