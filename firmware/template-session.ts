@@ -10,7 +10,8 @@
  *
  * Engine-neutral: it sees the broker only through MqttSession and time only through the Clock.
  */
-import type { Clock, Logger, MqttSession } from "../hal/types";
+import type { Clock, Logger } from "../hal/types";
+import type { MqttSession } from "./mqtt/session";
 import {
   encodeActionReply, encodeClearControl, encodeEventPost, encodeGetStatus, encodeReportInfo, encodeTimeRequest,
   parseTimeResult, type DownMessage, type EventType,

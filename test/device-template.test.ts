@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice, type SimDeviceOptions } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
-import type { Hal, MqttHandlers, MqttSession } from "../hal/types";
+import { HalNetworkError, type Hal } from "../hal/types";
+import { MemoryBroker } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash } from "../hal/node/flash";
 import { createNodeClock } from "../hal/node/clock";
@@ -151,35 +152,24 @@ describe("device: the data-template session against the mock platform", function
 });
 
 /**
- * A boot task over a scripted MQTT session: `respond` sees each publish (with the login number) and
- * answers through `answer`, or drops the session through `drop`.
+ * A boot task whose socket leads to an in-memory broker (test/lib/memory-broker.ts): `respond`
+ * sees each publish (with the login number) and answers through `answer`, or ends the session
+ * through `drop`. The core's own MQTT engine runs in between.
  */
 function scriptedBoot(respond: (login: number, topic: string, message: any, io: { answer(topic: string, body: unknown): void; drop(): void }) => void, options: Partial<BootOptions> = {}) {
   const info = { productId: "ABCDEFGHIJ", deviceName: "dev001", authMode: "psk" as const, deviceSecret: "lDZ6Uqt+I9E0wW7rvDUs7Q==" };
   const clock = createNodeClock({ synchronized: true });
-  const base = createNodeHal({ flash: createMemoryFlash(), storageKey: new Uint8Array(32).fill(5), clock, logger: createMemoryLogger() });
-  setDevInfo(base, info, { mirror: true });
-  let logins = 0;
-  const hal: Hal = {
-    ...base,
-    mqtt: {
-      connect: async (_options, handlers: MqttHandlers) => {
-        const login = ++logins;
-        const io = {
-          answer: (topic: string, body: unknown) => setImmediate(() => handlers.onMessage(topic, new Uint8Array(Buffer.from(JSON.stringify(body))))),
-          drop: () => setImmediate(() => handlers.onClose(new Error("dropped"))),
-        };
-        const session: MqttSession = {
-          subscribe: async () => undefined,
-          publish: async (topic, payload) => respond(login, topic, JSON.parse(Buffer.from(payload).toString()), io),
-          close: async () => handlers.onClose(),
-        };
-        return session;
-      },
-    },
+  const broker = new MemoryBroker();
+  broker.replyToReports = false;
+  const io = {
+    answer: (topic: string, body: unknown) => broker.deliver(topic, body, 0),
+    drop: () => broker.drop(new HalNetworkError("reset", "dropped")),
   };
-  const task = bootDevice(hal, { backoff: { baseMs: 1, capMs: 5, maxAttempts: 5 }, ...options });
-  return { task, logins: () => logins, async stop() { await task.stop(); clock.cancelAll(); } };
+  broker.onPublish = (publish) => respond(broker.connects.length, publish.topic, publish.body, io);
+  const hal: Hal = createNodeHal({ flash: createMemoryFlash(), storageKey: new Uint8Array(32).fill(5), clock, logger: createMemoryLogger(), socket: broker });
+  setDevInfo(hal, info, { mirror: true });
+  const task = bootDevice(hal, { mqttUrl: "mqtt://127.0.0.1:1", backoff: { baseMs: 1, capMs: 5, maxAttempts: 5 }, ...options });
+  return { task, logins: () => broker.connects.length, async stop() { await task.stop(); clock.cancelAll(); } };
 }
 
 /** Answers like the platform: report, report_info, get_status (with `control` when given), clear_control, time. */
