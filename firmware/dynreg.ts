@@ -1,6 +1,6 @@
 /**
  * dynregDevice(): this project's IOT_DynReg_Device. Asks the platform for the device's own
- * secret with the ProductSecret (PROTOCOL.md §2-§3, or the legacy §3b endpoint) and returns the
+ * secret with the ProductSecret (docs/PROTOCOL.md §2-§3, or the legacy §4 endpoint) and returns the
  * completed DeviceInfo. Every failure is a DynregError, classified retryable or fatal.
  * It writes nothing to flash: storing the result is the caller's job (setDevInfo).
  */
@@ -38,7 +38,7 @@ export interface DynregOptions {
   registerUrl?: string;
   /** Request signature algorithm of the current protocol; default hmacsha256. */
   algorithm?: SignAlgorithm;
-  /** "current": POST /device/register (§2). "legacy": POST /register/dev (§3b, C SDK 3.1). */
+  /** "current": POST /device/register (§2). "legacy": POST /register/dev (§4, C SDK 3.1). */
   protocol?: "current" | "legacy";
   timeoutMs?: number;
   maxResponseBytes?: number;
