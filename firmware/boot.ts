@@ -569,7 +569,13 @@ function sameSecret(a: DeviceInfo, b: DeviceInfo): boolean {
 /** Maps anything thrown below the task to the core's error taxonomy. */
 export function toExplorerError(error: unknown): ExplorerError {
   if (error instanceof ExplorerError) return error;
-  if (error instanceof HalNetworkError) return new ExplorerError(error.code === "timeout" ? "timeout" : "network", error.message);
+  if (error instanceof HalNetworkError) {
+    // An unusable stored certificate or key fails the same way on every attempt: stop, named.
+    if (error.code === "credentials") {
+      return new ExplorerError("invalid-device-info", `${error.message}: the stored client certificate or key is unusable; delete the device in the console and register it again`);
+    }
+    return new ExplorerError(error.code === "timeout" ? "timeout" : "network", error.message);
+  }
   if (error instanceof HalMqttError) {
     // CONNACK 3 is "server unavailable": worth retrying. 1, 2, 4, 5 need a person.
     if (error.returnCode === 3) return new ExplorerError("mqtt-refused-transient", "broker unavailable (CONNACK 3)");
