@@ -102,7 +102,7 @@ export interface Flow {
   request(env: SecretsEnv, port: string): BootRequest;
 }
 
-const backoff = { baseMs: 5, capMs: 20, maxAttempts: 2 };
+const backoff = { baseMs: 5, capMs: 20, maxAttempts: 3 };
 const factory = (product: { productId: string; productSecret: string }, deviceName: string, overrides: Partial<DeviceInfo> = {}): DeviceInfo =>
   ({ ...product, deviceName, authMode: "psk", ...overrides });
 const common = (env: SecretsEnv, info: DeviceInfo, mqtt: "plain" | "tls" = "plain"): BootOptions => ({
@@ -111,8 +111,8 @@ const common = (env: SecretsEnv, info: DeviceInfo, mqtt: "plain" | "tls" = "plai
   factoryInfo: info,
   initialReport: { power_switch: 1 },
   backoff,
-  replyTimeoutMs: 5000,
-  connectTimeoutMs: 5000,
+  replyTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
 });
 
 /** Flash files of devices that come back for a warm boot, by port and flow. */
