@@ -77,7 +77,7 @@ export class DynregError extends ExplorerError {
 }
 
 /**
- * The mock platform's `Response.Error.Code` values (PROTOCOL.md §3: chosen, since Tencent does
+ * The mock platform's `Response.Error.Code` values (docs/PROTOCOL.md §3: chosen, since Tencent does
  * not document them) and how the device classifies each. Both sides follow this table.
  */
 export const PLATFORM_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {

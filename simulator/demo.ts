@@ -15,6 +15,8 @@ export const DEMO_PRODUCT_SECRET = "demoProductSecretK7mQ2vX9";
 
 export interface DemoResult {
   ok: boolean;
+  /** The warm boot applied the control sent while the device was off, answered an action and had its event acknowledged. */
+  dataTemplate: boolean;
   coldBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
   warmBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
 }
@@ -64,7 +66,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     factoryInfo,
     logger: { log: () => undefined },
     boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: { power_switch: 1, temperature: 23.5 } },
-  } as const;
+  };
   write("explorer-xs demo: one-type-one-secret dynamic registration on a simulated ESP32");
   write(`mock platform: ${platform.httpUrl} (registration, Cloud API), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
   write(`web console: ${platform.consoleUrl}${options.keepPlatformUntil ? "" : " while the demo runs (npm start -- --keep-platform keeps it open)"}`);
@@ -73,10 +75,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     write("Boot 1: factory-fresh flash, the device knows only ProductId, ProductSecret and DeviceName");
     const cold = await bootOnce(deviceOptions, write, true);
     write("");
-    write("Boot 2: reboot with the secret in flash");
-    const warm = await bootOnce(deviceOptions, write, false, options.keepPlatformUntil !== undefined);
-    const ok = cold.ok && warm.ok && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
+    const pending = { power_switch: 0 };
+    platform.thing.control(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, pending);
+    write(`While the device is off, the platform gets control ${JSON.stringify(pending)} for it and keeps it pending`);
     write("");
+    write("Boot 2: reboot with the secret in flash");
+    let dataTemplate = false;
+    const warm = await bootOnce(deviceOptions, write, false, async (device, timeline) => {
+      const sync = await device.task.synced;
+      timeline.onSynced(sync);
+      await device.task.postEvent("status_report", { status: 0, message: "power off" });
+      timeline.line("event posted", "status_report, event_reply code 0");
+      const action = await platform.thing.callAction(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, "blink", { times: 3 }, 5_000);
+      dataTemplate = JSON.stringify(sync.appliedControl) === JSON.stringify(pending) && action.reply.code === 0;
+    }, options.keepPlatformUntil !== undefined);
+    const ok = cold.ok && warm.ok && dataTemplate && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
+    write("");
+    write(`Data template: ${dataTemplate ? "the warm boot applied the pending control at its first online (get_status, clear_control), had its event acknowledged and answered an action" : "FAILED: the warm boot did not apply the pending control or answer the action"}`);
     write(
       `Summary: cold boot ${cold.counters.httpRequests} registration request, ${cold.counters.flashWrites} flash writes, ` +
         `${cold.counters.mqttConnects} MQTT connect; warm boot ${warm.counters.httpRequests} registration requests, ` +
@@ -91,7 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await options.keepPlatformUntil();
       await warm.device.close();
     }
-    return { ok, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
+    return { ok, dataTemplate, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
   } finally {
     await platform.close();
   }
@@ -101,10 +116,22 @@ async function bootOnce(
   deviceOptions: Parameters<typeof startSimDevice>[0],
   write: (line: string) => void,
   showSecret: boolean,
+  whileOnline?: (device: SimDevice, timeline: Timeline) => Promise<void>,
   keepOnline = false,
 ) {
   const timeline = new Timeline(write);
-  const device = startSimDevice({ ...deviceOptions, onEvent: (event) => timeline.onHalEvent(event) });
+  const device = startSimDevice({
+    ...deviceOptions,
+    onEvent: (event) => timeline.onHalEvent(event),
+    boot: {
+      ...deviceOptions.boot,
+      onControl: (params) => timeline.line("control applied", JSON.stringify(params)),
+      onAction: (actionId, params) => {
+        timeline.line("action", `${actionId} ${JSON.stringify(params)} from the platform: done, action_reply code 0`);
+        return { done: true };
+      },
+    },
+  });
   device.task.onState((event) => {
     timeline.onState(event);
     if (event.state === "registered" && showSecret) {
@@ -115,6 +142,7 @@ async function bootOnce(
   try {
     await device.task.online;
     timeline.line("report acknowledged", "report_reply code 0: the device is online");
+    await whileOnline?.(device, timeline);
   } catch (error) {
     ok = false;
     timeline.line("failed", (error as Error).message);

@@ -49,7 +49,7 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
 });
 
-describe("platform: MQTT CONNECT with PSK credentials (PROTOCOL.md §5)", () => {
+describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", () => {
   let platform: RunningPlatform;
   let psk: string;
   const events: Array<Record<string, unknown>> = [];

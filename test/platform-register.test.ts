@@ -14,7 +14,7 @@ function errorCode(answer: { json: any }): string | undefined {
   return answer.json?.Response?.Error?.Code;
 }
 
-describe("platform: PROTOCOL.md §4 vectors on the platform side", () => {
+describe("platform: docs/PROTOCOL.md §10 vectors on the platform side", () => {
   it("verifies Tencent's hmacsha1 request signature vector", () => {
     const fields = {
       host: "ap-guangzhou.gateway.tencentdevices.com", path: "/device/register", query: "", algorithm: "hmacsha1" as const,

@@ -193,7 +193,7 @@ export class RegistrationService {
     }
   }
 
-  /** The registration rules of PROTOCOL.md §1-§3 for a parsed request. */
+  /** The registration rules of docs/PROTOCOL.md §1-§3 for a parsed request. */
   async register(request: RegistrationRequest): Promise<RegistrationResult> {
     const { registry, timestampWindowSeconds: window } = this.options;
     const nowMs = this.options.now();

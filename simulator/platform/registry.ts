@@ -10,7 +10,7 @@ import { join } from "node:path";
 export type AuthType = "psk" | "cert";
 export type DeviceState = "created" | "registered" | "activated";
 
-/** Field limits of Tencent's C SDK (PROTOCOL.md §1). */
+/** Field limits of Tencent's C SDK (docs/PROTOCOL.md §1). */
 export const PLATFORM_LIMITS = {
   productId: 10,
   deviceName: 48,
@@ -404,7 +404,7 @@ export class Registry {
       deleteDevice: db.prepare(`DELETE FROM devices WHERE product_id = ? AND device_name = ?`),
       setCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ?, registered_at = ? WHERE product_id = ? AND device_name = ? AND psk IS NULL AND cert_pem IS NULL`),
       activate: db.prepare(`UPDATE devices SET activated_at = ? WHERE product_id = ? AND device_name = ? AND activated_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
-      // Accepted only when unseen or when the earlier use has expired (PROTOCOL.md §2 replay window).
+      // Accepted only when unseen or when the earlier use has expired (docs/PROTOCOL.md §2 replay window).
       rememberNonce: db.prepare(`INSERT INTO nonces (nonce_key, expires_at) VALUES (?, ?) ON CONFLICT (nonce_key) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`),
       pruneNonces: db.prepare(`DELETE FROM nonces WHERE expires_at <= ?`),
       insertControl: db.prepare(`INSERT INTO control_messages (client_token, product_id, device_name, params, sent_at) VALUES (?, ?, ?, ?, ?)`),
@@ -520,7 +520,7 @@ export class Registry {
     return row && toDevice(row);
   }
 
-  /** MQTT client ids are ProductId+DeviceName (PROTOCOL.md §5). */
+  /** MQTT client ids are ProductId+DeviceName (docs/PROTOCOL.md §5). */
   getDeviceByClientId(clientId: string): Device | undefined {
     const row = this.statements.getDeviceByClientId.get(clientId) as DeviceRow | undefined;
     return row && toDevice(row);
