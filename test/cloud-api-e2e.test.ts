@@ -2,7 +2,7 @@
  * A backend team's day against the mock, end to end: Tencent's Node SDK manages, simulated
  * devices (the firmware core on the Node HAL) register and come online. Create a product and a
  * device, let the device register and come online, read its PSK and state, send control and see
- * the report, disable it and see it refused.
+ * the report, call an action, disable it and see it refused.
  */
 import { strict as assert } from "node:assert";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
@@ -58,14 +58,18 @@ describe("cloud api end to end with simulated devices", function () {
     return { productId: Product!.ProductId!, productSecret: ProductSecret };
   }
 
-  it("a device created through the API registers, comes online with the PSK the API shows, takes control, reports, and is refused once disabled", async () => {
+  it("a device created through the API registers, comes online with the PSK the API shows, takes control, reports, answers an action, and is refused once disabled", async () => {
     const { productId, productSecret } = await newProduct("e2e-lamps", 1);
     const { Data } = await api.CreateDevice({ ProductId: productId, DeviceName: "lamp-1" });
     // The lamp applies a control and reports its new state, as firmware does.
     let lamp: SimDevice | undefined;
     const applied: Array<Record<string, unknown>> = [];
     const run = boot(productId, productSecret, "lamp-1", {
-      boot: { initialReport: { power_switch: 0, brightness: 10 }, onControl: (params) => { applied.push(params); void lamp?.task.report(params); } },
+      boot: {
+        initialReport: { power_switch: 0, brightness: 10 },
+        onControl: (params) => { applied.push(params); void lamp?.task.report(params); },
+        onAction: (actionId, params) => (actionId === "blink" ? { blinked: Number(params.times ?? 1) } : undefined),
+      },
     });
     lamp = run.device;
     await run.device.task.online;
@@ -86,6 +90,10 @@ describe("cloud api end to end with simulated devices", function () {
     assert.deepEqual(applied, [{ power_switch: 1, brightness: 80 }]);
     assert.deepEqual(await values(), { power_switch: 1, brightness: 80 });
     await until(() => platform.registry.getControl(clientToken)?.reply?.code === 0, "the control_reply");
+
+    // An action answered by the firmware's handler, synchronously for the caller.
+    const action = await api.CallDeviceActionSync({ ProductId: productId, DeviceName: "lamp-1", ActionId: "blink", InputParams: '{"times":3}' });
+    assert.deepEqual(JSON.parse(action.OutputParams!), { blinked: 3 });
 
     await api.UpdateDevicesEnableState({ DevicesItems: [{ ProductId: productId, DeviceName: "lamp-1" }], Status: 0 });
     // The live session is closed; the device reconnects and the broker refuses it for good.

@@ -62,7 +62,7 @@ describe("web console in chromium", function () {
     return page.$eval(selector, (node) => node.textContent ?? "");
   }
 
-  it("signs in, creates a device, sees it register and come online, sends control and shows the reply", async () => {
+  it("signs in, creates a device, sees it register and come online, sends control and shows the reply; a disabled device is refused with its reason", async () => {
     const page = await openConsole(platform.consoleUrl);
     await page.waitForSelector("#sign-in:not([hidden])");
     await page.type("#secret-id", platform.apiCredentials.secretId);
@@ -106,6 +106,15 @@ describe("web console in chromium", function () {
 
     const body = await page.$eval("body", (node) => node.textContent ?? "");
     assert.ok(!body.includes(platform.apiCredentials.secretKey), "the SecretKey is never rendered");
+    assert.ok(!body.includes(PRODUCT.productSecret), "the ProductSecret is shown only on request");
+    await page.click("#product-secret-toggle");
+    assert.equal(await text(page, "#product-secret-value"), PRODUCT.productSecret);
+
+    // Disabling the device closes its session; its reconnect is refused, with the reason on the page.
+    page.on("dialog", (dialog) => void dialog.accept());
+    await page.$eval('#devices tr[data-device="web-dev-1"] td.actions button:nth-child(2)', (node) => (node as unknown as { click(): void }).click());
+    await page.waitForSelector('#devices tr[data-device="web-dev-1"][data-state="disabled"][data-online="false"]', { timeout: 20_000 });
+    await page.waitForFunction('[...document.querySelectorAll("#events li.refused")].some((li) => li.textContent.includes("device is disabled"))', { timeout: 20_000 });
     assert.deepEqual(problemsOf(page), [], "no script error, nothing loaded from outside the platform");
     await page.close();
   });

@@ -183,6 +183,7 @@ async function loadProducts() {
     const dynamic = await api("DescribeProductDynamicRegister", { ProductId: product.ProductId });
     product.registerType = dynamic.RegisterType;
     product.registerLimit = dynamic.RegisterLimit;
+    product.productSecret = dynamic.ProductSecret;
   }
   if (!state.productId || !state.products.some((product) => product.ProductId === state.productId)) state.productId = state.products[0]?.ProductId;
   renderProducts();
@@ -215,8 +216,17 @@ async function selectProduct(productId) {
   $("registration-product").textContent = product?.ProductName ?? productId;
   /** @type {HTMLSelectElement} */ ($("register-type")).value = String(product?.registerType ?? 0);
   /** @type {HTMLInputElement} */ ($("register-limit")).value = String(product?.registerLimit ?? 0);
+  showProductSecret(product);
   $("devices-product").textContent = product?.ProductName ?? productId;
   await loadDevices();
+}
+
+/** The ProductSecret exists while dynamic registration is on; shown only on request. */
+function showProductSecret(/** @type {Record<string, any> | undefined} */ product) {
+  const line = $("product-secret");
+  line.hidden = !product?.productSecret;
+  $("product-secret-value").textContent = "••••••••";
+  $("product-secret-toggle").textContent = "show";
 }
 
 // ---- devices ----
@@ -500,6 +510,7 @@ function wireForms() {
       RegisterLimit: Number(/** @type {HTMLInputElement} */ ($("register-limit")).value),
     });
     await loadProducts();
+    showProductSecret(state.products.find((candidate) => candidate.ProductId === state.productId));
   });
   onSubmit("new-device", async (form) => {
     if (!state.productId) return;
@@ -529,6 +540,13 @@ function wireForms() {
     if (token) state.sentControls.add(token);
     result.dataset.token = token;
     result.textContent = `sent ${token}; waiting for the device's reply`;
+  });
+  $("product-secret-toggle").addEventListener("click", () => {
+    const product = state.products.find((candidate) => candidate.ProductId === state.productId);
+    const value = $("product-secret-value");
+    const hidden = value.textContent !== product?.productSecret;
+    value.textContent = hidden ? product?.productSecret ?? "" : "••••••••";
+    $("product-secret-toggle").textContent = hidden ? "hide" : "show";
   });
   $("page-prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); loadDevices().catch(report); });
   $("page-next").addEventListener("click", () => { state.offset += PAGE_SIZE; loadDevices().catch(report); });
