@@ -65,7 +65,7 @@ function configText(value: unknown): string | undefined {
 }
 
 /**
- * The factory device info for a device with no record yet: validated (PROTOCOL.md §1 limits),
+ * The factory device info for a device with no record yet: validated (docs/PROTOCOL.md §1 limits),
  * in PSK mode with no secret, so the core registers dynamically. `mac` is called only when the
  * DeviceName has to be derived.
  */

@@ -11,6 +11,7 @@ import Net from "net";
 import nacl from "tweetnacl";
 import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
+import { createCoreLog, type CoreLog } from "../../firmware/log";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
 import { openDevInfoStore, recordKeyNames } from "./core-store";
 import { FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "./factory";
@@ -41,8 +42,10 @@ function feedNacl(): void {
   });
 }
 
-async function start(log: TraceLogger): Promise<void> {
+async function start(log: CoreLog): Promise<void> {
   const settings = parseFirmwareConfig(config);
+  // The console never shows what the build was configured with in secret.
+  log.protect(settings.productSecret, settings.password);
   const led = new StatusLed(settings.ledPin, settings.ledActiveLow);
   led.show("wifi");
 
@@ -83,7 +86,8 @@ async function start(log: TraceLogger): Promise<void> {
 }
 
 export default function main(): void {
-  const log = new TraceLogger();
+  // Even the port's own lines (Wi-Fi, factory data, a fatal error's message) go through the core's masking.
+  const log = createCoreLog(new TraceLogger());
   start(log).catch((error: unknown) => {
     log.log("error", "boot.fatal", { message: error instanceof Error ? error.message : String(error) });
   });
