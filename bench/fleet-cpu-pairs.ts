@@ -12,11 +12,13 @@
  * (each then has about half the cores: compare CPU, not wall time). The verdict is the median
  * of the pairs' ratios, this checkout / base.
  *
- *   node --import tsx bench/fleet-cpu-pairs.ts --base DIR [--count 5000] [--pairs 3] [--together] [--node-args="--flag ..."]
+ *   node --import tsx bench/fleet-cpu-pairs.ts --base DIR [--count 5000] [--pairs 3] [--together] [--ceiling] [--node-args="--flag ..."]
  *
  * DIR is another checkout with its own `dist/` built (`npm run build` there) and node_modules;
  * e.g. `git worktree add /tmp/base main`, link node_modules, build. Without --base both sides run
- * this checkout (the machine's own noise, pair to pair).
+ * this checkout (the machine's own noise, pair to pair). --ceiling adds to each pair a run of
+ * bare clients making the same exchanges as a device (bench/ceiling/bare-devices.mjs, exchanges
+ * "device") against bare aedes and a constant-body HTTP server: the floor under both figures.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +28,7 @@ import { parseArgs } from "node:util";
 import type { FleetReport, FleetTask } from "./fleet-worker";
 import type { PlatformProcess, PlatformProcessOptions } from "../simulator/platform-process";
 import { defaultWorkers } from "../simulator/commands/fleet";
-import { cpuSecondsOf, runWorker } from "./lib/processes";
+import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PRODUCT = { productId: "BENCHCPU01", productSecret: "benchCpuPairsSecretR7t2Vx9" };
@@ -44,12 +46,14 @@ interface RunFigures {
 async function runOnce(root: string, build: RunFigures["build"], count: number, prefix: string, workDir: string, nodeArgs: string[]): Promise<RunFigures> {
   const { startPlatformProcess } = (await import(pathToFileURL(join(root, "simulator", "platform-process.ts")).href)) as
     { startPlatformProcess(options: PlatformProcessOptions): Promise<PlatformProcess> };
+  // The platform as that build's `explorer-xs fleet` starts it (builds before FLEET_PLATFORM_NODE_ARGS: none).
+  const fleetModule = (await import(pathToFileURL(join(root, "simulator", "fleet.ts")).href)) as { FLEET_PLATFORM_NODE_ARGS?: readonly string[] };
   const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   const platform = await startPlatformProcess({
     log: false,
     configFile: join(workDir, `${prefix}.json`),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
-    nodeArgs,
+    nodeArgs: [...(fleetModule.FLEET_PLATFORM_NODE_ARGS ?? []), ...nodeArgs],
   });
   try {
     const before = cpuSecondsOf(platform.child.pid) ?? NaN;
@@ -70,6 +74,23 @@ async function runOnce(root: string, build: RunFigures["build"], count: number, 
   }
 }
 
+/**
+ * The floor: bare clients making a device's first-online exchanges (bench/ceiling/bare-devices.mjs
+ * with exchanges "device") against the constant-body HTTP server and bare aedes in one process.
+ */
+async function runCeiling(count: number): Promise<{ clientMsPerDevice: number; serverMsPerDevice: number; wallMs: number; done: number }> {
+  const server = await startServer<{ httpUrl: string; mqttUrl: string }>(join(HERE, "ceiling", "bare-platform.ts"));
+  try {
+    const before = cpuSecondsOf(server.child.pid) ?? NaN;
+    const report = await runWorker<object, { connected: number; wallMs: number; cpuSeconds: number }>(join(HERE, "ceiling", "bare-devices.mjs"),
+      { httpUrl: server.ready.httpUrl, mqttUrl: server.ready.mqttUrl, count, concurrency: 200, workers: defaultWorkers(true), connectTimeoutMs: 10_000, exchanges: "device" }, 600_000);
+    const after = cpuSecondsOf(server.child.pid) ?? NaN;
+    return { clientMsPerDevice: (1000 * report.cpuSeconds) / count, serverMsPerDevice: (1000 * (after - before)) / count, wallMs: report.wallMs, done: report.connected };
+  } finally {
+    await server.stop();
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -77,7 +98,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { base: { type: "string" }, count: { type: "string", default: "5000" }, pairs: { type: "string", default: "3" }, together: { type: "boolean", default: false }, "node-args": { type: "string", default: "" } } });
+  const { values } = parseArgs({ options: { base: { type: "string" }, count: { type: "string", default: "5000" }, pairs: { type: "string", default: "3" }, together: { type: "boolean", default: false }, ceiling: { type: "boolean", default: false }, "node-args": { type: "string", default: "" } } });
   // Options for node itself on this checkout's side only (both processes), e.g. to try a V8 flag against the same build.
   const thisNodeArgs = values["node-args"]!.split(" ").filter(Boolean);
   const here = resolve(HERE, "..");
@@ -100,6 +121,10 @@ async function main(): Promise<void> {
       };
       if (values.together) await Promise.all(order.map(one));
       else for (const side of order) await one(side);
+      if (values.ceiling) {
+        const floor = await runCeiling(count);
+        line(`pair ${pair + 1}: bare clients with a device's exchanges: client ${floor.clientMsPerDevice.toFixed(3)} ms + server ${floor.serverMsPerDevice.toFixed(3)} ms per device, ${floor.done}/${count} done in ${(floor.wallMs / 1000).toFixed(1)} s`);
+      }
       ratios.fleet.push(runs.this.fleetMsPerDevice / runs.base.fleetMsPerDevice);
       ratios.platform.push(runs.this.platformMsPerDevice / runs.base.platformMsPerDevice);
       ratios.both.push((runs.this.fleetMsPerDevice + runs.this.platformMsPerDevice) / (runs.base.fleetMsPerDevice + runs.base.platformMsPerDevice));

@@ -33,6 +33,7 @@ import { startSimDevice } from "../simulator/sim-device";
 import type { HalTraceEvent } from "../simulator/instrumented-hal";
 import type { FleetTask, FleetReport } from "./fleet-worker";
 import { defaultWorkers } from "../simulator/commands/fleet";
+import { FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 import { medianPairRatio } from "./lib/paired";
 import { quartiles, round, spread } from "./lib/stats";
@@ -61,7 +62,7 @@ function productConfig(names: string[]) {
 /** A fresh platform process per fleet run: every device starts unregistered. */
 async function withPlatform<T>(workDir: string, names: string[], body: (platform: PlatformProcess) => Promise<T>): Promise<T> {
   // As `explorer-xs fleet` runs its platform: no event log (nothing reads it).
-  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names), log: false });
+  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names), log: false, nodeArgs: [...FLEET_PLATFORM_NODE_ARGS] });
   try {
     return await body(platform);
   } finally {

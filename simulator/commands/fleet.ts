@@ -76,7 +76,8 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    const [{ deviceName, runFleet, useSingleThreadedGc, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    useSingleThreadedGc();
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
@@ -87,6 +88,7 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
         log: false, // nothing reads its event log here, and writing it costs the platform CPU
+        nodeArgs: [...FLEET_PLATFORM_NODE_ARGS],
         configFile: join(workDir, "products.json"),
         config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices }] },
       });
