@@ -46,8 +46,8 @@ interface RunFigures {
 async function runOnce(root: string, build: RunFigures["build"], count: number, prefix: string, workDir: string, nodeArgs: string[]): Promise<RunFigures> {
   const { startPlatformProcess } = (await import(pathToFileURL(join(root, "simulator", "platform-process.ts")).href)) as
     { startPlatformProcess(options: PlatformProcessOptions): Promise<PlatformProcess> };
-  // The platform as that build's `explorer-xs fleet` starts it (builds before FLEET_PLATFORM_NODE_ARGS: none).
-  const fleetModule = (await import(pathToFileURL(join(root, "simulator", "fleet.ts")).href)) as { FLEET_PLATFORM_NODE_ARGS?: readonly string[] };
+  // Both processes as that build's `explorer-xs fleet` runs them (builds before FLEET_NODE_ARGS: no options).
+  const fleetModule = (await import(pathToFileURL(join(root, "simulator", "fleet.ts")).href)) as { FLEET_NODE_ARGS?: readonly string[]; FLEET_PLATFORM_NODE_ARGS?: readonly string[] };
   const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   const platform = await startPlatformProcess({
     log: false,
@@ -60,7 +60,7 @@ async function runOnce(root: string, build: RunFigures["build"], count: number, 
     const report = await runWorker<FleetTask, FleetReport>(join(root, "bench", "fleet-worker.ts"), {
       count, concurrency: 200, prefix, ...PRODUCT, workers: defaultWorkers(true), platformPid: platform.child.pid,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, 600_000, nodeArgs);
+    }, 600_000, [...(fleetModule.FLEET_NODE_ARGS ?? []), ...nodeArgs]);
     const after = cpuSecondsOf(platform.child.pid) ?? NaN;
     return {
       build, wallMs: report.summary.wallMs, online: report.summary.online,

@@ -5,7 +5,7 @@
  * same two samples bench/ceiling/bare-devices.mjs takes), for the per-device memory figure.
  * Forked by bench/fleet.ts; one task, one report, then exits.
  */
-import { runFleet, useSingleThreadedGc, type FleetSummary } from "../simulator/fleet";
+import { runFleet, type FleetSummary } from "../simulator/fleet";
 
 export interface FleetTask {
   count: number;
@@ -32,8 +32,8 @@ export interface FleetReport {
   cpuSeconds: number;
 }
 
+/** Fork with FLEET_NODE_ARGS (simulator/fleet.ts), as `explorer-xs fleet` runs its devices. */
 export async function runFleetTask(task: FleetTask): Promise<FleetReport> {
-  useSingleThreadedGc(); // as `explorer-xs fleet` runs its devices
   const rssBeforeBytes = process.memoryUsage().rss;
   let rssAllOnlineBytes = 0;
   const cpuBefore = process.cpuUsage();

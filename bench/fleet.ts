@@ -33,7 +33,7 @@ import { startSimDevice } from "../simulator/sim-device";
 import type { HalTraceEvent } from "../simulator/instrumented-hal";
 import type { FleetTask, FleetReport } from "./fleet-worker";
 import { defaultWorkers } from "../simulator/commands/fleet";
-import { FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 import { medianPairRatio } from "./lib/paired";
 import { quartiles, round, spread } from "./lib/stats";
@@ -96,7 +96,7 @@ async function fleetRun(workDir: string, run: string, count: number): Promise<Fl
     const report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
       count, concurrency: CONCURRENCY, prefix, ...PRODUCT, workers: WORKERS, platformPid: platform.child.pid,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, FLEET_TIMEOUT_MS);
+    }, FLEET_TIMEOUT_MS, [...FLEET_NODE_ARGS]);
     const after = cpuSecondsOf(platform.child.pid);
     return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
   });

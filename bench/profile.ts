@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import { defaultWorkers } from "../simulator/commands/fleet";
-import { FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import type { FleetReport, FleetTask } from "./fleet-worker";
 import { runWorker } from "./lib/processes";
 
@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
       count, concurrency: 200, prefix: "p", ...PRODUCT, workers: defaultWorkers(true), platformPid: platform.child.pid,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, 300_000, ["--cpu-prof", "--cpu-prof-dir", join(dir, "fleet")]);
+    }, 300_000, [...FLEET_NODE_ARGS, "--cpu-prof", "--cpu-prof-dir", join(dir, "fleet")]);
   } finally {
     await platform.stop();
   }

@@ -12,7 +12,6 @@
  */
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
@@ -90,23 +89,16 @@ export interface BootedShard {
 }
 
 /**
- * V8 settings for a fleet and the platform it starts, which between them keep every core busy
- * (bench/fleet-cpu-pairs.ts, simultaneous pairs of 5,000 devices on 2 cores): V8's parallel GC
- * helper threads then only compete with them for the cores (alone 0.94 of the CPU per device),
- * and the platform's larger young generation lets a registration's and a CONNECT's short-lived
- * objects die young instead of being promoted (together 0.90). Not for a platform on its own,
- * which may have cores to spare.
+ * Node options for a fleet's process and the platform it starts, which between them keep every
+ * core busy (bench/fleet-cpu-pairs.ts, simultaneous pairs of 5,000 devices on 2 cores): V8's
+ * parallel GC helper threads then only compete with them for the cores (alone 0.94 of the CPU
+ * per device), and the platform's larger young generation lets a registration's and a CONNECT's
+ * short-lived objects die young instead of being promoted (together 0.90). Not for a platform on
+ * its own, which may have cores to spare. They must be given at start: V8 aborts when
+ * --single-threaded-gc is set in a running process (v8.setFlagsFromString; tried).
  */
+export const FLEET_NODE_ARGS: readonly string[] = ["--single-threaded-gc"];
 export const FLEET_PLATFORM_NODE_ARGS: readonly string[] = ["--single-threaded-gc", "--max-semi-space-size=32"];
-
-/**
- * The fleet process's share of the above: set before the worker threads start (their heaps take
- * the flag from the process; tested), by the process that runs the fleet: `explorer-xs fleet`
- * and the benchmarks' fleet process, never a library caller's process behind its back.
- */
-export function useSingleThreadedGc(): void {
-  setFlagsFromString("--single-threaded-gc");
-}
 
 export function deviceName(prefix: string, index: number): string {
   return `${prefix}-${index}`;

@@ -4,7 +4,8 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { availableParallelism, constants as osConstants, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
@@ -64,6 +65,12 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
+      const { FLEET_NODE_ARGS } = await import("../fleet");
+      if (!FLEET_NODE_ARGS.every((flag) => process.execArgv.includes(flag))) {
+        // V8's GC options are taken only at a process's start: run this same command again with them.
+        process.exitCode = await runAgainWith(FLEET_NODE_ARGS);
+        return;
+      }
       const summary = await runFleetCommand(program, options);
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
@@ -71,13 +78,30 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * Runs this process's command line again in a child node with `nodeArgs` added, output to the same
+ * terminal; resolves with its exit code. A signal to this process goes on to the child, which
+ * ends on it as the command would have.
+ */
+function runAgainWith(nodeArgs: readonly string[]): Promise<number> {
+  const child = spawn(process.execPath, [...nodeArgs, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.once("error", (error) => {
+      process.stderr.write(`explorer-xs fleet: could not start node again with ${nodeArgs.join(" ")}: ${error.message}\n`);
+      resolve(1);
+    });
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+  });
+}
+
 async function runFleetCommand(program: Command, options: FleetCommandOptions): Promise<FleetSummary> {
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet, useSingleThreadedGc, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
-    useSingleThreadedGc();
+    const [{ deviceName, runFleet, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
