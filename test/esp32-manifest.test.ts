@@ -8,7 +8,7 @@
  * - walking the runtime imports from every listed project module reaches only listed project
  *   modules or Moddable SDK modules: never a Node built-in or an npm package, and no listed
  *   file uses a Node global;
- * - preloaded modules do not reach tweetnacl or hardware modules (see hal/esp32/nacl.ts).
+ * - preloaded modules do not reach tweetnacl or hardware modules (see hal/esp32/tweetnacl/nacl.ts).
  * The checker runs against the real repository and against a small broken fixture, so it is
  * shown to fail when it should.
  */

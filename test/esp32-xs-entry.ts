@@ -1,9 +1,9 @@
 /**
  * XS-lane entry for test/esp32-xs.test.ts: the engine-neutral parts of hal/esp32 and the
- * tweetnacl loading trick of hal/esp32/nacl.ts, run inside Moddable's XS engine (xsnap), where
+ * tweetnacl loading trick of hal/esp32/tweetnacl/nacl.ts, run inside Moddable's XS engine (xsnap), where
  * there is no Node, no `self` and no CommonJS `module`.
  */
-import "../hal/esp32/nacl-global";
+import "../hal/esp32/tweetnacl/nacl-global";
 import type { FlashValue, KeyValueFlash } from "../hal/types";
 import { hexEncode } from "../firmware/encoding";
 import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";

@@ -1,7 +1,7 @@
 /**
  * The engine-neutral parts of hal/esp32 inside XS (the XS lane, xsnap), compared with Node:
  * what the ESP32 build runs must not depend on Node. Also loads tweetnacl's unchanged
- * nacl-fast.js the way the Moddable build does (hal/esp32/nacl.ts): with `self` pointed at the
+ * nacl-fast.js the way the Moddable build does (hal/esp32/tweetnacl/nacl.ts): with `self` pointed at the
  * global object and no CommonJS `module`.
  */
 import { strict as assert } from "node:assert";

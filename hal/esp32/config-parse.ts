@@ -3,12 +3,15 @@
  * (`mcconfig ... productId=ABC ledPin=2`) as strings, so numbers and booleans are parsed here
  * and a bad value is a clear ConfigError at boot rather than a wrong GPIO. Engine-neutral.
  */
+import { nameErrorClass } from "../types";
 import type { DeviceConfig } from "./factory";
 
 export class ConfigError extends Error {
+  static {
+    nameErrorClass(this, "ConfigError");
+  }
   constructor(message: string) {
     super(message);
-    this.name = "ConfigError";
   }
 }
 

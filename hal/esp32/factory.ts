@@ -23,6 +23,18 @@ export const FACTORY_KEYS = {
 } as const;
 
 export type FactoryField = keyof typeof FACTORY_KEYS;
+
+/**
+ * Optional per-device endpoints in the same namespace: a fleet on a private deployment, or a
+ * bench board pointed at the mock platform, without rebuilding the image. Absent: the manifest
+ * config, then the core's defaults.
+ */
+export const FACTORY_ENDPOINT_KEYS = {
+  registerUrl: "registerUrl",
+  mqttUrl: "mqttUrl",
+} as const;
+
+export type FactoryEndpoint = keyof typeof FACTORY_ENDPOINT_KEYS;
 export type FieldSource = "factory" | "config" | "mac";
 
 /** The subset of the manifest `config` this module reads. */
@@ -51,13 +63,25 @@ export function deviceNameFromMac(prefix: string, mac: string): string {
   return prefix + mac.replace(/:/g, "").toUpperCase();
 }
 
-function factoryText(flash: KeyValueFlash, field: FactoryField): string | undefined {
-  const value = flash.get(FACTORY_NAMESPACE, FACTORY_KEYS[field]);
+function factoryText(flash: KeyValueFlash, field: FactoryField | FactoryEndpoint): string | undefined {
+  const key = field in FACTORY_KEYS ? FACTORY_KEYS[field as FactoryField] : FACTORY_ENDPOINT_KEYS[field as FactoryEndpoint];
+  const value = flash.get(FACTORY_NAMESPACE, key);
   if (value === undefined) return undefined;
   if (typeof value !== "string") {
-    throw new DeviceInfoError(field, `factory NVS ${FACTORY_NAMESPACE}/${FACTORY_KEYS[field]} must be a string, found ${typeof value}`);
+    throw new DeviceInfoError(field, `factory NVS ${FACTORY_NAMESPACE}/${key} must be a string, found ${typeof value}`);
   }
   return value === "" ? undefined : value;
+}
+
+/** Each endpoint from the factory namespace when present there, else from the config. */
+export function resolveFactoryEndpoints(
+  flash: KeyValueFlash,
+  config: { registerUrl?: string; mqttUrl?: string },
+): { registerUrl?: string; mqttUrl?: string } {
+  return {
+    registerUrl: factoryText(flash, "registerUrl") ?? configText(config.registerUrl),
+    mqttUrl: factoryText(flash, "mqttUrl") ?? configText(config.mqttUrl),
+  };
 }
 
 function configText(value: unknown): string | undefined {

@@ -16,14 +16,19 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Called after each committed write or delete (the Moddable lane traces writes through it). */
+export type FlashWriteObserver = (operation: "set" | "delete", namespace: string, key: string) => void;
+
 export class PreferenceFlash implements KeyValueFlash {
   readonly #knownKeys = new Map<string, Set<string>>();
+  readonly #observe: FlashWriteObserver | undefined;
 
   /** `knownKeys`: per namespace, the key names the firmware may have written on earlier boots. */
-  constructor(knownKeys: Record<string, readonly string[]> = {}) {
+  constructor(knownKeys: Record<string, readonly string[]> = {}, observe?: FlashWriteObserver) {
     for (const namespace of Object.keys(knownKeys)) {
       for (const key of knownKeys[namespace]) this.#remember(namespace, key);
     }
+    this.#observe = observe;
   }
 
   get(namespace: string, key: string): FlashValue | undefined {
@@ -46,6 +51,7 @@ export class PreferenceFlash implements KeyValueFlash {
     } catch (error) {
       throw new FlashError("io", `writing ${namespace}/${key} failed: ${describe(error)}`);
     }
+    this.#observe?.("set", namespace, key);
   }
 
   delete(namespace: string, key: string): void {
@@ -56,6 +62,7 @@ export class PreferenceFlash implements KeyValueFlash {
     } catch (error) {
       throw new FlashError("io", `deleting ${namespace}/${key} failed: ${describe(error)}`);
     }
+    this.#observe?.("delete", namespace, key);
   }
 
   keys(namespace: string): string[] {

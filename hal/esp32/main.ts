@@ -13,8 +13,8 @@ import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
 import { openDevInfoStore, recordKeyNames } from "./core-store";
-import { FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "./factory";
-import { PreferenceFlash } from "./flash";
+import { FACTORY_ENDPOINT_KEYS, FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
+import { PreferenceFlash, type FlashWriteObserver } from "./flash";
 import { createEsp32Hal } from "./hal";
 import { TraceLogger } from "./log";
 import { hardwareRandomBytes, MAX_RANDOM_BYTES } from "./random";
@@ -23,10 +23,10 @@ import { StatusLed } from "./status-led";
 import { STORAGE_KEY_NAME, STORAGE_KEY_NAMESPACE } from "./storage-key";
 import { WifiLink } from "./wifi";
 
-function bootOptions(settings: FirmwareConfig): BootOptions {
+function bootOptions(settings: FirmwareConfig, endpoints: { registerUrl?: string; mqttUrl?: string }): BootOptions {
   const options: BootOptions = {};
-  if (settings.registerUrl) options.registerUrl = settings.registerUrl;
-  if (settings.mqttUrl) options.mqttUrl = settings.mqttUrl;
+  if (endpoints.registerUrl) options.registerUrl = endpoints.registerUrl;
+  if (endpoints.mqttUrl) options.mqttUrl = endpoints.mqttUrl;
   if (settings.signAlgorithm) options.signAlgorithm = settings.signAlgorithm;
   if (settings.keepAliveSeconds) options.keepAliveSeconds = settings.keepAliveSeconds;
   return options;
@@ -41,7 +41,13 @@ function feedNacl(): void {
   });
 }
 
-async function start(log: TraceLogger): Promise<void> {
+/** What a test image (test/moddable) may watch; production passes nothing. */
+export interface FirmwareHooks {
+  onFlashWrite?: FlashWriteObserver;
+}
+
+/** Boots the device; resolves once it is online, rejects with the reason it cannot be. */
+export async function startFirmware(log: TraceLogger, hooks: FirmwareHooks = {}): Promise<void> {
   const settings = parseFirmwareConfig(config);
   const led = new StatusLed(settings.ledPin, settings.ledActiveLow);
   led.show("wifi");
@@ -54,10 +60,10 @@ async function start(log: TraceLogger): Promise<void> {
 
   const record = recordKeyNames();
   const flash = new PreferenceFlash({
-    [FACTORY_NAMESPACE]: Object.values(FACTORY_KEYS),
+    [FACTORY_NAMESPACE]: [...Object.values(FACTORY_KEYS), ...Object.values(FACTORY_ENDPOINT_KEYS)],
     [STORAGE_KEY_NAMESPACE]: [STORAGE_KEY_NAME],
     [record.namespace]: record.keys,
-  });
+  }, hooks.onFlashWrite);
   const hal = createEsp32Hal(flash, log, settings);
 
   const factory = resolveFactoryDeviceInfo(flash, settings, () => Net.get("MAC"));
@@ -69,7 +75,7 @@ async function start(log: TraceLogger): Promise<void> {
     deviceNameFrom: factory.sources.deviceName ?? "none",
   });
 
-  const task = bootDevice(hal, bootOptions(settings));
+  const task = bootDevice(hal, bootOptions(settings, resolveFactoryEndpoints(flash, settings)));
   task.onState((event) => {
     led.show(event.state);
     log.log(event.state.startsWith("failed:") ? "error" : "info", "boot.state", {
@@ -84,7 +90,7 @@ async function start(log: TraceLogger): Promise<void> {
 
 export default function main(): void {
   const log = new TraceLogger();
-  start(log).catch((error: unknown) => {
+  startFirmware(log).catch((error: unknown) => {
     log.log("error", "boot.fatal", { message: error instanceof Error ? error.message : String(error) });
   });
 }

@@ -11,7 +11,7 @@ const TLS_1_2 = 0x0303;
 
 export interface TlsSettings {
   Socket: typeof SecureSocket;
-  secure: { certificate: Resource; protocolVersion: number };
+  secure: { certificate: InstanceType<typeof Resource>; protocolVersion: number };
 }
 
 export function tlsSettings(caResourceName: string): TlsSettings {
