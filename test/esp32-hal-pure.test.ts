@@ -105,7 +105,9 @@ describe("hal/esp32 engine-neutral parts", () => {
       assert.deepEqual(config.sntpServers, ["a.example", "b.example"]);
       assert.equal(config.deviceNameRule, "mac");
       assert.equal(parseFirmwareConfig({ ledPin: "-1" }).ledPin, undefined);
-      assert.equal(parseFirmwareConfig({}).tlsCa, "tencent-root-ca.der");
+      assert.equal(parseFirmwareConfig({}).registerCa, "digicert-global-root-ca.der");
+      assert.equal(parseFirmwareConfig({}).mqttCa, "tencent-iot-root-ca.der");
+      assert.equal(parseFirmwareConfig({ registerCa: "a.der", mqttCa: "b.der" }).registerCa, "a.der");
     });
 
     it("refuses a value that would silently do the wrong thing", () => {

@@ -23,8 +23,10 @@ export interface FirmwareConfig extends DeviceConfig {
   ledPin?: number;
   ledActiveLow: boolean;
   sntpServers: string[];
-  /** Name of the DER root certificate in the build's data (see manifest.json "data"). */
-  tlsCa: string;
+  /** DER trust anchor (a resource in the build's data) for the registration gateway's HTTPS. */
+  registerCa: string;
+  /** DER trust anchor for the MQTT broker's TLS. Tencent pins different roots for the two. */
+  mqttCa: string;
   ssid?: string;
   password?: string;
   wifiAttemptMs: number;
@@ -32,6 +34,9 @@ export interface FirmwareConfig extends DeviceConfig {
 }
 
 const DEFAULT_SNTP = ["pool.ntp.org", "time.cloudflare.com"];
+/** The anchors Tencent's current C SDK pins (docs/ESP32.md, "Trust anchors"). */
+export const DEFAULT_REGISTER_CA = "digicert-global-root-ca.der";
+export const DEFAULT_MQTT_CA = "tencent-iot-root-ca.der";
 
 function text(raw: Record<string, unknown>, name: string): string | undefined {
   const value = raw[name];
@@ -77,7 +82,8 @@ export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfi
     ledPin: ledPin === undefined || ledPin < 0 ? undefined : ledPin,
     ledActiveLow: flag(raw, "ledActiveLow"),
     sntpServers: sntp ? sntp.split(",").map((host) => host.trim()).filter((host) => host !== "") : DEFAULT_SNTP,
-    tlsCa: text(raw, "tlsCa") ?? "tencent-root-ca.der",
+    registerCa: text(raw, "registerCa") ?? DEFAULT_REGISTER_CA,
+    mqttCa: text(raw, "mqttCa") ?? DEFAULT_MQTT_CA,
     ssid: text(raw, "ssid"),
     password: text(raw, "password"),
     wifiAttemptMs: integer(raw, "wifiAttemptMs", 1000, 120_000) ?? 20_000,

@@ -14,8 +14,8 @@ export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: Firm
   return {
     flash,
     crypto,
-    http: new ModdableHttpClient(config.tlsCa),
-    mqtt: new ModdableMqttTransport(config.tlsCa),
+    http: new ModdableHttpClient(config.registerCa),
+    mqtt: new ModdableMqttTransport(config.mqttCa),
     clock: new SntpClock(config.sntpServers),
     log,
     // Read (or created) on first use, after Wi-Fi is up so the RNG has RF entropy.

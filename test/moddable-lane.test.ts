@@ -1,0 +1,154 @@
+/**
+ * The Moddable lane (npm run test:moddable, part of npm test): the production manifest built by
+ * Moddable's own tools for its Linux simulator and booted, each case a separate boot of the same
+ * image with its own Preference store, against the mock platform started here. The platform's
+ * event log is the oracle; the device's trace output (through Moddable's xsbug-log) says what it
+ * wrote and where it ended. No stand-in replaces a Moddable module: the lin platform section
+ * swaps only Wi-Fi, the hardware RNG (the host CSPRNG) and GPIO.
+ *
+ * Without an SDK (MODDABLE, EXPLORER_XS_MODDABLE_TARBALL or .cache/moddable) the lane skips
+ * loudly; in CI (CI=true) it fails instead.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import type { BuiltImage } from "../tools/moddable/image";
+import { bootLane, buildLaneImage, HeadlessDisplay, laneTls, type LaneBoot } from "../tools/moddable/lane";
+import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+
+const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
+const DEVICES = ["cold001", "tls001", "badsecret01", "cut001"];
+
+describe("Moddable lane: the firmware image on Moddable's lin runtime", function () {
+  // Building the image (once, then reused from .cache/moddable) and each boot are slow on a
+  // loaded 2-core machine; these are safety nets, never assertions.
+  this.timeout(30 * 60_000);
+  let sdk: ModdableSdk;
+  let image: BuiltImage;
+  let display: HeadlessDisplay;
+  let platform: RunningPlatform;
+  let work: string;
+  const events: Array<Record<string, unknown>> = [];
+
+  before(async function () {
+    try {
+      sdk = await locateSdk({ needSimulator: true, log: (line) => console.log(`    ${line}`) });
+    } catch (error) {
+      if (error instanceof SdkUnavailableError && !isCi()) {
+        console.warn(`\n  !!! MODDABLE LANE SKIPPED: ${error.message}\n`);
+        this.skip();
+      }
+      throw error;
+    }
+    const started = Date.now();
+    image = await buildLaneImage(sdk, (line) => console.log(`    ${line}`));
+    console.log(`    lane image ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${image.artifact}`);
+    const tls = laneTls();
+    platform = await startPlatform({
+      memory: true,
+      config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: DEVICES }] },
+      tls: { key: tls.keyPem, cert: tls.certChainPem },
+      log: (event) => events.push(event),
+    });
+    display = await HeadlessDisplay.start();
+    work = mkdtempSync(path.join(tmpdir(), "explorer-xs-lane-"));
+  });
+
+  after(async () => {
+    display?.stop();
+    await platform?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function factory(deviceName: string, endpoints: { registerUrl: string; mqttUrl: string }, productSecret = PRODUCT.productSecret) {
+    return { factory: { productId: PRODUCT.productId, productSecret, deviceName, ...endpoints } };
+  }
+
+  function plain() {
+    return { registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl };
+  }
+
+  function eventsFor(deviceName: string, event: string, since = 0): Array<Record<string, unknown>> {
+    return events.slice(since).filter((entry) => entry.event === event &&
+      (entry.deviceName === deviceName || entry.clientId === `${PRODUCT.productId}${deviceName}`));
+  }
+
+  function boot(name: string, preferences?: Record<string, Record<string, unknown>>): Promise<LaneBoot> {
+    return bootLane({ sdk, image, display, dir: path.join(work, name), preferences });
+  }
+
+  function recordWrites(run: LaneBoot): string[] {
+    return run.lines.filter((line) => /^lane\.flash op=set namespace=exs /.test(line));
+  }
+
+  function afterRegistering(run: LaneBoot): string[] {
+    const start = run.lines.findIndex((line) => /boot\.state state=registering/.test(line));
+    return start < 0 ? [] : run.lines.slice(start).filter((line) => /^lane\.flash /.test(line));
+  }
+
+  let coldBoot: LaneBoot;
+
+  it("cold boot, PSK product over http and mqtt: one registration, the record written through Preference, online, report acknowledged", async () => {
+    const since = events.length;
+    coldBoot = await boot("cold", factory("cold001", plain()));
+    assert.equal(coldBoot.end, "lane.online", coldBoot.lines.join("\n"));
+    assert.equal(eventsFor("cold001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    assert.deepEqual(afterRegistering(coldBoot).map((line) => line.replace(/^lane\.flash op=set namespace=exs key=/, "")), ["rec.b", "rec.a"]);
+    assert.ok(coldBoot.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
+    assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+    const stored = coldBoot.preferences()!;
+    assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in Moddable's Preference store");
+  });
+
+  it("warm boot on the same store: no registration, no Preference write, online", async () => {
+    const store = path.join(work, "cold", "modpreferences.json");
+    const before = statSync(store);
+    const since = events.length;
+    const warm = await boot("cold");
+    assert.equal(warm.end, "lane.online", warm.lines.join("\n"));
+    assert.equal(eventsFor("cold001", "register", since).length, 0);
+    assert.deepEqual(warm.lines.filter((line) => line.startsWith("lane.flash")), []);
+    const after = statSync(store);
+    assert.equal(after.ino, before.ino, "Preference on lin rewrites its file on every set: the same inode means no write");
+    assert.equal(after.mtimeMs, before.mtimeMs);
+    assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+
+  it("cold boot over HTTPS and MQTT over TLS, trusting only the test CA built into this image", async () => {
+    assert.ok(platform.httpsUrl && platform.mqttTlsUrl);
+    const since = events.length;
+    const run = await boot("tls", factory("tls001", { registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl }));
+    assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    assert.equal(eventsFor("tls001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    const connects = eventsFor("tls001", "connect", since).filter((entry) => entry.outcome === "accepted");
+    assert.equal(connects.length, 1);
+    assert.equal(connects[0].transport, "tls");
+  });
+
+  it("a bad ProductSecret ends in the named fatal state with the core's message, and no secret is stored", async () => {
+    const since = events.length;
+    const run = await boot("bad-secret", factory("badsecret01", plain(), "d3JvbmdQcm9kdWN0U2VjcmV0MQ"));
+    assert.match(run.end, /^lane\.failed message=.+/, run.lines.join("\n"));
+    assert.ok(run.lines.some((line) => /boot\.state state=failed:[a-z-]+/.test(line)), run.lines.join("\n"));
+    assert.equal(eventsFor("badsecret01", "register", since).filter((entry) => entry.outcome === "ok").length, 0);
+    assert.deepEqual(afterRegistering(run), [], "nothing was written after the registration attempt");
+  });
+
+  it("power cut right after the first slot write of the new secret: the next boot comes online with the secret the platform holds", async () => {
+    // The cold boot showed the order: the seed's write(s), then the registration's two slots.
+    const seedWrites = recordWrites(coldBoot).length - 2;
+    const since = events.length;
+    const cut = await boot("cut", { ...factory("cut001", plain()), lane: { haltAfterWrites: seedWrites + 1 } });
+    assert.equal(cut.end, "lane.halt", cut.lines.join("\n"));
+    assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    const stored = cut.preferences()!;
+    assert.ok(stored.exs?.["rec.b"], "the first slot of the new record was written before the cut");
+
+    const next = await boot("cut");
+    assert.equal(next.end, "lane.online", next.lines.join("\n"));
+    assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1, "no second registration");
+    assert.equal(eventsFor("cut001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+});
