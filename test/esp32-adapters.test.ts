@@ -221,15 +221,30 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       prefs.calls.length = 0;
     });
 
-    it("stores typed values and lists keys although Preference.keys() is empty on ESP32", () => {
-      const flash = new PreferenceFlash({ exs: ["rec.a", "rec.b"] });
+    it("stores typed values and lists keys with Preference.keys(), which works on ESP32 (nvs_entry_find)", () => {
+      const flash = new PreferenceFlash();
       flash.set("exs", "rec.b", new Uint8Array([1, 2]).buffer);
       flash.set("other", "count", 7);
       assert.deepEqual(flash.keys("exs"), ["rec.b"]);
-      assert.deepEqual(flash.keys("other"), ["count"], "keys written this boot are known");
+      assert.deepEqual(flash.keys("other"), ["count"]);
       flash.delete("exs", "rec.b");
       assert.deepEqual(flash.keys("exs"), []);
       assert.equal(flash.get("other", "count"), 7);
+    });
+
+    it("lists keys written on an earlier boot under names it was never told, with one Preference.keys() call and no reads", () => {
+      prefs.nvs.set("exs/rec.a.7", new Uint8Array([9]).buffer);
+      prefs.nvs.set("exs/zz-stray", "left by an older firmware");
+      const flash = new PreferenceFlash();
+      prefs.calls.length = 0;
+      assert.deepEqual(flash.keys("exs"), ["rec.a.7", "zz-stray"]);
+      assert.deepEqual(prefs.calls, ["keys exs"]);
+    });
+
+    it("reports a failing Preference.keys() as FlashError io", () => {
+      const flash = new PreferenceFlash();
+      prefs.failures.next = new Error("nvs_entry_find failed");
+      assert.throws(() => flash.keys("exs"), (e: unknown) => e instanceof FlashError && e.code === "io" && /listing exs failed/.test(e.message));
     });
 
     it("refuses limit violations before Preference is touched", () => {

@@ -13,6 +13,7 @@
  * shown to fail when it should.
  */
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { builtinModules } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -234,11 +235,21 @@ describe("manifest.json (ESP32 build)", () => {
     assert.deepEqual(problems, []);
   });
 
-  it("includes Moddable's base and network manifests and names TLS data", () => {
+  it("includes Moddable's base and network manifests and a trust anchor per role in its data", () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_base.json"));
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_net.json"));
-    assert.ok(manifest.data["*"].some((entry: string) => entry.endsWith("/tencent-root-ca")));
+    // Registration HTTPS: DigiCert Global Root CA, as Moddable ships it (modules/crypt/data/ca106).
+    assert.equal(manifest.config.registerCa, "digicert-global-root-ca.der");
+    assert.equal(manifest.data["digicert-global-root-ca"], "$(MODULES)/crypt/data/ca106");
+    // MQTT: the Tencent IoT root that Tencent's device SDKs embed as iot_ca_crt.
+    assert.equal(manifest.config.mqttCa, "tencent-iot-root-ca.der");
+    assert.equal(manifest.data["tencent-iot-root-ca"], "./hal/esp32/certs/tencent-iot-root-ca");
+    const der = fs.readFileSync(path.join(ROOT, "hal/esp32/certs/tencent-iot-root-ca.der"));
+    const certificate = new X509Certificate(der);
+    assert.equal(certificate.fingerprint256, "3B:1F:A1:E1:14:9E:3F:3B:D3:72:27:30:DB:EF:9E:B7:2E:C4:B9:FD:95:55:30:63:A9:C6:0B:A6:27:78:E7:40");
+    assert.match(certificate.subject, /OU=Tencent Iothub/);
+    assert.ok(certificate.verify(certificate.publicKey), "self-signed: a byte changed in transcription would break the signature");
     assert.equal(manifest.creation.main, "hal/esp32/main");
     for (const key of ["productId", "productSecret", "deviceName", "deviceNameRule", "region", "registerUrl", "ledPin"]) {
       assert.ok(key in manifest.config, `config.${key}`);

@@ -5,8 +5,9 @@
  * - Preference.set erases the key before writing the new value (an IDF type-change
  *   workaround), so a power cut inside one set can lose that key's old value too. The core's
  *   A/B record slots are what make a torn write harmless; a single key alone is not atomic.
- * - Preference.keys returns an empty array on ESP32, so keys() answers from the names this
- *   adapter was told about or has written this boot, each checked against NVS.
+ * - Preference.keys lists a namespace with ESP-IDF's nvs_entry_find (modPreference.c,
+ *   xs_preference_keys), an empty array for a namespace that does not exist, so keys() is that
+ *   list, sorted.
  */
 import Preference from "preference";
 import { FlashError, type FlashValue, type KeyValueFlash } from "../types";
@@ -20,14 +21,9 @@ function describe(error: unknown): string {
 export type FlashWriteObserver = (operation: "set" | "delete", namespace: string, key: string) => void;
 
 export class PreferenceFlash implements KeyValueFlash {
-  readonly #knownKeys = new Map<string, Set<string>>();
   readonly #observe: FlashWriteObserver | undefined;
 
-  /** `knownKeys`: per namespace, the key names the firmware may have written on earlier boots. */
-  constructor(knownKeys: Record<string, readonly string[]> = {}, observe?: FlashWriteObserver) {
-    for (const namespace of Object.keys(knownKeys)) {
-      for (const key of knownKeys[namespace]) this.#remember(namespace, key);
-    }
+  constructor(observe?: FlashWriteObserver) {
     this.#observe = observe;
   }
 
@@ -45,7 +41,6 @@ export class PreferenceFlash implements KeyValueFlash {
     checkNvsName("namespace", namespace);
     checkNvsName("key", key);
     checkNvsValue(namespace, key, value);
-    this.#remember(namespace, key);
     try {
       Preference.set(namespace, key, value);
     } catch (error) {
@@ -67,18 +62,10 @@ export class PreferenceFlash implements KeyValueFlash {
 
   keys(namespace: string): string[] {
     checkNvsName("namespace", namespace);
-    const candidates = new Set<string>(this.#knownKeys.get(namespace) ?? []);
     try {
-      for (const key of Preference.keys(namespace)) candidates.add(key);
+      return [...Preference.keys(namespace)].sort();
     } catch (error) {
       throw new FlashError("io", `listing ${namespace} failed: ${describe(error)}`);
     }
-    return [...candidates].filter((key) => this.get(namespace, key) !== undefined).sort();
-  }
-
-  #remember(namespace: string, key: string): void {
-    let keys = this.#knownKeys.get(namespace);
-    if (!keys) this.#knownKeys.set(namespace, (keys = new Set()));
-    keys.add(key);
   }
 }

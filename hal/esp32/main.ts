@@ -12,15 +12,14 @@ import nacl from "tweetnacl";
 import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
-import { openDevInfoStore, recordKeyNames } from "./core-store";
-import { FACTORY_ENDPOINT_KEYS, FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
+import { openDevInfoStore } from "./core-store";
+import { resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
 import { PreferenceFlash, type FlashWriteObserver } from "./flash";
 import { createEsp32Hal } from "./hal";
 import { TraceLogger } from "./log";
 import { hardwareRandomBytes, MAX_RANDOM_BYTES } from "./random";
 import { seedFactoryRecord } from "./record-seed";
 import { StatusLed } from "./status-led";
-import { STORAGE_KEY_NAME, STORAGE_KEY_NAMESPACE } from "./storage-key";
 import { WifiLink } from "./wifi";
 
 function bootOptions(settings: FirmwareConfig, endpoints: { registerUrl?: string; mqttUrl?: string }): BootOptions {
@@ -58,12 +57,7 @@ export async function startFirmware(log: TraceLogger, hooks: FirmwareHooks = {})
   ).up();
   feedNacl();
 
-  const record = recordKeyNames();
-  const flash = new PreferenceFlash({
-    [FACTORY_NAMESPACE]: [...Object.values(FACTORY_KEYS), ...Object.values(FACTORY_ENDPOINT_KEYS)],
-    [STORAGE_KEY_NAMESPACE]: [STORAGE_KEY_NAME],
-    [record.namespace]: record.keys,
-  }, hooks.onFlashWrite);
+  const flash = new PreferenceFlash(hooks.onFlashWrite);
   const hal = createEsp32Hal(flash, log, settings);
 
   const factory = resolveFactoryDeviceInfo(flash, settings, () => Net.get("MAC"));

@@ -1,9 +1,9 @@
 /**
  * Moddable's legacy MQTT client (`import Client from "mqtt"`), QoS 0, documented in the Moddable
  * SDK's documentation/network/network.md; members marked "source" come from
- * modules/network/mqtt/mqtt.js. @moddable/typings 5.6 declares only "mqtt/js".
+ * modules/network/mqtt/mqtt.js. The SDK's typings declare only "mqtt/js".
  *
- * A module file mapped by hal/esp32/tsconfig.json "paths", not an ambient `declare module`:
+ * A module file (manifest.json maps "mqtt" to it, so mcconfig's tsconfig "paths" do too), not an ambient `declare module`:
  * the npm package "mqtt" (MQTT.js, used by the simulator) would otherwise win resolution.
  */
 export interface MqttClientOptions {
