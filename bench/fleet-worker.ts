@@ -2,7 +2,7 @@
  * The fleet under measurement, in its own process: simulator/fleet.ts `runFleet` against a
  * platform running in another process, exactly as `explorer-xs fleet` runs it, plus the
  * process's RSS just before the first boot and at the moment the last device came online (the
- * same two samples bench/ceiling/bare-clients.ts takes), for the per-device memory figure.
+ * same two samples bench/ceiling/bare-devices.mjs takes), for the per-device memory figure.
  * Forked by bench/fleet.ts; one task, one report, then exits.
  */
 import { runFleet, type FleetSummary } from "../simulator/fleet";
@@ -15,6 +15,12 @@ export interface FleetTask {
   productSecret: string;
   registerUrl: string;
   mqttUrl: string;
+  /** Worker threads, as `explorer-xs fleet --workers`. */
+  workers: number;
+  /** The platform process, whose peak RSS the summary reports. */
+  platformPid?: number;
+  /** Boot attempts per device (runFleet's default when absent). */
+  maxAttempts?: number;
 }
 
 export interface FleetReport {

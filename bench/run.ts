@@ -7,14 +7,15 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b    run only these sections (flash, platform, http-ceiling, connect-ceiling, fleet, xs)
+ * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs)
+ *          --large       run the large sections instead (fleet-100k, registry-1m; tens of minutes)
  *          --out FILE    write the results there instead of bench/results.json
  *          --markdown    print the table as Markdown (for BENCHMARKS.md)
  * Environment: BENCH_QUICK=1 shrinks every section (a smoke run, not a measurement).
  */
 import { spawn } from "node:child_process";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow, SectionOutput } from "./lib/row";
@@ -22,24 +23,37 @@ import { round, spread } from "./lib/stats";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TOTAL_BUDGET_MS = 9.5 * 60_000;
+const LARGE_BUDGET_MS = 60 * 60_000;
+/** Open files a large section's processes may hold: 100,000 sockets each, and room. */
+const LARGE_OPEN_FILES = 262_144;
 
 interface Section {
   name: string;
   file: string;
   timeoutMs: number;
+  /** Only under --large (100k devices, a 1M-device registry). */
+  large?: boolean;
   /** Turns the script's stdout JSON into table rows. */
   toRows(output: unknown): BenchRow[];
 }
 
 const ownRows = (output: unknown) => (output as SectionOutput).rows;
 
+/**
+ * Every section, in running order. To add one (e.g. Moddable heap figures), write a script that
+ * prints one JSON SectionOutput line (bench/lib/row.ts) and add a line here: bench/run.ts runs
+ * it in its own process group with its own bound, and its rows join the table.
+ */
 const SECTIONS: Section[] = [
+  { name: "startup", file: "startup.ts", timeoutMs: 120_000, toRows: ownRows },
   { name: "flash", file: "flash.ts", timeoutMs: 60_000, toRows: ownRows },
   { name: "platform", file: "platform.ts", timeoutMs: 120_000, toRows: platformRows },
   { name: "http-ceiling", file: "http-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "connect-ceiling", file: "connect-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
   { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
+  { name: "fleet-100k", file: "fleet-large.ts", timeoutMs: 30 * 60_000, toRows: ownRows, large: true },
+  { name: "registry-1m", file: "registry-growth.ts", timeoutMs: 25 * 60_000, toRows: ownRows, large: true },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -95,8 +109,17 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * processes included), killing the group if it overruns, and once it is done so that nothing
  * a section started can outlive it.
  */
-function runScript(file: string, timeoutMs: number): Promise<unknown> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+function runScript(file: string, timeoutMs: number, openFiles?: number): Promise<unknown> {
+  const node = [process.execPath, "--import", "tsx", join(HERE, file)];
+  // A large section holds one socket per device in each process: raise the soft open-file limit
+  // of its whole process group as far as the hard limit allows (util-linux prlimit; raising the
+  // hard limit needs CAP_SYS_RESOURCE, which a container may not grant even to root); the
+  // section reports the limit it ran into.
+  const hard = openFileLimits()?.hard;
+  const soft = openFiles !== undefined && hard !== undefined ? Math.min(openFiles, hard) : undefined;
+  const raise = soft !== undefined && soft > (openFileLimits()?.soft ?? 0) && existsSync("/usr/bin/prlimit");
+  const [command, ...args] = raise ? ["/usr/bin/prlimit", `--nofile=${soft}:${hard}`, "--", ...node] : node;
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], detached: true });
   if (child.pid !== undefined) runningGroups.add(child.pid);
   let stdout = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
@@ -123,6 +146,18 @@ function runScript(file: string, timeoutMs: number): Promise<unknown> {
   });
 }
 
+/** This process's open-file limits (Linux /proc), or undefined elsewhere. */
+function openFileLimits(): { soft: number; hard: number } | undefined {
+  try {
+    const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (!match) return undefined;
+    const value = (text: string) => (text === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(text));
+    return { soft: value(match[1]), hard: value(match[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
 interface SectionResult { name: string; status: "ok" | "failed"; seconds: number; error?: string; rows: BenchRow[]; raw?: unknown }
 
 async function runSection(section: Section, deadline: number): Promise<SectionResult> {
@@ -130,7 +165,7 @@ async function runSection(section: Section, deadline: number): Promise<SectionRe
   try {
     const left = deadline - Date.now();
     if (left < 5000) throw new Error("no time left in the bench's overall budget");
-    const output = await runScript(section.file, Math.min(section.timeoutMs, left));
+    const output = await runScript(section.file, Math.min(section.timeoutMs, left), section.large ? LARGE_OPEN_FILES : undefined);
     return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(output), raw: output };
   } catch (error) {
     const message = (error as Error).message;
@@ -186,28 +221,30 @@ function table(rows: BenchRow[], markdown: boolean): string {
   return [render(header), widths.map((width) => "-".repeat(width)).join("  "), ...lines.map(render)].join("\n");
 }
 
-function parseArgs(argv: string[]): { only?: string[]; out: string; markdown: boolean } {
+function parseArgs(argv: string[]): { only?: string[]; out: string; markdown: boolean; large: boolean } {
   let only: string[] | undefined;
   let markdown = false;
+  let large = false;
   let out = join(HERE, "results.json");
   for (let index = 0; index < argv.length; index++) {
     if (argv[index] === "--only") only = (argv[++index] ?? "").split(",").filter(Boolean);
     else if (argv[index] === "--out") out = argv[++index] ?? out;
     else if (argv[index] === "--markdown") markdown = true;
-    else throw new Error(`unknown option ${argv[index]} (use --only a,b, --out FILE, --markdown)`);
+    else if (argv[index] === "--large") large = true;
+    else throw new Error(`unknown option ${argv[index]} (use --only a,b, --large, --out FILE, --markdown)`);
   }
   const unknown = only?.filter((name) => !SECTIONS.some((section) => section.name === name)) ?? [];
   if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.map((section) => section.name).join(", ")}`);
-  return { only, out, markdown };
+  return { only, out, markdown, large };
 }
 
 const args = parseArgs(process.argv.slice(2));
 const startedAt = new Date();
 const machineAtStart = machine();
-const deadline = Date.now() + TOTAL_BUDGET_MS;
+const deadline = Date.now() + (args.large ? LARGE_BUDGET_MS : TOTAL_BUDGET_MS);
 const results: SectionResult[] = [];
 for (const section of SECTIONS) {
-  if (args.only && !args.only.includes(section.name)) continue;
+  if (args.only ? !args.only.includes(section.name) : Boolean(section.large) !== args.large) continue;
   process.stderr.write(`bench: ${section.name}...\n`);
   results.push(await runSection(section, deadline));
 }
@@ -216,6 +253,7 @@ const document = {
   date: startedAt.toISOString(),
   command: `npm run bench${process.argv.length > 2 ? " -- " + process.argv.slice(2).join(" ") : ""}${process.env.BENCH_QUICK === "1" ? " (BENCH_QUICK=1)" : ""}`,
   machine: machineAtStart,
+  loadAverageAtEnd: loadavg().map((load) => round(load, 2)),
   totalSeconds: round((Date.now() - startedAt.getTime()) / 1000),
   sections: results.map(({ raw: _raw, rows: _rows, ...summary }) => summary),
   rows,
@@ -224,5 +262,5 @@ const document = {
 writeFileSync(args.out, JSON.stringify(document, null, 2) + "\n");
 process.stdout.write(table(rows, args.markdown) + "\n\n");
 for (const result of results) process.stdout.write(`${result.name}: ${result.status} in ${result.seconds} s${result.error ? ` (${result.error})` : ""}\n`);
-process.stdout.write(`total ${document.totalSeconds} s; results in ${args.out}\n`);
+process.stdout.write(`total ${document.totalSeconds} s; load average (1, 5, 15 min) ${machineAtStart.loadAverageAtStart.join(", ")} at start, ${document.loadAverageAtEnd.join(", ")} at end (${machineAtStart.cpus} CPUs); results in ${args.out}\n`);
 process.exitCode = results.every((result) => result.status === "ok") ? 0 : 1;

@@ -1,22 +1,19 @@
 /**
  * The `explorer-xs` command line. Each subcommand lives in simulator/commands/<name>.ts and
- * exports `register(program)`, so commands stay small and independent.
+ * exports `register(program)`, so commands stay small and independent. The installed command
+ * runs this file compiled (dist/cli.js, built by scripts/build.mjs); a command keeps start-up
+ * cheap by importing what its action needs inside the action.
  */
 import { Command } from "commander";
-import { readdirSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadCommandModules } from "./command-modules";
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command("explorer-xs")
     .description("Simulator and mock platform for Tencent Cloud IoT Explorer devices (one-type-one-secret dynamic registration)")
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) });
-  const commandsDir = join(dirname(fileURLToPath(import.meta.url)), "commands");
-  for (const file of readdirSync(commandsDir).filter((name) => name.endsWith(".ts")).sort()) {
-    const module = await import(pathToFileURL(join(commandsDir, file)).href);
-    module.register(program);
-  }
+  for (const module of await loadCommandModules()) module.register(program);
   return program;
 }
 

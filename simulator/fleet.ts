@@ -1,16 +1,25 @@
 /**
  * The fleet runner: N simulated devices, each with its own flash (an in-memory NVS partition,
- * or a file under `flashDir`), each through the full
- * boot task, at most `concurrency` booting at once. Online devices stay connected until all
- * have finished, so the memory figure is that of N live devices.
+ * or a file under `flashDir`), each through the full boot task, at most `concurrency` booting
+ * at once. Online devices stay connected until all have finished, so the memory figure is that
+ * of N live devices.
+ *
+ * With `workers` > 0 the devices are split into that many shards, each booted by a worker
+ * thread running the compiled simulator/fleet-worker.ts (dist/fleet-worker.js): one event loop
+ * per core. The calling thread only adds up progress and results, so there is one progress
+ * callback and one summary whatever the split. Threads rather than processes: one process's RSS
+ * is the fleet's whole memory, and a shard's results come back as one structured-clone message.
  */
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
 import type { HttpClient, MqttTransport } from "../hal/types";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
 import { createNodeMqttTransport } from "../hal/node/mqtt";
+import { compiledEntry } from "./paths";
 import { startSimDevice, type SimDevice } from "./sim-device";
 
 export interface FleetOptions {
@@ -30,6 +39,10 @@ export interface FleetOptions {
   onProgress?: (done: number, online: number) => void;
   /** Per-device boot limits: a device that cannot come online in this many attempts fails. */
   maxAttempts?: number;
+  /** Worker threads to boot the devices on (0: all in this thread, the default). */
+  workers?: number;
+  /** A local platform process: the summary reports its peak RSS too (Linux /proc). */
+  platformPid?: number;
 }
 
 export interface FleetSummary {
@@ -41,9 +54,38 @@ export interface FleetSummary {
   retriesByCause: Record<string, number>;
   timeToOnlineMs: { p50: number; p95: number; p99: number; max: number };
   flashWritesPerDevice: { mean: number; max: number };
+  /** From the first boot started to the last device online (or failed), worker start-up included. */
   wallMs: number;
   devicesPerSecond: number;
+  /** Worker threads used (0: the devices ran in the calling thread). */
+  workers: number;
+  /** Peak RSS of the fleet process, all its threads (the kernel's high-water mark). */
   peakRssMb: number;
+  /** Peak RSS of the local platform process, when the fleet started one. */
+  platformPeakRssMb?: number;
+}
+
+/** One shard's devices: indices `first` .. `first + count - 1` of the fleet. */
+export interface ShardOptions extends Omit<FleetOptions, "onProgress" | "workers" | "platformPid" | "count"> {
+  first: number;
+  count: number;
+}
+
+/** What a shard reports once every one of its devices is online or failed. */
+export interface ShardResult {
+  online: number;
+  /** Time-to-online of each device that came online, in ms. */
+  times: number[];
+  failuresByCause: Record<string, number>;
+  retriesByCause: Record<string, number>;
+  flashWritesTotal: number;
+  flashWritesMax: number;
+}
+
+export interface BootedShard {
+  result: ShardResult;
+  /** Disconnects every device of the shard. */
+  close(): Promise<void>;
 }
 
 export function deviceName(prefix: string, index: number): string {
@@ -56,21 +98,14 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index];
 }
 
-export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
+/** Boots one shard in this thread; its devices stay online until `close()`. */
+export async function bootShard(options: ShardOptions, onDeviceDone?: (online: boolean) => void): Promise<BootedShard> {
   const http: HttpClient = createNodeHttpClient();
   const mqtt: MqttTransport = createNodeMqttTransport();
   const devices: SimDevice[] = [];
-  const times: number[] = [];
-  const failuresByCause: Record<string, number> = {};
-  const retriesByCause: Record<string, number> = {};
-  let flashWritesTotal = 0;
-  let flashWritesMax = 0;
-  let peakRss = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
-  const started = performance.now();
-  let next = 0;
-  let done = 0;
-  let online = 0;
+  const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 };
+  const end = options.first + options.count;
+  let next = options.first;
 
   const bootOne = async (index: number) => {
     const name = deviceName(options.prefix, index);
@@ -91,42 +126,160 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     device.task.onState((event) => {
       if (event.state !== "backoff") return;
       const cause = event.detail?.split(":")[0] ?? "unknown";
-      retriesByCause[cause] = (retriesByCause[cause] ?? 0) + 1;
+      result.retriesByCause[cause] = (result.retriesByCause[cause] ?? 0) + 1;
     });
+    let online = false;
     try {
       await device.task.online;
-      times.push(performance.now() - bootStarted);
-      online++;
+      result.times.push(performance.now() - bootStarted);
+      result.online++;
+      online = true;
     } catch (error) {
       const code = (error as ExplorerError).code ?? "internal";
-      failuresByCause[code] = (failuresByCause[code] ?? 0) + 1;
+      result.failuresByCause[code] = (result.failuresByCause[code] ?? 0) + 1;
     }
-    flashWritesTotal += device.counters.flashWrites;
-    flashWritesMax = Math.max(flashWritesMax, device.counters.flashWrites);
-    done++;
-    options.onProgress?.(done, online);
+    result.flashWritesTotal += device.counters.flashWrites;
+    result.flashWritesMax = Math.max(result.flashWritesMax, device.counters.flashWrites);
+    onDeviceDone?.(online);
   };
 
   const worker = async () => {
-    while (next < options.count) await bootOne(next++);
+    while (next < end) await bootOne(next++);
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));
+  return { result, close: async () => { await Promise.all(devices.map((device) => device.close())); } };
+}
+
+/** Messages between the fleet and a shard's worker thread (simulator/fleet-worker.ts). */
+export type ToShardWorker = { type: "close" };
+export type FromShardWorker =
+  | { type: "progress"; done: number; online: number }
+  | { type: "booted"; result: ShardResult }
+  | { type: "closed" };
+
+/** Splits `count` devices and `concurrency` slots over `shards` as evenly as whole numbers allow. */
+export function splitShards(count: number, concurrency: number, shards: number): Array<{ first: number; count: number; concurrency: number }> {
+  const used = Math.max(1, Math.min(shards, count));
+  const split = [];
+  let first = 0;
+  for (let shard = 0; shard < used; shard++) {
+    const size = Math.floor(count / used) + (shard < count % used ? 1 : 0);
+    const slots = Math.max(1, Math.floor(concurrency / used) + (shard < concurrency % used ? 1 : 0));
+    split.push({ first, count: size, concurrency: slots });
+    first += size;
+  }
+  return split;
+}
+
+interface ShardHandle {
+  booted: Promise<ShardResult>;
+  close(): Promise<void>;
+}
+
+/** Runs one shard on a worker thread; a crashed worker fails its devices that had not finished. */
+function startShardWorker(shard: ShardOptions, onProgress: (done: number, online: number) => void): ShardHandle {
+  const worker = new Worker(compiledEntry("fleet-worker"), { workerData: shard });
+  let closed: () => void = () => undefined;
+  const closedPromise = new Promise<void>((resolve) => (closed = resolve));
+  let progress = { done: 0, online: 0 };
+  let finished = false;
+  const booted = new Promise<ShardResult>((resolve) => {
+    const crashed = (why: string) => {
+      closed();
+      if (finished) return;
+      finished = true;
+      onProgress(shard.count, progress.online);
+      resolve({ online: progress.online, times: [], failuresByCause: { [`worker-crashed: ${why}`]: shard.count - progress.online }, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 });
+    };
+    worker.on("message", (message: FromShardWorker) => {
+      if (message.type === "progress") {
+        progress = message;
+        onProgress(message.done, message.online);
+      } else if (message.type === "booted") {
+        finished = true;
+        resolve(message.result);
+      } else if (message.type === "closed") closed();
+    });
+    worker.once("error", (error) => crashed(error.message));
+    worker.once("exit", (code) => crashed(`exit code ${code}`));
+  });
+  return {
+    booted,
+    close: async () => {
+      worker.postMessage({ type: "close" } satisfies ToShardWorker);
+      await closedPromise;
+      await worker.terminate();
+    },
+  };
+}
+
+/** Peak RSS (VmHWM) of another process in MB, from /proc (Linux); undefined elsewhere. */
+export function peakRssMbOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
+  const workers = Math.max(0, Math.min(options.workers ?? 0, options.count));
+  const { onProgress, workers: _workers, platformPid: _pid, ...common } = options;
+  const shards = splitShards(options.count, options.concurrency, Math.max(1, workers));
+  const started = performance.now();
+  let results: ShardResult[];
+  let closeAll: () => Promise<void>;
+
+  if (workers === 0) {
+    let done = 0;
+    let online = 0;
+    const booted = await bootShard({ ...common, first: 0, count: options.count }, (ok) => {
+      done++;
+      if (ok) online++;
+      onProgress?.(done, online);
+    });
+    results = [booted.result];
+    closeAll = booted.close;
+  } else {
+    const progress = shards.map(() => ({ done: 0, online: 0 }));
+    const handles = shards.map((shard, index) => startShardWorker({ ...common, ...shard }, (done, online) => {
+      progress[index] = { done, online };
+      onProgress?.(progress.reduce((sum, p) => sum + p.done, 0), progress.reduce((sum, p) => sum + p.online, 0));
+    }));
+    results = await Promise.all(handles.map((handle) => handle.booted));
+    closeAll = async () => { await Promise.all(handles.map((handle) => handle.close())); };
+  }
   const wallMs = performance.now() - started;
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  clearInterval(rssTimer);
-  await Promise.all(devices.map((device) => device.close()));
-  times.sort((a, b) => a - b);
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const platformPeakRssMb = peakRssMbOf(options.platformPid);
+  await closeAll();
+  return summarise(options.count, results, wallMs, workers, peakRssMb, platformPeakRssMb);
+}
+
+function summarise(count: number, results: ShardResult[], wallMs: number, workers: number, peakRssMb: number, platformPeakRssMb: number | undefined): FleetSummary {
+  const times = results.flatMap((result) => result.times).sort((a, b) => a - b);
+  const online = results.reduce((sum, result) => sum + result.online, 0);
+  const addUp = (pick: (result: ShardResult) => Record<string, number>) => {
+    const total: Record<string, number> = {};
+    for (const result of results) for (const [cause, n] of Object.entries(pick(result))) total[cause] = (total[cause] ?? 0) + n;
+    return total;
+  };
+  const flashWritesTotal = results.reduce((sum, result) => sum + result.flashWritesTotal, 0);
   const round = (value: number) => Math.round(value * 10) / 10;
   return {
-    count: options.count,
+    count,
     online,
-    failed: options.count - online,
-    failuresByCause,
-    retriesByCause,
+    failed: count - online,
+    failuresByCause: addUp((result) => result.failuresByCause),
+    retriesByCause: addUp((result) => result.retriesByCause),
     timeToOnlineMs: { p50: round(percentile(times, 50)), p95: round(percentile(times, 95)), p99: round(percentile(times, 99)), max: round(times[times.length - 1] ?? 0) },
-    flashWritesPerDevice: { mean: round(flashWritesTotal / Math.max(1, options.count)), max: flashWritesMax },
+    flashWritesPerDevice: { mean: round(flashWritesTotal / Math.max(1, count)), max: Math.max(0, ...results.map((result) => result.flashWritesMax)) },
     wallMs: Math.round(wallMs),
     devicesPerSecond: round((online / wallMs) * 1000),
-    peakRssMb: Math.round(peakRss / 1024 / 1024),
+    workers,
+    peakRssMb,
+    ...(platformPeakRssMb !== undefined ? { platformPeakRssMb } : {}),
   };
 }

@@ -1,11 +1,10 @@
 /**
- * Runs the mock platform in its own process (as `explorer-xs platform`), so a fleet or a
- * benchmark measures only itself. Resolves once the platform prints its ready line.
+ * Runs the mock platform in its own process (the compiled `explorer-xs platform`, dist/cli.js),
+ * so a fleet or a benchmark measures only itself. Resolves once the platform prints its ready line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { compiledEntry } from "./paths";
 
 export interface PlatformProcess {
   httpUrl: string;
@@ -15,14 +14,25 @@ export interface PlatformProcess {
   stop(): Promise<void>;
 }
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), "cli.ts");
 const READY = /^platform ready http=(\S+) mqtt=(\S+) console=(\S+)/m;
 
-export async function startPlatformProcess(options: { configFile: string; config?: unknown; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<PlatformProcess> {
+export interface PlatformProcessOptions {
+  configFile: string;
+  /** Written to configFile first; without it the file is used as it is. */
+  config?: unknown;
+  /** Keep the registry in this folder (SQLite file, WAL); default: in memory. */
+  dataDir?: string;
+  extraArgs?: string[];
+  /** Options for node itself (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  readyTimeoutMs?: number;
+}
+
+export async function startPlatformProcess(options: PlatformProcessOptions): Promise<PlatformProcess> {
   if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", CLI, "platform", "--memory", "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
+    [...(options.nodeArgs ?? []), "--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

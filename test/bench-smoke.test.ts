@@ -44,6 +44,20 @@ describe("bench smoke (bench/run.ts --only flash)", function () {
     assert.ok(bytes && bytes.figure > 0 && bytes.spread.min <= bytes.figure && bytes.figure <= bytes.spread.max);
   });
 
+  it("the start-up section times the compiled CLI, a cold device and its bare ceiling, and says why the Python SDK row is skipped", async () => {
+    const out = join(dir, "startup.json");
+    await run(process.execPath, ["--import", "tsx", "bench/run.ts", "--only", "startup", "--out", out],
+      { cwd: ROOT, env: { ...process.env, BENCH_QUICK: "1", PYTHON: "python3-not-installed-here" }, timeout: 110_000 });
+    const results = JSON.parse(readFileSync(out, "utf8")) as { sections: Array<{ name: string; status: string }>; rows: BenchRow[] };
+    assert.deepEqual(results.sections.map((section) => [section.name, section.status]), [["startup", "ok"]]);
+    const [help, cold, python] = results.rows;
+    assert.match(help.name, /explorer-xs --help/);
+    assert.ok(help.figure > 0 && help.ceiling!.figure > 0 && help.pass !== undefined, "both sides timed, goal judged");
+    assert.match(cold.name, /device --once/);
+    assert.ok(cold.figure > 0 && cold.ceiling!.figure > 0);
+    assert.match(python.note ?? "", /^skipped: /, "a missing Python SDK is a named skip, not a failure");
+  }).timeout(120_000);
+
   it("refuses an unknown section by name", async () => {
     await assert.rejects(run(process.execPath, ["--import", "tsx", "bench/run.ts", "--only", "nosuch", "--out", join(dir, "x.json")], { cwd: ROOT, timeout: 30_000 }),
       (error: Error & { stderr?: string }) => /unknown section nosuch/.test(error.stderr ?? ""));

@@ -59,6 +59,7 @@ describe("explorer-xs CLI", function () {
     assert.match(shown.stdout, /slot B: valid, seq \d+/);
     assert.ok(!shown.stdout.includes(psk) && !shown.stdout.includes(PRODUCT_SECRET), "flash show masks secrets");
     assert.ok(shown.stdout.includes(psk.slice(-4)), "flash show keeps the last 4 characters");
+    assert.match(shown.stdout, new RegExp(`/cli1: auth psk, device secret \\*+${psk.slice(-4).replace(/[+/=]/g, "\\$&")}\n`), "one label per value");
 
     const out = join(dir, "exported.json");
     const exported = await cli(["flash", "export", flash, "--out", out]);
@@ -129,6 +130,18 @@ describe("explorer-xs CLI", function () {
     assert.ok(summary.timeToOnlineMs.p50 > 0);
   });
 
+  it("fleet --workers 3 spreads the devices over three threads: one summary for all, each device once", async () => {
+    const result = await cli(["fleet", "--count", "7", "--concurrency", "6", "--workers", "3", "--prefix", "spread", "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.workers, 3);
+    assert.equal(summary.count, 7);
+    assert.equal(summary.online, 7, JSON.stringify(summary.failuresByCause));
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.flashWritesPerDevice.max, 2);
+    assert.ok(summary.peakRssMb > 0 && summary.platformPeakRssMb > 0, "both processes' peak RSS are reported");
+  });
+
   it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {
     const flashDir = join(dir, "fleet-flash");
     const result = await cli(["fleet", "--count", "3", "--concurrency", "3", "--prefix", "kept", "--flash-dir", flashDir, "--json"]);
@@ -138,6 +151,6 @@ describe("explorer-xs CLI", function () {
     const shown = await cli(["flash", "show", join(flashDir, "kept-1.flash")]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /record ok/);
-    assert.match(shown.stdout, /\/kept-1 psk/);
+    assert.match(shown.stdout, /\/kept-1: auth psk, device secret \*+/);
   });
 });

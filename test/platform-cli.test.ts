@@ -5,11 +5,12 @@ import { writeFileSync } from "node:fs";
 import mqtt from "mqtt";
 import { PID, SECRET, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
-const CLI = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "simulator", "cli.ts");
+// The installed command, as a user runs it: the compiled CLI (dist/cli.js, rebuilt by the mocha setup when stale).
+const BIN = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "simulator", "bin", "explorer-xs.js");
 const READY = /^platform ready http=(http:\/\/127\.0\.0\.1:\d+) mqtt=(mqtt:\/\/127\.0\.0\.1:\d+) console=(http:\/\/127\.0\.0\.1:\d+\/console)$/m;
 
 function startCli(args: string[]): { child: ChildProcess; output: () => string; ready: Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "platform", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "platform", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let errors = "";
   child.stderr!.on("data", (chunk) => (errors += chunk));

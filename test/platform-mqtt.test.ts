@@ -234,7 +234,7 @@ describe("platform: topic ACL and data template", () => {
   });
 });
 
-describe("platform: MQTT over TLS and TLS-PSK", function () {
+describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function () {
   let platform: RunningPlatform;
   let temp: ReturnType<typeof tempDir>;
   let serverCert: string;
@@ -251,7 +251,7 @@ describe("platform: MQTT over TLS and TLS-PSK", function () {
     const { readFileSync } = await import("node:fs");
     serverCert = readFileSync(join(temp.dir, "server.pem"), "utf8");
     platform = await startPlatform({
-      memory: true, config: testConfig(), mqttPskPort: 0,
+      memory: true, config: testConfig(),
       tls: { key: readFileSync(join(temp.dir, "server.key")), cert: serverCert },
     });
   });
@@ -290,7 +290,7 @@ describe("platform: MQTT over TLS and TLS-PSK", function () {
 
   it("accepts TLS-PSK with identity ProductId+DeviceName and the decoded PSK as key", async () => {
     const psk = await registerPsk(platform.httpUrl, "dev002");
-    const url = new URL(platform.mqttPskUrl!);
+    const url = new URL(platform.mqttTlsUrl!);
     const open = (key: Buffer) => () => tlsConnect({
       host: url.hostname, port: Number(url.port), maxVersion: "TLSv1.2", ciphers: "PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
       checkServerIdentity: () => undefined,

@@ -150,6 +150,28 @@ describe("platform: POST /device/register", function () {
     assert.equal((await post(platform.httpUrl, "/device/register", body, reused)).json.Response.State, 1);
   });
 
+  it("remembers a nonce for the whole timestamp window while the platform's clock moves (past, present and future timestamps)", async () => {
+    const window = 300;
+    const body = JSON.stringify({ ProductId: PID, DeviceName: "dev004" });
+    const start = Math.floor(clock / 1000);
+    // A request stamped at the window's past edge, one stamped now, one at its future edge.
+    for (const [offset, label] of [[-(window - 1), "past"], [0, "now"], [window - 1, "future"]] as const) {
+      clock = start * 1000 + 500;
+      const timestamp = start + offset;
+      const headers = { ...signedHeaders({ secret: SECRET, host: "127.0.0.1", body, nonce: freshNonce(), timestamp }), Host: "127.0.0.1" };
+      assert.ok([0, 1].includes((await post(platform.httpUrl, "/device/register", body, headers)).json.Response.State), label);
+      // Replays while the timestamp stays acceptable, the last one a second before the window closes
+      // on it; other requests in between move the clock past the platform's 30 s nonce pruning.
+      const ats = [start, start + 31, start + 200, timestamp + window - 1].filter((t) => t >= start && t <= timestamp + window - 1);
+      for (const at of new Set(ats)) {
+        clock = at * 1000;
+        const other = { ...signedHeaders({ secret: SECRET, host: "127.0.0.1", body, nonce: freshNonce(), timestamp: at }), Host: "127.0.0.1" };
+        assert.equal((await post(platform.httpUrl, "/device/register", body, other)).json.Response.State, 1, `${label}: fresh nonce at ${at}`);
+        assert.equal(errorCode(await post(platform.httpUrl, "/device/register", body, headers)), "AuthFailure.NonceReplayed", `${label}: replay at ${at - timestamp} s`);
+      }
+    }
+  });
+
   it("refuses an unknown product, disabled dynamic registration and an unknown device", async () => {
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "NOSUCHPROD", deviceName: "dev001" })), "ResourceNotFound.ProductNotExist");
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "DISABLED01", secret: "ZGlzYWJsZWRTZWNyZXQwMQ", deviceName: "dev001" })), "UnauthorizedOperation.DynamicRegistrationDisabled");

@@ -455,7 +455,7 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
     controls.length = 0;
     await lane.invoke("boot", bootOptions(xsPlatform));
     try {
-      const sent = xsPlatform.broker.sendControl(PRODUCT_ID, DEVICE, { power: 0 });
+      const sent = xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 0 });
       // The reply travels XS -> bridge -> MQTT -> platform; wait for the platform to record it.
       for (let i = 0; i < 200 && xsPlatform.registry.getControl(sent.clientToken)?.reply === undefined; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));

@@ -7,9 +7,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, readBody, sendJson } from "../../simulator/platform/http-server";
-
-// A PSK answer is a 53-byte plaintext padded to 64 bytes of AES-CBC: 88 base64 characters.
-const CONSTANT = { Response: { Len: 53, Payload: "A".repeat(86) + "==", RequestId: "00000000-0000-4000-8000-000000000000", State: 0 } };
+import { CONSTANT_REGISTRATION_ANSWER as CONSTANT } from "./constant-answer";
 
 const server = createPlatformHttpServer(async (req, res) => {
   await readBody(req, DEFAULT_HTTP_LIMITS.maxBodyBytes);

@@ -4,8 +4,8 @@
  * keeping `concurrency` requests in flight over keep-alive connections for `durationMs`.
  * Started by bench/platform.ts with child_process.fork; reports one message and exits.
  */
-import { createHash, createHmac } from "node:crypto";
 import { Agent, request } from "node:http";
+import { signedRegisterRequest } from "./sign";
 
 export interface RegisterLoadTask {
   httpUrl: string;
@@ -36,19 +36,9 @@ export async function runRegisterLoad(task: RegisterLoadTask): Promise<LoadRepor
 
   function once(): Promise<void> {
     const deviceName = `${task.namePrefix}${(counter++).toString(36)}`;
-    const body = JSON.stringify({ ProductId: task.productId, DeviceName: deviceName });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const nonce = String(Math.floor(Math.random() * 2 ** 31));
-    const stringToSign = ["POST", host, "/device/register", "", "hmacsha256", timestamp, nonce, createHash("sha256").update(body).digest("hex")].join("\n");
-    const signature = createHmac("sha256", task.productSecret).update(stringToSign).digest("base64");
+    const { body, headers } = signedRegisterRequest(host, task.productId, task.productSecret, deviceName);
     return new Promise((resolve) => {
-      const req = request({
-        host: url.hostname, port: url.port, path: "/device/register", method: "POST", agent,
-        headers: {
-          "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(body),
-          "X-TC-Algorithm": "hmacsha256", "X-TC-Timestamp": timestamp, "X-TC-Nonce": nonce, "X-TC-Signature": signature,
-        },
-      }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path: "/device/register", method: "POST", agent, headers }, (res) => {
         let text = "";
         res.on("data", (chunk) => (text += chunk));
         res.on("end", () => {

@@ -8,7 +8,6 @@ import type { Command } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runDemo } from "../demo";
 
 export function register(program: Command): void {
   program
@@ -23,6 +22,7 @@ export function register(program: Command): void {
       const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
       const flashFile = options.flash ?? join(tempDir!, "device.flash");
       try {
+        const { runDemo } = await import("../demo"); // loaded by this command only: --help stays cheap
         const result = await runDemo({ flashFile, signAlgorithm: options.sign as "hmacsha256" | "hmacsha1" });
         process.exitCode = result.ok ? 0 : 1;
       } finally {

@@ -3,10 +3,6 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { parseTencentDeviceInfo } from "../device-info-file";
-import { startSimDevice } from "../sim-device";
-import { Timeline } from "../timeline";
-import { createNodeLogger } from "../../hal/node/logger";
 import { resolveEndpoints } from "../endpoints";
 import type { ExplorerError } from "../../firmware/errors";
 
@@ -81,6 +77,10 @@ Examples:
 async function runDeviceCommand(program: Command, options: DeviceCommandOptions): Promise<number> {
   if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
   const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+  // The device's modules load here, not with the CLI: `--help` and the other commands stay cheap.
+  const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }] = await Promise.all([
+    import("../device-info-file"), import("../sim-device"), import("../timeline"), import("../../hal/node/logger"),
+  ]);
   if (options.reset) {
     rmSync(options.flash, { force: true });
   }

@@ -4,13 +4,18 @@
  */
 import type { Command } from "commander";
 import { existsSync, writeFileSync } from "node:fs";
-import { createNodeHal } from "../../hal/node/index";
-import { openFlashFile } from "../../hal/node/flash";
-import { efusePathFor } from "../../hal/node/efuse";
-import { inspectFlash, loadDevInfo, type FlashReport } from "../../firmware/record-store";
-import { toTencentDeviceInfo } from "../device-info-file";
+import type { FlashReport } from "../../firmware/record-store";
 
-function openForReading(program: Command, file: string) {
+/** The flash modules, loaded by these commands only: `--help` and the other commands stay cheap. */
+async function flashModules() {
+  const [{ createNodeHal }, { openFlashFile }, { efusePathFor }, { inspectFlash, loadDevInfo }, { toTencentDeviceInfo }] = await Promise.all([
+    import("../../hal/node/index"), import("../../hal/node/flash"), import("../../hal/node/efuse"), import("../../firmware/record-store"), import("../device-info-file"),
+  ]);
+  return { createNodeHal, openFlashFile, efusePathFor, inspectFlash, loadDevInfo, toTencentDeviceInfo };
+}
+
+async function openForReading(program: Command, file: string) {
+  const { createNodeHal, openFlashFile, efusePathFor } = await flashModules();
   if (!existsSync(file)) program.error(`${file} does not exist`);
   if (!existsSync(efusePathFor(file))) {
     program.error(`${efusePathFor(file)} is missing: without the device's storage key the sealed record cannot be opened`);
@@ -27,8 +32,9 @@ export function register(program: Command): void {
     .description("slots, sequence numbers, validity, sizes and write counts; secrets masked")
     .argument("<file>", "the device's flash file")
     .option("--json", "print as JSON")
-    .action((file: string, options: { json?: boolean }) => {
-      const { flash: nvs, hal } = openForReading(program, file);
+    .action(async (file: string, options: { json?: boolean }) => {
+      const { flash: nvs, hal } = await openForReading(program, file);
+      const { inspectFlash } = await flashModules();
       const report = inspectFlash(hal);
       const stats = nvs.stats();
       if (options.json) {
@@ -43,8 +49,9 @@ export function register(program: Command): void {
     .description("write the record as Tencent's device_info.json (secrets in clear: keep the file safe)")
     .argument("<file>", "the device's flash file")
     .option("--out <path>", "where to write (default: standard output)")
-    .action((file: string, options: { out?: string }) => {
-      const { hal } = openForReading(program, file);
+    .action(async (file: string, options: { out?: string }) => {
+      const { hal } = await openForReading(program, file);
+      const { loadDevInfo, toTencentDeviceInfo } = await flashModules();
       const load = loadDevInfo(hal);
       if (load.status !== "ok") {
         program.error(load.status === "empty" ? `${file} holds no device record` : `${file} holds no readable record: ${load.reason}`);
@@ -68,7 +75,9 @@ function formatReport(file: string, report: FlashReport, totalWrites: number, we
     lines.push("  " + parts.join(", "));
     if (slot.record) {
       const r = slot.record;
-      lines.push(`    ${r.productId}/${r.deviceName} ${r.authMode}` + (r.deviceSecret ? ` psk ${r.deviceSecret}` : r.clientCert ? ` ${r.clientCert}` : " (no secret yet)"));
+      // One label per value: "auth psk, device secret ********2A==" (it used to read "psk psk ...").
+      const secret = r.deviceSecret ? `device secret ${r.deviceSecret}` : r.clientCert ? `client ${r.clientCert.replace(/^\(|\)$/g, "")}` : "no secret yet";
+      lines.push(`    ${r.productId}/${r.deviceName}: auth ${r.authMode}, ${secret}`);
     }
   }
   if (report.strayKeys.length) lines.push(`  stray keys: ${report.strayKeys.join(", ")}`);

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { startPlatform, type RunningPlatform } from "../platform/index";
+import type { RunningPlatform } from "../platform/index";
 
 /**
  * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_CHARS (the lines
@@ -62,10 +62,11 @@ interface PlatformCommandOptions {
   tlsKey?: string;
   tlsCert?: string;
   httpsPort: number;
-  mqttTlsPort: number;
+  mqttTlsPort?: number;
   mqttPskPort?: number;
   timestampWindow: number;
   maxRegistrationsPerSecond: number;
+  maxMqttConnections: number;
 }
 
 export function register(program: Command): void {
@@ -80,18 +81,25 @@ export function register(program: Command): void {
     .option("--mqtt-port <n>", "MQTT port (0: a free port)", port, 1883)
     .option("--tls-key <file>", "PEM key for HTTPS and MQTT over TLS (with --tls-cert)")
     .option("--tls-cert <file>", "PEM certificate for HTTPS and MQTT over TLS (with --tls-key)")
-    .option("--https-port <n>", "HTTPS port, with --tls-key/--tls-cert", port, 0)
-    .option("--mqtt-tls-port <n>", "MQTT over TLS port, with --tls-key/--tls-cert", port, 0)
-    .option("--mqtt-psk-port <n>", "MQTT over TLS-PSK port (identity ProductId+DeviceName, key the decoded PSK)", port)
+    .option("--https-port <n>", "HTTPS port for registration (/device/register and /register/dev), with --tls-key/--tls-cert", port, 0)
+    .option("--mqtt-tls-port <n>", "the one MQTT TLS port (Tencent's is 8883): TLS-PSK (identity ProductId+DeviceName), " +
+      "server-auth TLS with username/password, and client certificates, per connection; default a free port with --tls-key/--tls-cert; " +
+      "without them PSK only", port)
+    .option("--mqtt-psk-port <n>", "alias of --mqtt-tls-port (PSK and certificates share one port now)", port)
     .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
     .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
+    .option("--max-mqtt-connections <n>", "open MQTT connections per listener before new ones are refused (a large fleet needs more; so does the process's open-file limit)", nonNegative, 10_000)
     .action(async (options: PlatformCommandOptions) => {
       if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
         program.error("--tls-key and --tls-cert go together");
       }
+      if (options.mqttPskPort !== undefined && options.mqttTlsPort !== undefined && options.mqttPskPort !== options.mqttTlsPort) {
+        program.error("--mqtt-psk-port is an alias of --mqtt-tls-port: give one of them");
+      }
       let platform: RunningPlatform;
       const log = createBatchedLog((text) => process.stdout.write(text));
       try {
+        const { startPlatform } = await import("../platform/index"); // loaded by this command only: --help stays cheap
         platform = await startPlatform({
           config: options.config,
           dataDir: options.memory ? undefined : options.data,
@@ -101,10 +109,10 @@ export function register(program: Command): void {
           mqttPort: options.mqttPort,
           tls: options.tlsKey && options.tlsCert ? { key: readFileSync(options.tlsKey), cert: readFileSync(options.tlsCert) } : undefined,
           httpsPort: options.httpsPort,
-          mqttTlsPort: options.mqttTlsPort,
-          mqttPskPort: options.mqttPskPort,
+          mqttTlsPort: options.mqttTlsPort ?? options.mqttPskPort,
           timestampWindowSeconds: options.timestampWindow,
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
+          maxMqttConnections: options.maxMqttConnections,
           log: log.line,
         });
       } catch (error) {
@@ -115,7 +123,6 @@ export function register(program: Command): void {
       const extra = [
         platform.httpsUrl && `https=${platform.httpsUrl}`,
         platform.mqttTlsUrl && `mqtts=${platform.mqttTlsUrl}`,
-        platform.mqttPskUrl && `mqtt-psk=${platform.mqttPskUrl}`,
       ].filter(Boolean).join(" ");
       let stopping = false;
       const stop = (signal: string) => {

@@ -1,15 +1,17 @@
 /**
- * The MQTT side of the platform: aedes behind TCP, TLS and TLS-PSK listeners, PSK credentials of
- * PROTOCOL.md §5 at CONNECT, per-device topic ACL, activation on the first accepted CONNECT, and
- * the data template (report -> report_reply, console control -> device, control_reply recorded).
+ * The MQTT side of the platform: aedes behind a TCP listener and one TLS listener that serves,
+ * per connection, TLS-PSK, server-auth TLS and client-certificate TLS (docs/PROTOCOL.md §6);
+ * the credentials of §5 at CONNECT; the per-device topic ACL of §7; activation on the first
+ * accepted CONNECT. What devices publish goes to the data plane (thing.ts), which answers
+ * through publishToDevice.
  */
 import { Aedes, type AuthenticateError, type Client } from "aedes";
-import { randomUUID, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { createServer as createTlsServer, DEFAULT_CIPHERS, type TLSSocket } from "node:tls";
 import type { PlatformLog } from "./register-api";
-import { checkMqttCredentials, mayPublish, maySubscribe, parseThingTopic, type DeviceIdentity } from "./mqtt-auth";
-import type { ControlMessage, Registry } from "./registry";
+import { checkMqttCredentials, mayPublish, maySubscribe, type DeviceIdentity } from "./mqtt-auth";
+import type { Registry } from "./registry";
 
 /** MQTT packets larger than this close the connection (aedes itself has no packet size cap). */
 export const MAX_MQTT_PACKET_BYTES = 64 * 1024;
@@ -31,10 +33,9 @@ function guardPacketSize(client: Client, socket: Socket): void {
   };
 }
 
-/** Data-template messages larger than this are not parsed (a device has 16 KiB for down messages). */
-const MAX_TEMPLATE_MESSAGE_BYTES = 16 * 1024;
-
-export type Transport = "tcp" | "tls" | "tls-psk";
+export type Listener = "tcp" | "tls";
+/** How a connection authenticated its transport, as logged. */
+export type Transport = "tcp" | "tls" | "tls-psk" | "tls-cert";
 
 export interface BrokerOptions {
   registry: Registry;
@@ -46,33 +47,26 @@ export interface BrokerOptions {
   caCertPem?: string;
 }
 
-export class ControlError extends Error {
-  constructor(readonly code: "device-not-found" | "device-offline", message: string) {
-    super(message);
-    this.name = "ControlError";
-  }
-}
+/** A publish from an authenticated device on a topic the ACL let through. */
+export type DeviceMessageHandler = (identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string) => void;
 
-const PSK_CIPHERS = [
-  "PSK-AES128-GCM-SHA256", "PSK-AES256-GCM-SHA384", "PSK-AES128-CBC-SHA256", "PSK-AES128-CBC-SHA", "PSK-AES256-CBC-SHA",
-].join(":");
-
-function parseJson(payload: Buffer): Record<string, unknown> | undefined {
-  if (payload.length > MAX_TEMPLATE_MESSAGE_BYTES) return undefined;
-  try {
-    const value: unknown = JSON.parse(payload.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Node's default suites plus the PSK ones (Node's default list ends in "!PSK", and OpenSSL never
+ * lets a suite back once "!" removed it). Tencent's C SDK offers a PSK device only
+ * TLS_PSK_WITH_AES_128_CBC_SHA and TLS_PSK_WITH_AES_256_CBC_SHA (HAL_TLS_mbedtls.c,
+ * `ciphersuites`); certificate and server-auth clients never offer PSK suites, so OpenSSL picks
+ * PSK only for PSK clients, and then sends no certificate request.
+ */
+export const MQTT_TLS_CIPHERS = DEFAULT_CIPHERS.split(":").filter((suite) => suite !== "!PSK").join(":");
 
 export class PlatformBroker {
   /** Which device each accepted client is, by aedes client. */
   private readonly identities = new WeakMap<Client, DeviceIdentity>();
   /** Identities proven by the TLS-PSK handshake, by socket. */
   private readonly pskIdentities = new WeakMap<object, string>();
-  private readonly transports = new WeakMap<object, Transport>();
+  private readonly listeners = new WeakMap<object, Listener>();
+  /** Receives what devices publish (the data plane); set once by thing.ts. */
+  onDeviceMessage: DeviceMessageHandler = () => {};
   /** CONNECT keep-alive by client, seen in preConnect (authenticate does not get the packet). */
   private readonly keepalives = new WeakMap<Client, number>();
   private readonly servers: Server[] = [];
@@ -109,7 +103,8 @@ export class PlatformBroker {
       callback(null, subscription);
     };
     aedes.on("publish", (packet, client) => {
-      if (client) broker.onDevicePublish(client, packet.topic, packet.payload as Buffer);
+      const identity = client && broker.identities.get(client);
+      if (identity) broker.onDeviceMessage(identity, packet.topic, packet.payload as Buffer, client.id);
     });
     aedes.on("clientDisconnect", (client) => {
       if (broker.identities.has(client)) options.log({ event: "disconnect", clientId: client.id });
@@ -117,34 +112,33 @@ export class PlatformBroker {
     return broker;
   }
 
-  /** Starts a listener; resolves with the bound port. */
-  async listen(transport: Transport, host: string, port: number, tls?: { key: string | Buffer; cert: string | Buffer }): Promise<number> {
+  /**
+   * Starts a listener; resolves with the bound port. The TLS listener needs a key and certificate
+   * for server-auth and certificate clients; without them it serves TLS-PSK only.
+   */
+  async listen(listener: Listener, host: string, port: number, tls?: { key: string | Buffer; cert: string | Buffer }): Promise<number> {
     const handle = (socket: Socket) => {
       socket.setNoDelay(true); // small MQTT packets (CONNACK, replies) must not wait for Nagle
-      this.transports.set(socket, transport);
+      this.listeners.set(socket, listener);
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       socket.on("error", () => socket.destroy());
       guardPacketSize(this.aedes.handle(socket), socket);
     };
     let server: Server;
-    if (transport === "tcp") {
+    if (listener === "tcp") {
       server = createNetServer(handle);
-    } else if (transport === "tls") {
-      if (!tls) throw new Error("the TLS listener needs a key and a certificate");
-      server = createTlsServer({
-        key: tls.key, cert: tls.cert,
-        // Cert products authenticate with a client certificate from the mock CA; PSK devices send none.
-        requestCert: this.options.caCertPem !== undefined, rejectUnauthorized: false,
-        ca: this.options.caCertPem !== undefined ? [this.options.caCertPem] : undefined,
-        handshakeTimeout: this.options.connectTimeoutMs,
-      }, (socket) => handle(socket));
     } else {
+      const { caCertPem } = this.options;
       server = createTlsServer({
-        ciphers: PSK_CIPHERS,
-        maxVersion: "TLSv1.2", // TLS 1.2 PSK cipher suites, as mbedTLS in Tencent's C SDK uses
+        ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+        ciphers: MQTT_TLS_CIPHERS,
+        // Cert products present a certificate from the mock CA; others may send none, so the
+        // handshake never fails on it: authenticate() checks the certificate itself.
+        requestCert: caCertPem !== undefined, rejectUnauthorized: false,
+        ca: caCertPem !== undefined ? [caCertPem] : undefined,
         handshakeTimeout: this.options.connectTimeoutMs,
-        pskIdentityHint: "explorer-xs",
+        // TLS-PSK: identity ProductId+DeviceName, key the decoded PSK (docs/PROTOCOL.md §6).
         pskCallback: (socket, identity) => {
           const device = this.options.registry.getDeviceByClientId(identity);
           if (!device?.psk) return null;
@@ -169,18 +163,23 @@ export class PlatformBroker {
     done: (error: AuthenticateError | null, success: boolean | null) => void): void {
     const { registry, log, now } = this.options;
     const conn = client.conn as Socket;
-    const transport = this.transports.get(conn) ?? "tcp";
+    let transport: Transport = this.listeners.get(conn) ?? "tcp";
     const clientId = client.id;
     let transportAuthenticated = false;
     try {
       const device = registry.getDeviceByClientId(clientId);
-      if (transport === "tls-psk") {
-        transportAuthenticated = this.pskIdentities.get(conn) === clientId;
-      } else if (transport === "tls" && device?.certPem) {
-        transportAuthenticated = this.peerCertificateMatches(conn as TLSSocket, device.certPem);
+      if (transport === "tls") {
+        const pskIdentity = this.pskIdentities.get(conn);
+        if (pskIdentity !== undefined) {
+          transport = "tls-psk";
+          transportAuthenticated = pskIdentity === clientId;
+        } else if (device?.certPem && this.peerCertificateMatches(conn as TLSSocket, device.certPem)) {
+          transport = "tls-cert";
+          transportAuthenticated = true;
+        }
       }
       const result = checkMqttCredentials({
-        device, clientId, username, password, nowSeconds: Math.floor(now() / 1000), transportAuthenticated,
+        device, clientId, username, password, nowMs: now(), transportAuthenticated,
         keepaliveSeconds: this.keepalives.get(client),
       });
       const remote = `${conn.remoteAddress ?? "?"}:${conn.remotePort ?? "?"}`;
@@ -202,61 +201,34 @@ export class PlatformBroker {
     }
   }
 
+  /**
+   * A client certificate counts only if it is the one the mock CA issued to this device, and
+   * still verifies against the CA now (OpenSSL's verdict is kept in `authorized`, since the
+   * listener lets unverified handshakes through for PSK and server-auth clients).
+   */
   private peerCertificateMatches(socket: TLSSocket, certPem: string): boolean {
-    if (!socket.authorized) return false;
+    const { caCertPem } = this.options;
+    if (!socket.authorized || caCertPem === undefined) return false;
     const peer = socket.getPeerX509Certificate?.();
-    return peer !== undefined && peer.fingerprint256 === new X509Certificate(certPem).fingerprint256;
+    if (peer === undefined) return false;
+    const ca = new X509Certificate(caCertPem);
+    const nowMs = this.options.now();
+    return peer.fingerprint256 === new X509Certificate(certPem).fingerprint256
+      && peer.checkIssued(ca) && peer.verify(ca.publicKey)
+      && Date.parse(peer.validFrom) <= nowMs && nowMs <= Date.parse(peer.validTo);
   }
 
-  private onDevicePublish(client: Client, topic: string, payload: Buffer): void {
-    const identity = this.identities.get(client);
-    const parsed = parseThingTopic(topic);
-    if (!identity || !parsed || parsed.direction !== "up") return;
-    const message = parseJson(payload);
-    if (!message) {
-      this.options.log({ event: "template", clientId: client.id, topic, outcome: "not a JSON object" });
-      return;
-    }
-    const down = `$thing/down/${parsed.kind}/${identity.productId}/${identity.deviceName}`;
-    const clientToken = message.clientToken;
-    if (parsed.kind === "property" && message.method === "report") {
-      const problem = typeof clientToken !== "string" ? "clientToken missing"
-        : typeof message.params !== "object" || message.params === null || Array.isArray(message.params) ? "params must be an object" : undefined;
-      const reply = problem
-        ? { method: "report_reply", clientToken: typeof clientToken === "string" ? clientToken : "", code: 406, status: problem }
-        : { method: "report_reply", clientToken, code: 0, status: "success" };
-      this.publishDown(down, reply);
-    } else if (parsed.kind === "property" && message.method === "control_reply") {
-      const recorded = typeof clientToken === "string" && this.options.registry.recordControlReply(
-        identity.productId, identity.deviceName, clientToken,
-        typeof message.code === "number" ? message.code : -1, typeof message.status === "string" ? message.status.slice(0, 256) : "", this.options.now());
-      this.options.log({ event: "control_reply", clientId: client.id, clientToken: String(clientToken).slice(0, 64), outcome: recorded ? "recorded" : "unknown clientToken" });
-    } else if (parsed.kind === "event" && message.method === "event_post" && typeof clientToken === "string") {
-      this.publishDown(down, { method: "event_reply", clientToken, code: 0, status: "", data: {} });
-    }
-  }
-
-  private publishDown(topic: string, body: unknown): void {
-    this.aedes.publish({ cmd: "publish", topic, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
+  /** Publishes to a device's topic (the data plane's replies and calls); resolves once queued to subscribers. */
+  publishToDevice(topic: string, payload: string | Buffer, qos: 0 | 1 = 0): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish({ cmd: "publish", topic, payload: typeof payload === "string" ? Buffer.from(payload) : payload, qos, retain: false, dup: false },
+        (error?: Error) => (error ? reject(error) : resolve()));
+    });
   }
 
   isOnline(productId: string, deviceName: string): boolean {
     const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[productId + deviceName];
     return client !== undefined && this.identities.has(client);
-  }
-
-  /** Sends a console control message to the device's down topic and records it. */
-  sendControl(productId: string, deviceName: string, params: Record<string, unknown>): ControlMessage {
-    const { registry } = this.options;
-    if (!registry.getDevice(productId, deviceName)) throw new ControlError("device-not-found", `device ${productId}/${deviceName} does not exist`);
-    if (!this.isOnline(productId, deviceName)) throw new ControlError("device-offline", `device ${productId}/${deviceName} is not connected`);
-    const message = { clientToken: `ctl-${randomUUID()}`, productId, deviceName, params, sentAt: this.options.now() };
-    registry.recordControl(message);
-    this.aedes.publish({
-      cmd: "publish", topic: `$thing/down/property/${productId}/${deviceName}`, qos: 1, retain: false, dup: false,
-      payload: Buffer.from(JSON.stringify({ method: "control", clientToken: message.clientToken, params })),
-    }, () => {});
-    return message;
   }
 
   /** Disconnects a device (e.g. deleted in the console). */

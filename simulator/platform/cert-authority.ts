@@ -28,6 +28,9 @@ function runOpenssl(args: string[], stdin?: string): Promise<string> {
       if (error) reject(new CertAuthorityError(`openssl ${args[0]} failed: ${String(stderr).trim() || error.message}`));
       else resolve(String(stdout));
     });
+    // openssl may exit before it reads its input (commands that take none): the write then fails
+    // with EPIPE, which the exit callback above reports, so it must not crash the process.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(stdin ?? "");
   });
 }

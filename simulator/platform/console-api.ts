@@ -6,16 +6,18 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ControlError, type PlatformBroker } from "./broker";
+import type { PlatformBroker } from "./broker";
 import type { CertAuthority } from "./cert-authority";
 import { BodyTooLargeError, mediaType, readBody, sendJson } from "./http-server";
 import { RegistryError, type Device, type Product, type Registry } from "./registry";
+import { ThingError, type ThingService } from "./thing";
 
 const MAX_CONSOLE_BODY_BYTES = 64 * 1024;
 
 export interface ConsoleApiOptions {
   registry: Registry;
   broker: PlatformBroker;
+  thing: ThingService;
   certAuthority: () => Promise<CertAuthority>;
   now: () => number;
 }
@@ -172,12 +174,38 @@ export function createConsoleHandler(options: ConsoleApiOptions) {
         device(productId, deviceName);
         const params = body.params;
         if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ConsoleError(400, "invalid", "params must be an object");
-        const message = broker.sendControl(productId, deviceName, params as Record<string, unknown>);
-        return [200, { clientToken: message.clientToken, sentAt: message.sentAt }];
+        // requireOnline false keeps the control pending for the device's next get_status (issue 14).
+        const requireOnline = optionalBoolean(body, "requireOnline") ?? true;
+        const message = options.thing.control(productId, deviceName, params as Record<string, unknown>, { requireOnline });
+        return [200, { clientToken: message.clientToken, sentAt: message.sentAt, delivered: message.delivered }];
       }
       if (method === "GET") {
         device(productId, deviceName);
         return [200, { controls: registry.listControls(productId, deviceName) }];
+      }
+    // ---- data plane (issue 14): action calls and what the device reported ----
+    } else if (sub === "devices" && deviceName !== undefined && action === "action" && parts.length === 5) {
+      if (method === "POST") {
+        const body = await readJson(req);
+        device(productId, deviceName);
+        const params = body.params ?? {};
+        if (typeof params !== "object" || params === null || Array.isArray(params)) throw new ConsoleError(400, "invalid", "params must be an object");
+        if (body.timeoutMs !== undefined && typeof body.timeoutMs !== "number") throw new ConsoleError(400, "invalid", "timeoutMs must be a number");
+        const call = await options.thing.callAction(productId, deviceName, body.actionId as string, params as Record<string, unknown>, body.timeoutMs as number | undefined);
+        return [200, { clientToken: call.clientToken, ...call.reply }];
+      }
+      if (method === "GET") {
+        device(productId, deviceName);
+        return [200, { actions: registry.listActions(productId, deviceName) }];
+      }
+    } else if (sub === "devices" && deviceName !== undefined && action === "data" && parts.length === 5) {
+      if (method === "GET") {
+        device(productId, deviceName);
+        return [200, {
+          reported: options.thing.latestReported(productId, deviceName),
+          pendingControl: options.thing.pendingControl(productId, deviceName) ?? null,
+          deviceInfo: options.thing.deviceInfo(productId, deviceName) ?? null,
+        }];
       }
     } else {
       throw new ConsoleError(404, "not-found", "no such console resource");
@@ -204,8 +232,9 @@ export function createConsoleHandler(options: ConsoleApiOptions) {
       } else if (error instanceof RegistryError) {
         const status = error.code === "invalid" ? 400 : error.code === "exists" ? 409 : 404;
         sendJson(res, status, { error: { code: error.code, message: error.message } }, { date, close });
-      } else if (error instanceof ControlError) {
-        sendJson(res, error.code === "device-offline" ? 409 : 404, { error: { code: error.code, message: error.message } }, { date, close });
+      } else if (error instanceof ThingError) {
+        const status = error.code === "device-offline" ? 409 : error.code === "device-not-found" ? 404 : error.code === "action-timeout" ? 504 : 400;
+        sendJson(res, status, { error: { code: error.code, message: error.message } }, { date, close });
       } else {
         sendJson(res, 500, { error: { code: "internal", message: error instanceof Error ? error.message : String(error) } }, { date, close });
       }

@@ -1,6 +1,6 @@
 /**
  * The mock Tencent Cloud IoT Explorer platform as a library: registry, registration API,
- * console API and MQTT broker, started together by `startPlatform`.
+ * console API, MQTT broker and data plane, started together by `startPlatform`.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,10 +12,12 @@ import { createConsoleHandler } from "./console-api";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import { createRegisterHandler, type PlatformLog } from "./register-api";
 import { Registry } from "./registry";
+import { ThingService } from "./thing";
 
 export type { PlatformConfig } from "./config";
 export type { PlatformLog } from "./register-api";
 export { Registry } from "./registry";
+export { ThingError, ThingService } from "./thing";
 
 export interface PlatformOptions {
   /** Products and pre-created devices: an object, or the path of a products.json. */
@@ -27,12 +29,14 @@ export interface PlatformOptions {
   host?: string;                     // default 127.0.0.1
   httpPort?: number;                 // default 0 (a free port)
   mqttPort?: number;                 // default 0
-  /** Key and certificate for HTTPS and MQTT over TLS; their listeners start only when given. */
+  /** Key and certificate for HTTPS and MQTT over TLS (server-auth and certificate devices). */
   tls?: TlsFiles;
-  httpsPort?: number;                // default 0, with tls
-  mqttTlsPort?: number;              // default 0, with tls
-  /** Port of the TLS-PSK MQTT listener (identity ProductId+DeviceName); none when undefined. */
-  mqttPskPort?: number;
+  httpsPort?: number;                // default 0; HTTPS starts only with tls
+  /**
+   * The one MQTT TLS listener: TLS-PSK, server-auth TLS and client certificates, negotiated per
+   * connection. Starts with tls (default port 0), or PSK-only without tls when a port is given.
+   */
+  mqttTlsPort?: number;
   timestampWindowSeconds?: number;   // default 300
   maxRegistrationsPerSecond?: number;// per product; default 0 = unlimited
   httpLimits?: Partial<HttpLimits>;
@@ -48,9 +52,10 @@ export interface RunningPlatform {
   consoleUrl: string;
   httpsUrl?: string;
   mqttTlsUrl?: string;
-  mqttPskUrl?: string;
   registry: Registry;
   broker: PlatformBroker;
+  /** The data plane: data template, control, action calls, custom-topic messages, reported values. */
+  thing: ThingService;
   certAuthority(): Promise<CertAuthority>;
   close(): Promise<void>;
 }
@@ -101,6 +106,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       connectTimeoutMs: options.mqttConnectTimeoutMs ?? 10_000,
     });
     cleanups.push(() => broker.close());
+    const thing = new ThingService({ registry, link: broker, now, log });
+    broker.onDeviceMessage = (identity, topic, payload, clientId) => thing.handle(identity, topic, payload, clientId);
+    cleanups.push(() => thing.close());
 
     const register = createRegisterHandler({
       registry, certAuthority, now, log,
@@ -108,7 +116,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
     });
-    const consoleApi = createConsoleHandler({ registry, broker, certAuthority, now });
+    const consoleApi = createConsoleHandler({ registry, broker, thing, certAuthority, now });
 
     const handler = async (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "/").split("?")[0];
@@ -135,17 +143,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       httpUrl: `http://${h}:${httpPort}`,
       mqttUrl: `mqtt://${h}:${mqttPort}`,
       consoleUrl: `http://${h}:${httpPort}/console`,
-      registry, broker, certAuthority,
+      registry, broker, thing, certAuthority,
       close: closeAll,
     };
     if (options.tls) {
       const https = createPlatformHttpServer(handler, limits, options.tls, now);
       servers.push(https);
       running.httpsUrl = `https://${h}:${await listen(https, options.httpsPort ?? 0, host)}`;
-      running.mqttTlsUrl = `mqtts://${h}:${await broker.listen("tls", host, options.mqttTlsPort ?? 0, options.tls)}`;
     }
-    if (options.mqttPskPort !== undefined) {
-      running.mqttPskUrl = `mqtts://${h}:${await broker.listen("tls-psk", host, options.mqttPskPort)}`;
+    if (options.tls || options.mqttTlsPort !== undefined) {
+      running.mqttTlsUrl = `mqtts://${h}:${await broker.listen("tls", host, options.mqttTlsPort ?? 0, options.tls)}`;
     }
     return running;
   } catch (error) {

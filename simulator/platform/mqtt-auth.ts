@@ -1,7 +1,8 @@
 /**
- * The MQTT credential rules of PROTOCOL.md §5, checked on the platform side with node:crypto:
- * client id = ProductId+DeviceName, username `<clientId>;<appId>;<connId>;<expiry>`, password
- * `<hex HMAC(decoded PSK, username)>;hmacsha256|hmacsha1`, compared in constant time.
+ * The MQTT credential rules of docs/PROTOCOL.md §5, checked on the platform side with
+ * node:crypto: client id = ProductId+DeviceName, username `<clientId>;<appId>;<connId>;<expiry>`,
+ * password `<hex HMAC(decoded PSK, username)>;hmacsha256|hmacsha1`, compared in constant time;
+ * and the topic rules of §7: which topics a device may publish and subscribe.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Device } from "./registry";
@@ -17,19 +18,36 @@ export type MqttAuthResult =
   | { ok: true }
   | { ok: false; returnCode: 2 | 4 | 5; reason: string };
 
-/** Tencent's broker keeps sessions alive at most this long (PROTOCOL.md §5). */
+/** Tencent's broker keeps sessions alive at most this long (docs/PROTOCOL.md §5). */
 export const MAX_KEEPALIVE_SECONDS = 690;
 
 const APP_ID = /^[0-9]{1,12}$/;
 const CONN_ID = /^[A-Za-z0-9]{5}$/;
-const EXPIRY = /^[0-9]{1,16}$/;
+/** Up to 19 digits: C `long` is 64-bit on a Linux host, so LONG_MAX has 19 (docs/PROTOCOL.md §5). */
+const EXPIRY = /^[0-9]{1,19}$/;
 const HEX = /^[0-9a-fA-F]+$/;
 
 export interface ParsedUsername {
   clientId: string;
   appId: string;
   connId: string;
-  expiry: number;
+  /** Exact: a 19-digit expiry does not fit a double. */
+  expiry: bigint;
+}
+
+/**
+ * LONG_MAX of both widths: what Tencent's C SDK sends with MAX_ACCESS_EXPIRE_TIMEOUT 0 (its
+ * default), meaning "never expires" (mqtt_client_connect.c, _serialize_connect_packet).
+ */
+export const NO_EXPIRY = [2n ** 31n - 1n, 2n ** 63n - 1n] as const;
+/** An expiry at or above this is in milliseconds (the Python SDK's unit); below it, seconds. 1e11 s is the year 5138, 1e11 ms 1973. */
+export const MILLISECOND_EXPIRY_FROM = 10n ** 11n;
+
+/** Whether the username's expiry has passed at `nowMs` (exact integer comparison). */
+export function expiryHasPassed(expiry: bigint, nowMs: number): boolean {
+  if (NO_EXPIRY.includes(expiry as (typeof NO_EXPIRY)[number])) return false;
+  const now = BigInt(Math.floor(nowMs));
+  return expiry >= MILLISECOND_EXPIRY_FROM ? expiry < now : expiry < now / 1000n;
 }
 
 export function parseUsername(username: string): ParsedUsername | string {
@@ -39,7 +57,7 @@ export function parseUsername(username: string): ParsedUsername | string {
   if (!APP_ID.test(appId)) return "username appId must be digits";
   if (!CONN_ID.test(connId)) return "username connId must be 5 letters or digits";
   if (!EXPIRY.test(expiry)) return "username expiry must be a unix time";
-  return { clientId, appId, connId, expiry: Number(expiry) };
+  return { clientId, appId, connId, expiry: BigInt(expiry) };
 }
 
 /** Checks the password of §5 against the device's PSK; never throws. */
@@ -60,7 +78,8 @@ export interface AuthInput {
   clientId: string;
   username: string | undefined;
   password: Buffer | undefined;
-  nowSeconds: number;
+  /** The platform's clock in milliseconds. */
+  nowMs: number;
   /** The transport already proved the identity (TLS-PSK identity or a client certificate). */
   transportAuthenticated: boolean;
   /** CONNECT's keep-alive; 0 (none) is allowed, above MAX_KEEPALIVE_SECONDS is refused (chosen). */
@@ -75,8 +94,7 @@ export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
   const parsed = parseUsername(input.username);
   if (typeof parsed === "string") return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: parsed };
   if (parsed.clientId !== input.clientId) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username clientId differs from the client id" };
-  // Large values (SDKs that send milliseconds, or a far future when the clock is unknown) are valid.
-  if (parsed.expiry < input.nowSeconds) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username expiry is in the past" };
+  if (expiryHasPassed(parsed.expiry, input.nowMs)) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username expiry is in the past" };
   if ((input.keepaliveSeconds ?? 0) > MAX_KEEPALIVE_SECONDS) {
     return { ok: false, returnCode: CONNACK.notAuthorized, reason: `keep-alive ${input.keepaliveSeconds} s exceeds ${MAX_KEEPALIVE_SECONDS} s` };
   }
@@ -92,7 +110,7 @@ export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
   return { ok: true };
 }
 
-/** The device's own data-template topics (PROTOCOL.md §5). */
+/** The device's own data-template topics (docs/PROTOCOL.md §7). */
 const THING_TOPIC = /^\$thing\/(up|down)\/(property|event|action)\/([^/]+)\/([^/]+)$/;
 
 export function parseThingTopic(topic: string): { direction: "up" | "down"; kind: "property" | "event" | "action"; productId: string; deviceName: string } | undefined {
@@ -106,16 +124,42 @@ export interface DeviceIdentity {
   deviceName: string;
 }
 
-function isOwn(identity: DeviceIdentity, topic: string, direction: "up" | "down"): boolean {
-  const parsed = parseThingTopic(topic); // a wildcard level ("+", "#") never equals a real name
-  return parsed !== undefined && parsed.direction === direction
-    && parsed.productId === identity.productId && parsed.deviceName === identity.deviceName;
+/**
+ * Every topic a device may use, by name, with what it may do there (docs/PROTOCOL.md §7):
+ * the data template, the system time service, and Tencent's default custom topics. Anything
+ * else is refused, and a wildcard never matches: "+" or "#" is never a device's own name.
+ */
+export function deviceTopics(identity: DeviceIdentity): ReadonlyMap<string, { publish: boolean; subscribe: boolean }> {
+  const { productId: pid, deviceName: dn } = identity;
+  const pub = { publish: true, subscribe: false };
+  const sub = { publish: false, subscribe: true };
+  return new Map([
+    [`$thing/up/property/${pid}/${dn}`, pub],
+    [`$thing/up/event/${pid}/${dn}`, pub],
+    [`$thing/up/action/${pid}/${dn}`, pub],
+    [`$thing/down/property/${pid}/${dn}`, sub],
+    [`$thing/down/event/${pid}/${dn}`, sub],
+    [`$thing/down/action/${pid}/${dn}`, sub],
+    [`$sys/operation/${pid}/${dn}`, pub],
+    [`$sys/operation/result/${pid}/${dn}`, sub],
+    [`${pid}/${dn}/data`, { publish: true, subscribe: true }],
+    [`${pid}/${dn}/event`, pub],
+    [`${pid}/${dn}/control`, sub],
+  ]);
+}
+
+/** The identity's topic table, cached per identity object (each client has one). */
+const tables = new WeakMap<DeviceIdentity, ReadonlyMap<string, { publish: boolean; subscribe: boolean }>>();
+function tableOf(identity: DeviceIdentity) {
+  let table = tables.get(identity);
+  if (!table) tables.set(identity, (table = deviceTopics(identity)));
+  return table;
 }
 
 export function mayPublish(identity: DeviceIdentity, topic: string): boolean {
-  return isOwn(identity, topic, "up");
+  return tableOf(identity).get(topic)?.publish === true;
 }
 
 export function maySubscribe(identity: DeviceIdentity, topic: string): boolean {
-  return isOwn(identity, topic, "down");
+  return tableOf(identity).get(topic)?.subscribe === true;
 }

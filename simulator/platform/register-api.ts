@@ -1,11 +1,12 @@
 /**
- * Dynamic registration endpoints: `POST /device/register` (PROTOCOL.md §2, §3) and the legacy
- * `POST /register/dev` (§3b). Checks run cheapest first, and nothing about a device is revealed
- * before the request's signature has been verified.
+ * Dynamic registration endpoints: `POST /device/register` (docs/PROTOCOL.md §2, §3) and the
+ * legacy `POST /register/dev` (§4). Checks run cheapest first, and nothing about a device is
+ * revealed before the request's signature has been verified.
  */
 import { randomUUID } from "node:crypto";
 import { pooledRandomBytes } from "../../hal/node/random-pool";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import { TextDecoder } from "node:util";
 import { PLATFORM_ERROR_CODES } from "../../firmware/errors";
 import type { CertAuthority } from "./cert-authority";
@@ -247,6 +248,44 @@ export class RegistrationService {
   }
 }
 
+/** Tencent's C SDK 3.1 reads a response in reads of this many bytes (utils_httpc.c, HTTP_CLIENT_CHUNK_SIZE - 1). */
+export const C_SDK_HTTP_READ_BYTES = 1024;
+/** The padded header block stays below this, so the C SDK finds its end within its first read. */
+const MAX_PADDED_HEADER_BYTES = 1000;
+export const LEGACY_PADDING_HEADER = "X-Explorer-Xs-Padding";
+
+/**
+ * Answers the legacy endpoint so that Tencent's C SDK 3.1 sees the end of the response at once
+ * instead of waiting out its 2 s read timeout (dynreg.c, DYN_REG_RES_HTTP_TIMEOUT_MS). Its HTTP
+ * client (utils_httpc.c, _http_client_recv_response) first reads 1024 bytes, and that read ends
+ * early only when the server closes the connection (HAL_TCP_Read returns the bytes with
+ * QCLOUD_ERR_TCP_PEER_SHUTDOWN) or when 1024 bytes have arrived. Over TCP the connection closes
+ * after the body. Over TLS a close is fatal to it (HAL_TLS_Read turns close_notify into
+ * QCLOUD_ERR_SSL_READ and drops what it read), so the connection stays open and a padding header
+ * brings the response to 1024 bytes, its header block still ending inside them. (The mock's own
+ * measure; docs/PROTOCOL.md §4.)
+ */
+function sendLegacyJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, date: Date): void {
+  const text = JSON.stringify(body);
+  const bodyBytes = Buffer.byteLength(text);
+  res.statusCode = status;
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", bodyBytes);
+  res.setHeader("Date", date.toUTCString());
+  const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
+  // With Connection, Date and Content-Length set, Node adds no header of its own: the block is exactly these lines.
+  res.setHeader("Connection", encrypted && req.complete ? "keep-alive" : "close");
+  if (encrypted && req.complete) {
+    const lines = res.getHeaderNames().map((name) => `${name}: ${String(res.getHeader(name))}\r\n`).join("");
+    const headerBytes = Buffer.byteLength(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${lines}\r\n`);
+    const paddingLine = `${LEGACY_PADDING_HEADER}: \r\n`.length;
+    const target = Math.min(MAX_PADDED_HEADER_BYTES, C_SDK_HTTP_READ_BYTES + 32 - bodyBytes);
+    const padding = target - headerBytes - paddingLine;
+    if (padding > 0) res.setHeader(LEGACY_PADDING_HEADER, "x".repeat(padding));
+  }
+  res.end(text);
+}
+
 function remoteOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
 }
@@ -267,7 +306,7 @@ export function createRegisterHandler(options: RegisterApiOptions) {
       if (endpoint === "current") {
         sendJson(res, 200, { Response: { Len: result.len, Payload: result.payload, RequestId: requestId, State: result.state } }, { date });
       } else {
-        sendJson(res, 200, { code: 0, message: "", payload: result.payload }, { date });
+        sendLegacyJson(req, res, 200, { code: 0, message: "", payload: result.payload }, date);
       }
     } catch (error) {
       const refusal = error instanceof RegistrationRefusal
@@ -283,7 +322,7 @@ export function createRegisterHandler(options: RegisterApiOptions) {
         sendJson(res, refusal.httpStatus, { Response: { Error: { Code: refusal.code, Message: refusal.message }, RequestId: requestId } }, { date, close });
       } else {
         const message = refusal.code === "AuthFailure.SignatureFailure" ? "Check signature failed" : refusal.message;
-        sendJson(res, refusal.httpStatus, { code: LEGACY_ERROR_CODES[refusal.code], message, requestId }, { date, close });
+        sendLegacyJson(req, res, refusal.httpStatus, { code: LEGACY_ERROR_CODES[refusal.code], message, requestId }, date);
       }
     }
   }

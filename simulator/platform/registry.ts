@@ -1,6 +1,6 @@
 /**
- * The platform's persistent state: products, devices, registration nonces and control messages,
- * in one SQLite database (better-sqlite3, WAL) under a data folder, or in memory for tests.
+ * The platform's persistent state: products, devices, registration nonces, control messages and
+ * the data plane (reported properties, pending control, report_info, action calls), in one SQLite database (better-sqlite3, WAL) under a data folder, or in memory for tests.
  * Every method is synchronous, so each one is atomic with respect to the event loop.
  */
 import Database from "better-sqlite3";
@@ -56,6 +56,31 @@ export interface ControlMessage {
   params: Record<string, unknown>;
   sentAt: number;
   reply?: { code: number; status: string; at: number };
+}
+
+// ---- data plane types (issue 14: data template, docs/PROTOCOL.md §8) ----
+
+/** A property's latest reported value, with when the platform received it (ms) and the device's own timestamp when it sent one. */
+export interface ReportedProperty {
+  value: unknown;
+  updatedAt: number;
+  deviceTimestamp?: number;
+}
+
+/** What the device said about itself in report_info (module, firmware, ...), as sent. */
+export interface DeviceInfoReport {
+  info: Record<string, unknown>;
+  reportedAt: number;
+}
+
+export interface ActionCall {
+  clientToken: string;
+  productId: string;
+  deviceName: string;
+  actionId: string;
+  params: Record<string, unknown>;
+  sentAt: number;
+  reply?: { code: number; status: string; response: Record<string, unknown>; at: number };
 }
 
 export class RegistryError extends Error {
@@ -120,6 +145,62 @@ CREATE TABLE IF NOT EXISTS control_messages (
   FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
 );
 `;
+
+// ---- data plane schema (issue 14), kept apart from the tables above ----
+const DATA_PLANE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS reported_properties (
+  product_id TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  device_timestamp INTEGER,
+  PRIMARY KEY (product_id, device_name, name),
+  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS pending_controls (
+  product_id TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  params TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (product_id, device_name),
+  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS device_info_reports (
+  product_id TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  info TEXT NOT NULL,
+  reported_at INTEGER NOT NULL,
+  PRIMARY KEY (product_id, device_name),
+  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS action_calls (
+  client_token TEXT PRIMARY KEY,
+  product_id TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  action_id TEXT NOT NULL,
+  params TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  reply_code INTEGER, reply_status TEXT, response TEXT, replied_at INTEGER,
+  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
+);
+`;
+
+interface ActionRow {
+  client_token: string; product_id: string; device_name: string; action_id: string; params: string; sent_at: number;
+  reply_code: number | null; reply_status: string | null; response: string | null; replied_at: number | null;
+}
+
+function toAction(row: ActionRow): ActionCall {
+  const call: ActionCall = {
+    clientToken: row.client_token, productId: row.product_id, deviceName: row.device_name, actionId: row.action_id,
+    params: JSON.parse(row.params) as Record<string, unknown>, sentAt: row.sent_at,
+  };
+  if (row.replied_at !== null) {
+    call.reply = { code: row.reply_code ?? -1, status: row.reply_status ?? "", response: JSON.parse(row.response ?? "{}") as Record<string, unknown>, at: row.replied_at };
+  }
+  return call;
+}
 
 function toProduct(row: ProductRow): Product {
   return {
@@ -193,6 +274,8 @@ export class Registry {
    * folder), so each writer below drops the entry it changes.
    */
   private readonly productCache = new Map<string, Product>();
+  /** Statements of the data plane block (issue 14). */
+  private readonly dataPlane;
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
@@ -229,6 +312,21 @@ export class Registry {
       replyControl: db.prepare(`UPDATE control_messages SET reply_code = ?, reply_status = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
       listControls: db.prepare(`SELECT * FROM control_messages WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
       getControl: db.prepare(`SELECT * FROM control_messages WHERE client_token = ?`),
+    };
+    db.exec(DATA_PLANE_SCHEMA);
+    this.dataPlane = {
+      upsertReported: db.prepare(`INSERT INTO reported_properties VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (product_id, device_name, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, device_timestamp = excluded.device_timestamp`),
+      listReported: db.prepare(`SELECT name, value, updated_at, device_timestamp FROM reported_properties WHERE product_id = ? AND device_name = ? ORDER BY name`),
+      getPending: db.prepare(`SELECT params FROM pending_controls WHERE product_id = ? AND device_name = ?`),
+      setPending: db.prepare(`INSERT INTO pending_controls VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET params = excluded.params, updated_at = excluded.updated_at`),
+      deletePending: db.prepare(`DELETE FROM pending_controls WHERE product_id = ? AND device_name = ?`),
+      setInfo: db.prepare(`INSERT INTO device_info_reports VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET info = excluded.info, reported_at = excluded.reported_at`),
+      getInfo: db.prepare(`SELECT info, reported_at FROM device_info_reports WHERE product_id = ? AND device_name = ?`),
+      insertAction: db.prepare(`INSERT INTO action_calls (client_token, product_id, device_name, action_id, params, sent_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      replyAction: db.prepare(`UPDATE action_calls SET reply_code = ?, reply_status = ?, response = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
+      getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
+      listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
     };
   }
 
@@ -370,5 +468,86 @@ export class Registry {
 
   listControls(productId: string, deviceName: string): ControlMessage[] {
     return (this.statements.listControls.all(productId, deviceName) as ControlRow[]).map(toControl);
+  }
+
+  // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----
+
+  /** Merges a report's properties into the latest values, all in one transaction. */
+  recordReport(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp?: number): void {
+    this.db.transaction(() => {
+      for (const [name, value] of Object.entries(params)) {
+        this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
+      }
+    })();
+  }
+
+  latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
+    const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;
+    const latest: Record<string, ReportedProperty> = {};
+    for (const row of rows) {
+      latest[row.name] = { value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}) };
+    }
+    return latest;
+  }
+
+  /** Control sent and neither acknowledged nor cleared, merged: what get_status returns as data.control. */
+  pendingControl(productId: string, deviceName: string): Record<string, unknown> | undefined {
+    const row = this.dataPlane.getPending.get(productId, deviceName) as { params: string } | undefined;
+    return row && (JSON.parse(row.params) as Record<string, unknown>);
+  }
+
+  /** Adds a control's params to the pending control (later values win). */
+  addPendingControl(productId: string, deviceName: string, params: Record<string, unknown>, now: number): void {
+    this.db.transaction(() => {
+      const merged = { ...this.pendingControl(productId, deviceName), ...params };
+      this.dataPlane.setPending.run(productId, deviceName, JSON.stringify(merged), now);
+    })();
+  }
+
+  /**
+   * Drops from the pending control the params an acknowledged control carried, unless a later
+   * control changed them since; `undefined` drops it all (clear_control).
+   */
+  settlePendingControl(productId: string, deviceName: string, acknowledged: Record<string, unknown> | undefined, now: number): void {
+    this.db.transaction(() => {
+      const pending = this.pendingControl(productId, deviceName);
+      if (!pending) return;
+      if (acknowledged === undefined) {
+        this.dataPlane.deletePending.run(productId, deviceName);
+        return;
+      }
+      for (const [name, value] of Object.entries(acknowledged)) {
+        if (name in pending && JSON.stringify(pending[name]) === JSON.stringify(value)) delete pending[name];
+      }
+      if (Object.keys(pending).length === 0) this.dataPlane.deletePending.run(productId, deviceName);
+      else this.dataPlane.setPending.run(productId, deviceName, JSON.stringify(pending), now);
+    })();
+  }
+
+  recordDeviceInfo(productId: string, deviceName: string, info: Record<string, unknown>, now: number): void {
+    this.dataPlane.setInfo.run(productId, deviceName, JSON.stringify(info), now);
+  }
+
+  deviceInfo(productId: string, deviceName: string): DeviceInfoReport | undefined {
+    const row = this.dataPlane.getInfo.get(productId, deviceName) as { info: string; reported_at: number } | undefined;
+    return row && { info: JSON.parse(row.info) as Record<string, unknown>, reportedAt: row.reported_at };
+  }
+
+  recordAction(call: Omit<ActionCall, "reply">): void {
+    this.dataPlane.insertAction.run(call.clientToken, call.productId, call.deviceName, call.actionId, JSON.stringify(call.params), call.sentAt);
+  }
+
+  /** Records a device's action_reply; false when no unanswered action call has that token. */
+  recordActionReply(productId: string, deviceName: string, clientToken: string, reply: { code: number; status: string; response: Record<string, unknown> }, now: number): boolean {
+    return this.dataPlane.replyAction.run(reply.code, reply.status, JSON.stringify(reply.response), now, clientToken, productId, deviceName).changes === 1;
+  }
+
+  getAction(clientToken: string): ActionCall | undefined {
+    const row = this.dataPlane.getAction.get(clientToken) as ActionRow | undefined;
+    return row && toAction(row);
+  }
+
+  listActions(productId: string, deviceName: string): ActionCall[] {
+    return (this.dataPlane.listActions.all(productId, deviceName) as ActionRow[]).map(toAction);
   }
 }

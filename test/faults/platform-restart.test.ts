@@ -12,13 +12,13 @@ import { fileURLToPath } from "node:url";
 import { recordCase } from "./lib/results";
 import { bootBoard, checkInvariants, consoleDevice, newBoard, platformSecret, productsConfig, storedSecret, PSK_PRODUCT, type BootRun } from "./lib/harness";
 
-const CLI = fileURLToPath(new URL("../../simulator/cli.ts", import.meta.url));
+const BIN = fileURLToPath(new URL("../../simulator/bin/explorer-xs.js", import.meta.url)); // the compiled CLI
 const READY = /platform ready http=(\S+) mqtt=(\S+) console=(\S+)/;
 
 interface Child { process: ChildProcess; httpUrl: string; mqttUrl: string; consoleUrl: string }
 
 async function spawnPlatform(dataDir: string, configFile: string, httpPort = 0, mqttPort = 0): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "platform", "--data", dataDir, "--config", configFile,
+  const child = spawn(process.execPath, [BIN, "platform", "--data", dataDir, "--config", configFile,
     "--host", "127.0.0.1", "--http-port", String(httpPort), "--mqtt-port", String(mqttPort)], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let errors = "";

@@ -1,0 +1,94 @@
+/**
+ * The 100,000-device fleet (issue 16 items 3 and 4, `npm run bench -- --large`): factory-fresh
+ * devices to online with their first report acknowledged, on the fleet's default worker threads,
+ * against `explorer-xs platform` in its own process, all held online until the last one is,
+ * exactly as `explorer-xs fleet --count 100000` runs. Figures: wall time, peak RSS of both
+ * processes, failures by cause.
+ *
+ * Before it starts, the section reads the limits one machine puts on a single run of this size
+ * and names them in its notes: the open-file limit of this process (inherited by the platform
+ * and the fleet; bench/run.ts raises it with prlimit when it can), and the ephemeral ports one
+ * source address has towards one listener. Devices get two boot attempts each, so a limit shows
+ * as failures with their cause instead of hours of backoff.
+ *
+ * Prints one JSON SectionOutput on stdout. Run: node --import tsx bench/fleet-large.ts
+ * FLEET_LARGE_COUNT overrides the count; BENCH_QUICK=1 runs 2,000.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startPlatformProcess } from "../simulator/platform-process";
+import { defaultWorkers } from "../simulator/commands/fleet";
+import type { FleetReport, FleetTask } from "./fleet-worker";
+import { cpuSecondsOf, runWorker } from "./lib/processes";
+import type { BenchRow, SectionOutput } from "./lib/row";
+import { round, spread } from "./lib/stats";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const COUNT = Number(process.env.FLEET_LARGE_COUNT ?? (process.env.BENCH_QUICK === "1" ? 2_000 : 100_000));
+const CONCURRENCY = 200;
+const WORKERS = defaultWorkers(true);
+const PRODUCT = { productId: "BENCHBIG01", productSecret: "benchLargeFleetSecret4Hn8" };
+
+/** The machine's limits on one run of `count` devices (Linux /proc), in words, and whether each binds. */
+export function machineLimits(count: number): { openFiles?: number; ephemeralPorts?: number; notes: string[] } {
+  const notes: string[] = [];
+  let openFiles: number | undefined;
+  let ephemeralPorts: number | undefined;
+  try {
+    openFiles = Number(/^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1]);
+    // Each process holds one socket per device (fleet: its MQTT connection; platform: the accepted one).
+    notes.push(`open-file limit ${openFiles} per process${openFiles < count + 1000 ? ` (< ${count} devices: binds)` : ""}`);
+  } catch { /* not Linux */ }
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    ephemeralPorts = high - low + 1;
+    notes.push(`ephemeral ports ${low}-${high}: ${ephemeralPorts} connections from one source address to one listener${ephemeralPorts < count ? ` (< ${count}: binds)` : ""}`);
+  } catch { /* not Linux */ }
+  return { openFiles, ephemeralPorts, notes };
+}
+
+export async function runFleetLargeBench(): Promise<SectionOutput> {
+  const limits = machineLimits(COUNT);
+  const dir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-large-"));
+  const names = Array.from({ length: COUNT }, (_, index) => `big-${index}`);
+  const platform = await startPlatformProcess({
+    configFile: join(dir, "products.json"),
+    config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
+    extraArgs: ["--max-mqtt-connections", String(COUNT + 1000)],
+    readyTimeoutMs: 120_000,
+  });
+  try {
+    const platformCpuBefore = cpuSecondsOf(platform.child.pid);
+    const report = await runWorker<FleetTask & { maxAttempts: number }, FleetReport>(join(HERE, "fleet-worker.ts"), {
+      count: COUNT, concurrency: CONCURRENCY, prefix: "big", ...PRODUCT, workers: WORKERS, platformPid: platform.child.pid, maxAttempts: 2,
+      registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
+    }, 25 * 60_000);
+    const platformCpu = (cpuSecondsOf(platform.child.pid) ?? Number.NaN) - (platformCpuBefore ?? Number.NaN);
+    const summary = report.summary;
+    const rss = summary.peakRssMb + (summary.platformPeakRssMb ?? 0);
+    const causes = Object.entries(summary.failuresByCause).map(([cause, n]) => `${cause}: ${n}`).join(", ");
+    const rows: BenchRow[] = [
+      {
+        section: "fleet-large", name: `${COUNT.toLocaleString("en")} devices factory-fresh to online + report acked`, unit: "s",
+        figure: round(summary.wallMs / 1000, 1), spread: spread([summary.wallMs / 1000]), goal: "completes with no failure", pass: summary.failed === 0,
+        note: `${summary.online} online, ${summary.failed} failed${causes ? ` (${causes})` : ""}; ${summary.devicesPerSecond} devices/s; ${WORKERS} worker thread(s), ${CONCURRENCY} booting at once; CPU fleet ${round(report.cpuSeconds, 1)} s + platform ${round(platformCpu, 1)} s; ${limits.notes.join("; ")}`,
+      },
+      {
+        section: "fleet-large", name: `${COUNT.toLocaleString("en")}-device run: peak RSS, fleet process + platform process`, unit: "MB",
+        figure: rss, spread: spread([rss], 0),
+        note: `fleet ${summary.peakRssMb} MB (all threads) + platform ${summary.platformPeakRssMb ?? "?"} MB; ${round(report.bytesPerDevice / 1024, 1)} KiB fleet RSS growth per online device`,
+      },
+    ];
+    return { section: "fleet-large", rows, details: { count: COUNT, workers: WORKERS, summary, limits, platformCpuSeconds: platformCpu, fleetCpuSeconds: report.cpuSeconds } };
+  } finally {
+    await platform.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const output = await runFleetLargeBench();
+  process.stdout.write(JSON.stringify(output) + "\n");
+}

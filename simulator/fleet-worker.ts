@@ -1,0 +1,33 @@
+/**
+ * A fleet shard on a worker thread (started by simulator/fleet.ts, compiled to
+ * dist/fleet-worker.js): boots its devices, reports progress at most every PROGRESS_MS and
+ * once more at the end, sends its result, keeps its devices online until told to close, then
+ * disconnects them and says so.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { bootShard, type FromShardWorker, type ShardOptions, type ToShardWorker } from "./fleet";
+
+const PROGRESS_MS = 100;
+
+if (!parentPort) throw new Error("simulator/fleet-worker.ts runs as a worker thread started by runFleet");
+const port = parentPort;
+const send = (message: FromShardWorker) => port.postMessage(message);
+
+let done = 0;
+let online = 0;
+let lastSent = 0;
+const booted = await bootShard(workerData as ShardOptions, (ok) => {
+  done++;
+  if (ok) online++;
+  const now = performance.now();
+  if (now - lastSent >= PROGRESS_MS) {
+    lastSent = now;
+    send({ type: "progress", done, online });
+  }
+});
+send({ type: "progress", done, online });
+send({ type: "booted", result: booted.result });
+port.once("message", (message: ToShardWorker) => {
+  if (message.type !== "close") return;
+  booted.close().then(() => send({ type: "closed" }));
+});

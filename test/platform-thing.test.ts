@@ -1,0 +1,217 @@
+/**
+ * The platform's data plane (simulator/platform/thing.ts) through its calls and MQTT.js: what the
+ * Cloud API builds on (control, callAction, publish, latestReported), the rules the C SDK interop
+ * test does not reach (refusals, timeouts, get_status types, persistence), and the device-facing
+ * refusals' shapes.
+ */
+import { strict as assert } from "node:assert";
+import mqtt, { type MqttClient } from "mqtt";
+import { startPlatform, ThingError, type RunningPlatform } from "../simulator/platform/index";
+import { expiryHasPassed } from "../simulator/platform/mqtt-auth";
+import { MOCK_BAD_REQUEST_CODE } from "../simulator/platform/thing";
+import { PID, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
+
+const clients: MqttClient[] = [];
+
+async function online(platform: RunningPlatform, deviceName: string, psk?: string): Promise<MqttClient> {
+  const key = psk ?? await registerPsk(platform.httpUrl, deviceName);
+  const client = mqtt.connect(platform.mqttUrl, { ...mqttCredentials(PID, deviceName, key), reconnectPeriod: 0, connectTimeout: 5000 });
+  clients.push(client);
+  await new Promise<void>((resolve, reject) => { client.once("connect", () => resolve()); client.once("error", reject); });
+  return client;
+}
+
+function nextMessage(client: MqttClient, topic: string, match: (message: any) => boolean = () => true): Promise<any> {
+  return new Promise((resolve) => {
+    const onMessage = (received: string, payload: Buffer) => {
+      if (received !== topic) return;
+      const message = JSON.parse(payload.toString());
+      if (!match(message)) return;
+      client.off("message", onMessage);
+      resolve(message);
+    };
+    client.on("message", onMessage);
+  });
+}
+
+/** Publishes a request and resolves with the reply carrying its clientToken. */
+async function request(client: MqttClient, kind: "property" | "event", body: unknown, deviceName = "dev001"): Promise<any> {
+  const token = (body as { clientToken?: unknown }).clientToken;
+  const reply = nextMessage(client, `$thing/down/${kind}/${PID}/${deviceName}`, (message) => message.clientToken === token);
+  await client.publishAsync(`$thing/up/${kind}/${PID}/${deviceName}`, typeof body === "string" ? body : JSON.stringify(body));
+  return reply;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
+});
+
+describe("platform: username expiry, exact (mqtt-auth.ts)", () => {
+  const now = 1_700_000_000_123;
+  it("compares seconds and milliseconds exactly, and never expires LONG_MAX of either width", () => {
+    assert.equal(expiryHasPassed(1_700_000_000n, now), false);
+    assert.equal(expiryHasPassed(1_699_999_999n, now), true);
+    assert.equal(expiryHasPassed(1_700_000_000_123n, now), false);
+    assert.equal(expiryHasPassed(1_700_000_000_122n, now), true);
+    assert.equal(expiryHasPassed(2_147_483_647n, Date.UTC(2040, 0, 1)), false, "32-bit LONG_MAX past 2038 still means never");
+    assert.equal(expiryHasPassed(9_223_372_036_854_775_807n, now), false);
+    // 19 digits a double cannot hold: 9007199254740993 ms would round to ...992 as a Number.
+    assert.equal(expiryHasPassed(9_007_199_254_740_993n, 9_007_199_254_740_992), false);
+  });
+});
+
+describe("platform: data plane (thing.ts)", function () {
+  let platform: RunningPlatform;
+  let clock: number;
+
+  beforeEach(async () => {
+    clock = Date.now();
+    platform = await startPlatform({ memory: true, config: testConfig(), now: () => clock });
+  });
+  afterEach(async () => platform.close());
+
+  it("keeps the latest value of each reported property with its times, merged across reports", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    assert.equal((await request(device, "property", { method: "report", clientToken: "r1", timestamp: 1_700_000_000, params: { power: 1, temp: 20.5 } })).code, 0);
+    const first = clock;
+    clock += 5000;
+    assert.equal((await request(device, "property", { method: "report", clientToken: "r2", params: { temp: 21 } })).code, 0);
+    assert.deepEqual(platform.thing.latestReported(PID, "dev001"), {
+      power: { value: 1, updatedAt: first, deviceTimestamp: 1_700_000_000 },
+      temp: { value: 21, updatedAt: clock },
+    });
+  });
+
+  it("answers get_status by type: report only, control only, or both when no type is given", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
+    platform.thing.control(PID, "dev001", { power: 0 });
+    const report = await request(device, "property", { method: "get_status", clientToken: "g1", type: "report", showmeta: 0 });
+    assert.deepEqual([report.type, report.data], ["report", { reported: { power: 1 } }]);
+    const control = await request(device, "property", { method: "get_status", clientToken: "g2", type: "control" });
+    assert.deepEqual([control.type, control.data], ["control", { control: { power: 0 } }]);
+    const bad = await request(device, "property", { method: "get_status", clientToken: "g3", type: "metadata" });
+    assert.equal(bad.code, MOCK_BAD_REQUEST_CODE);
+  });
+
+  it("keeps control pending until acknowledged or cleared; a later value survives an older acknowledgement", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`, { qos: 1 });
+    const firstDelivered = nextMessage(device, `$thing/down/property/${PID}/dev001`);
+    const first = platform.thing.control(PID, "dev001", { power: 1, color: 2 });
+    await firstDelivered;
+    platform.thing.control(PID, "dev001", { color: 3 });
+    await device.publishAsync(`$thing/up/property/${PID}/dev001`, JSON.stringify({ method: "control_reply", clientToken: first.clientToken, code: 0, status: "" }));
+    await waitFor(() => platform.registry.getControl(first.clientToken)?.reply !== undefined);
+    assert.deepEqual(platform.thing.pendingControl(PID, "dev001"), { color: 3 }, "color 3 was sent after the acknowledged control");
+    // A refused control (code != 0) stays pending.
+    const refused = platform.thing.control(PID, "dev001", { power: 5 });
+    await device.publishAsync(`$thing/up/property/${PID}/dev001`, JSON.stringify({ method: "control_reply", clientToken: refused.clientToken, code: 1, status: "no" }));
+    await waitFor(() => platform.registry.getControl(refused.clientToken)?.reply !== undefined);
+    assert.deepEqual(platform.thing.pendingControl(PID, "dev001"), { color: 3, power: 5 });
+    assert.equal((await request(device, "property", { method: "clear_control", clientToken: "c1" })).method, "clear_control_reply");
+    assert.equal(platform.thing.pendingControl(PID, "dev001"), undefined);
+  });
+
+  it("control: unknown device refused; offline device kept pending, or refused with requireOnline", () => {
+    assert.throws(() => platform.thing.control(PID, "nosuch", {}), (error: ThingError) => error.code === "device-not-found");
+    assert.throws(() => platform.thing.control(PID, "dev002", { a: 1 }, { requireOnline: true }), (error: ThingError) => error.code === "device-offline");
+    const kept = platform.thing.control(PID, "dev002", { a: 1 });
+    assert.equal(kept.delivered, false);
+    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { a: 1 });
+  });
+
+  it("callAction: refuses offline devices and bad action ids, and times out without an action_reply", async () => {
+    await assert.rejects(platform.thing.callAction(PID, "dev001", "open", {}), { code: "device-offline" });
+    await online(platform, "dev001");
+    await assert.rejects(platform.thing.callAction(PID, "dev001", "no spaces", {}), { code: "invalid" });
+    await assert.rejects(platform.thing.callAction(PID, "nosuch", "open", {}), { code: "device-not-found" });
+    await assert.rejects(platform.thing.callAction(PID, "dev001", "open", {}, 50), { code: "action-timeout" });
+    const calls = platform.registry.listActions(PID, "dev001");
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].reply, undefined, "the unanswered call is recorded without a reply");
+  });
+
+  it("a late or foreign action_reply answers nothing; a pending call is rejected when the platform stops", async () => {
+    const device = await online(platform, "dev001");
+    await device.publishAsync(`$thing/up/action/${PID}/dev001`, JSON.stringify({ method: "action_reply", clientToken: "act-nobody", code: 0, status: "", response: {} }));
+    const waiting = platform.thing.callAction(PID, "dev001", "open", {}, 30_000);
+    const stopped = assert.rejects(waiting, { code: "closed" });
+    await platform.close();
+    await stopped;
+  });
+
+  it("publish: only the device's custom topics it subscribes, and says whether it was online", async () => {
+    assert.deepEqual(await platform.thing.publish(PID, "dev001", `${PID}/dev001/control`, "x"), { delivered: false });
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`${PID}/dev001/data`);
+    const received = nextMessage(device, `${PID}/dev001/data`);
+    assert.deepEqual(await platform.thing.publish(PID, "dev001", `${PID}/dev001/data`, `{"v":1}`), { delivered: true });
+    assert.deepEqual(await received, { v: 1 });
+    for (const topic of [`${PID}/dev002/data`, `$thing/down/property/${PID}/dev001`, `${PID}/dev001/event`, `${PID}/dev001/#`]) {
+      await assert.rejects(platform.thing.publish(PID, "dev001", topic, "x"), { code: "topic-not-allowed" }, topic);
+    }
+  });
+
+  it("refuses malformed requests with the mock's code and reason, never disconnecting the device", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync([`$thing/down/property/${PID}/dev001`, `$thing/down/event/${PID}/dev001`]);
+    const cases: Array<[kind: "property" | "event", body: unknown, reply: string]> = [
+      ["property", { method: "report_info", clientToken: "i1", params: "fw" }, "report_info_reply"],
+      ["property", { method: "report", clientToken: "r1" }, "report_reply"],
+      ["event", { method: "event_post", clientToken: "e1", params: {} }, "event_reply"],
+      ["event", { method: "events_post", clientToken: "e2", events: [] }, "events_reply"],
+      ["event", { method: "event_post", clientToken: "e3", eventId: "x", params: [1] }, "event_reply"],
+    ];
+    for (const [kind, body, reply] of cases) {
+      const answer = await request(device, kind, body);
+      assert.equal(answer.method, reply);
+      assert.equal(answer.code, MOCK_BAD_REQUEST_CODE, JSON.stringify(body));
+      assert.ok(answer.status.length > 0);
+    }
+    assert.ok(device.connected);
+  });
+
+  it("keeps reported values, pending control, report_info and actions across a restart", async () => {
+    const temp = tempDir("explorer-xs-thing-");
+    try {
+      const first = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      const psk = await registerPsk(first.httpUrl, "dev001");
+      const device = await online(first, "dev001", psk);
+      await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+      await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
+      await request(device, "property", { method: "report_info", clientToken: "i1", params: { fw_ver: "1.2.3" } });
+      first.thing.control(PID, "dev001", { power: 0 });
+      await device.endAsync();
+      await first.close();
+      const second = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      try {
+        assert.equal(second.thing.latestReported(PID, "dev001").power.value, 1);
+        assert.deepEqual(second.thing.pendingControl(PID, "dev001"), { power: 0 });
+        assert.equal(second.thing.deviceInfo(PID, "dev001")?.info.fw_ver, "1.2.3");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it("forgets a deleted device's data with it", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
+    platform.thing.control(PID, "dev001", { power: 0 });
+    platform.registry.deleteDevice(PID, "dev001");
+    platform.registry.createDevice(PID, "dev001");
+    assert.deepEqual(platform.thing.latestReported(PID, "dev001"), {});
+    assert.equal(platform.thing.pendingControl(PID, "dev001"), undefined);
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), "condition not met");
+}
