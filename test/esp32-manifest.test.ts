@@ -29,8 +29,14 @@ const MODDABLE_MODULES = new Set([
   "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "instrumentation",
 ]);
 
-/** Modules that touch hardware or networking: preloading them would run them at build time. */
-const NOT_PRELOADABLE = new Set(["preference", "http", "securesocket", "socket", "mqtt", "sntp", "wifi", "net", "pins/digital", "hal/esp32/hwrng", "tweetnacl", "tweetnacl-raw"]);
+/**
+ * Preloading runs a module's body at build time and freezes what it made; importing an SDK
+ * module from there is fine (the SDK preloads its own), except `preference`, whose lin version
+ * reads its store when it loads: preloaded for every platform, that would bake the build
+ * machine's store into the image. (What a preloaded module must not do at run time, such as
+ * assigning to its own closure variables, only the image can tell: the Moddable lane runs it.)
+ */
+const NOT_PRELOADABLE = new Set(["preference"]);
 
 const NODE_GLOBALS = ["Buffer", "process", "require", "__dirname", "__filename", "setImmediate"];
 const SOURCE_EXTENSIONS = [".ts", ".js", ".c"];
@@ -207,6 +213,12 @@ function checkManifest(root: string): Problem[] {
   };
   for (const entry of listed) walk(entry.file);
 
+  // Preloaded on every platform: the common list and what each platform section adds alike.
+  const platformPreloads = Object.values(manifest.platforms ?? {}).map((section: any) => new Set<string>(section?.error ? [] : section?.preload ?? []));
+  const everywhere = new Set<string>([
+    ...(manifest.preload ?? []),
+    ...[...(platformPreloads[0] ?? [])].filter((name) => platformPreloads.every((set) => set.size === 0 || set.has(name))),
+  ]);
   for (const name of manifest.preload ?? []) {
     const file = byName.get(name);
     if (!file) {
@@ -215,6 +227,7 @@ function checkManifest(root: string): Problem[] {
     }
     for (const reached of [name, ...walk(file)]) {
       if (NOT_PRELOADABLE.has(reached)) problems.push({ what: `preloaded ${name} reaches ${reached}, which must not be preloaded` });
+      else if (byName.has(reached) && !MODDABLE_MODULES.has(reached) && !everywhere.has(reached)) problems.push({ what: `preloaded ${name} reaches ${reached}, which is not preloaded` });
     }
   }
   return problems;

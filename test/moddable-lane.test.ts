@@ -79,6 +79,11 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     return bootLane({ sdk, image, display, dir: path.join(work, name), preferences });
   }
 
+  /** Moddable's instrumentation as the image traced it, printed for the notes and BENCHMARKS.md. */
+  function printHeap(label: string, run: LaneBoot): void {
+    for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      ${label}: ${line}`);
+  }
+
   function recordWrites(run: LaneBoot): string[] {
     return run.lines.filter((line) => /^lane\.flash op=set namespace=exs /.test(line));
   }
@@ -94,6 +99,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const since = events.length;
     coldBoot = await boot("cold", factory("cold001", plain()));
     assert.equal(coldBoot.end, "lane.online", coldBoot.lines.join("\n"));
+    printHeap("PSK, http+mqtt", coldBoot);
     assert.equal(eventsFor("cold001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
     assert.deepEqual(afterRegistering(coldBoot).map((line) => line.replace(/^lane\.flash op=set namespace=exs key=/, "")), ["rec.b", "rec.a"]);
     assert.ok(coldBoot.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
@@ -121,6 +127,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const since = events.length;
     const run = await boot("tls", factory("tls001", { registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl }));
     assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    printHeap("PSK, https+mqtts", run);
     assert.equal(eventsFor("tls001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
     const connects = eventsFor("tls001", "connect", since).filter((entry) => entry.outcome === "accepted");
     assert.equal(connects.length, 1);

@@ -8,7 +8,6 @@
  */
 import config from "mc/config";
 import Net from "net";
-import nacl from "tweetnacl";
 import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
@@ -17,7 +16,6 @@ import { resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
 import { PreferenceFlash, type FlashWriteObserver } from "./flash";
 import { createEsp32Hal } from "./hal";
 import { TraceLogger } from "./log";
-import { hardwareRandomBytes, MAX_RANDOM_BYTES } from "./random";
 import { seedFactoryRecord } from "./record-seed";
 import { StatusLed } from "./status-led";
 import { WifiLink } from "./wifi";
@@ -29,15 +27,6 @@ function bootOptions(settings: FirmwareConfig, endpoints: { registerUrl?: string
   if (settings.signAlgorithm) options.signAlgorithm = settings.signAlgorithm;
   if (settings.keepAliveSeconds) options.keepAliveSeconds = settings.keepAliveSeconds;
   return options;
-}
-
-/** tweetnacl draws from the hardware RNG, never from Math.random. */
-function feedNacl(): void {
-  nacl.setPRNG((target: Uint8Array, length: number) => {
-    for (let offset = 0; offset < length; offset += MAX_RANDOM_BYTES) {
-      target.set(hardwareRandomBytes(Math.min(MAX_RANDOM_BYTES, length - offset)), offset);
-    }
-  });
 }
 
 /** What a test image (test/moddable) may watch; production passes nothing. */
@@ -55,7 +44,6 @@ export async function startFirmware(log: TraceLogger, hooks: FirmwareHooks = {})
     { ssid: settings.ssid, password: settings.password, attemptTimeoutMs: settings.wifiAttemptMs, backoff: DEFAULT_BACKOFF },
     log,
   ).up();
-  feedNacl();
 
   const flash = new PreferenceFlash(hooks.onFlashWrite);
   const hal = createEsp32Hal(flash, log, settings);
