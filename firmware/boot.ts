@@ -9,7 +9,7 @@
  * stored secret is never wiped here: a refused CONNECT leaves flash untouched.
  * Engine-neutral: it sees the platform only through the Hal.
  */
-import type { Hal, MqttSession } from "../hal/types";
+import type { Hal } from "../hal/types";
 import { HalMqttError, HalNetworkError, FlashError } from "../hal/types";
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from "./backoff";
 import { encodeControlReply, encodeReport, parseDownMessage } from "./data-template";
@@ -18,6 +18,8 @@ import { dynregDevice, DEFAULT_REGISTER_URL } from "./dynreg";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
 import { parseHttpDate } from "./http-date";
 import { buildMqttCredentials } from "./mqtt-credentials";
+import { connectMqtt } from "./mqtt/client";
+import type { MqttSession } from "./mqtt/session";
 import { getDevInfo, loadDevInfo, setDevInfo } from "./record-store";
 import { thingTopics } from "./topics";
 
@@ -276,7 +278,8 @@ class BootRunner implements BootTask {
     const topics = thingTopics(info.productId, info.deviceName);
     let markLost!: (error: Error) => void;
     const lost = new Promise<Error>((resolve) => (markLost = resolve));
-    const session = await this.hal.mqtt.connect(
+    const session = await connectMqtt(
+      this.hal,
       {
         url: credentials.url,
         clientId: credentials.clientId,

@@ -91,8 +91,8 @@ export function describeDynregCode(code: ErrorCode, context: ReplyContext = {}):
  * (fatal): looping on an answer we do not understand would only earn a rate limit.
  */
 export function classifyPlatformCode(platformCode: string): ErrorCode {
-  const known = PLATFORM_ERROR_CODES[platformCode];
-  if (known !== undefined) return known;
+  // Own keys only: a code such as "valueOf" or "constructor" must not find Object.prototype's.
+  if (Object.prototype.hasOwnProperty.call(PLATFORM_ERROR_CODES, platformCode)) return PLATFORM_ERROR_CODES[platformCode];
   const family = platformCode.split(".")[0];
   switch (family) {
     case "InternalError":

@@ -4,7 +4,8 @@
  *   username   <ClientID>;21010406;<connid>;<expiry>
  *   password   <hex HMAC(key = Base64-decoded PSK, username)>;hmacsha256 (or ;hmacsha1)
  */
-import type { CryptoHal, MqttConnectOptions } from "../hal/types";
+import type { CryptoHal } from "../hal/types";
+import type { MqttConnectOptions } from "./mqtt/client";
 import { needsRegistration, type DeviceInfo } from "./device-info";
 import { base64Decode, hexEncode, utf8Encode } from "./encoding";
 import { DeviceInfoError } from "./errors";
@@ -85,7 +86,7 @@ export function mqttPassword(crypto: Pick<CryptoHal, "hmac">, psk: Uint8Array, u
 }
 
 /**
- * Everything MqttTransport.connect needs for a PSK device. Cert devices authenticate with TLS
+ * Everything connectMqtt needs for a PSK device. Cert devices authenticate with TLS
  * client certificates, so their password is empty.
  */
 export function buildMqttCredentials(crypto: Pick<CryptoHal, "hmac" | "randomBytes">, info: DeviceInfo, options: MqttCredentialOptions = {}): MqttConnectOptions & { connid: string; expiry: number } {

@@ -80,45 +80,58 @@ export interface HttpClient {
 }
 
 // ---------------------------------------------------------------------------------------------
-// MQTT transport (MQTT 3.1.1 client session). The port owns the wire format and keep-alive.
+// Byte socket: TCP, or TLS over TCP. As in coreMQTT's transport interface, a port only moves
+// bytes; the one MQTT engine (firmware/mqtt) speaks the protocol on every port, so no port can
+// drift from another on SUBACK, PUBACK or keep-alive.
 // ---------------------------------------------------------------------------------------------
 
-export interface MqttConnectOptions {
-  /** mqtt://host:port (TCP) or mqtts://host:port (TLS). */
-  url: string;
-  clientId: string;
-  username: string;
-  password: string;
-  keepAliveSeconds: number;
-  connectTimeoutMs: number;
+export interface SocketEndpoint {
+  /** DNS name or IP literal (IPv6 without brackets). */
+  host: string;
+  port: number;
   /**
-   * PEM client certificate and key for TLS client authentication (certificate products);
-   * needs mqtts://. PSK products leave it out and authenticate with the password.
+   * TLS when present: the port verifies the server with its trust anchor for this connection
+   * (config on ESP32, options on Node) and the name `serverName` (default: `host`); a
+   * certificate product presents `clientCertificate` in the handshake.
    */
-  clientCertificate?: { certPem: string; keyPem: string };
+  tls?: { serverName?: string; clientCertificate?: { certPem: string; keyPem: string } };
 }
 
-export interface MqttHandlers {
-  onMessage(topic: string, payload: Bytes): void;
-  /** The session ended (drop, keep-alive timeout, or close()); `error` says why when not asked. */
-  onClose(error?: Error): void;
-}
-
-export interface MqttSession {
-  /** Resolves on SUBACK; rejects with HalMqttError when the broker refuses (0x80). */
-  subscribe(topic: string, qos: 0 | 1): Promise<void>;
-  /** QoS 0 resolves once written; QoS 1 on PUBACK. */
-  publish(topic: string, payload: Bytes, qos: 0 | 1): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface MqttTransport {
+export interface SocketHandlers {
+  /** Bytes as they arrive, in order; the callee may keep the array. Never called before connect resolves. */
+  onData(bytes: Bytes): void;
   /**
-   * Connects and waits for CONNACK. Rejects with HalMqttError carrying the CONNACK return
-   * code when refused, or with HalNetworkError when the connection itself fails.
+   * The connection ended, once: without an error when the peer closed it cleanly, with a
+   * HalNetworkError otherwise. Never called after close().
    */
-  connect(options: MqttConnectOptions, handlers: MqttHandlers): Promise<MqttSession>;
+  onClose(error?: HalNetworkError): void;
 }
+
+export interface ByteSocket {
+  /**
+   * Queues bytes to send, in order; the port may keep the array (the caller does not change it).
+   * Throws HalNetworkError once the connection is gone, or ("too-large") when the port's send
+   * queue cannot take them.
+   */
+  write(bytes: Bytes): void;
+  /** Ends the connection after the queued bytes (best effort); no handler is called afterwards. Idempotent. */
+  close(): void;
+}
+
+export interface SocketTransport {
+  /**
+   * Opens a connection; resolves once it is usable (TLS: handshake done), within `timeoutMs`.
+   * Rejects with HalNetworkError ("timeout", "refused", "dns", "tls", ...), and then never
+   * calls the handlers.
+   */
+  connect(endpoint: SocketEndpoint, handlers: SocketHandlers, timeoutMs: number): Promise<ByteSocket>;
+}
+
+/**
+ * The core's MQTT session contract, implemented once by firmware/mqtt over a ByteSocket (not by
+ * ports). Re-exported here so code that imported these names from hal/types keeps compiling.
+ */
+export type { MqttHandlers, MqttSession } from "../firmware/mqtt/session";
 
 // ---------------------------------------------------------------------------------------------
 // Clock and timers.
@@ -136,7 +149,17 @@ export interface Clock {
   /** Corrects the wall clock to a trusted reference (for example a server's Date header). */
   correct(referenceMs: number): void;
   sleep(ms: number): Promise<void>;
+  /**
+   * Calls `fire` once, `ms` milliseconds from now (monotonic), unless cleared first. For the
+   * core's engines (MQTT keep-alive and acknowledgement timeouts), which must cancel them.
+   */
+  setTimer(ms: number, fire: () => void): TimerHandle;
+  /** Cancels a timer from setTimer; a no-op once it fired or was cleared. */
+  clearTimer(handle: TimerHandle): void;
 }
+
+/** An opaque timer handle: whatever the port's setTimer returned. */
+export type TimerHandle = unknown;
 
 // ---------------------------------------------------------------------------------------------
 // Logger: structured events. The core never passes a secret here; it masks before logging.
@@ -156,7 +179,7 @@ export interface Hal {
   flash: KeyValueFlash;
   crypto: CryptoHal;
   http: HttpClient;
-  mqtt: MqttTransport;
+  socket: SocketTransport;
   clock: Clock;
   log: Logger;
   /**
@@ -191,6 +214,7 @@ export class HalNetworkError extends Error {
   }
 }
 
+/** Raised by the core's MQTT engine: the broker said no. */
 export class HalMqttError extends Error {
   static {
     nameErrorClass(this, "HalMqttError");

@@ -15,10 +15,10 @@ import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
-import type { HttpClient, MqttTransport } from "../hal/types";
+import type { HttpClient, SocketTransport } from "../hal/types";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
-import { createNodeMqttTransport } from "../hal/node/mqtt";
+import { createNodeSocketTransport } from "../hal/node/socket";
 import { compiledEntry } from "./paths";
 import { startSimDevice, type SimDevice } from "./sim-device";
 
@@ -101,7 +101,7 @@ export function percentile(sorted: number[], p: number): number {
 /** Boots one shard in this thread; its devices stay online until `close()`. */
 export async function bootShard(options: ShardOptions, onDeviceDone?: (online: boolean) => void): Promise<BootedShard> {
   const http: HttpClient = createNodeHttpClient();
-  const mqtt: MqttTransport = createNodeMqttTransport();
+  const socket: SocketTransport = createNodeSocketTransport();
   const devices: SimDevice[] = [];
   const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 };
   const end = options.first + options.count;
@@ -118,7 +118,7 @@ export async function bootShard(options: ShardOptions, onDeviceDone?: (online: b
       factoryInfo,
       ...(options.flashDir !== undefined ? {} : { storageKey: nodeCrypto.randomBytes(32) }),
       http,
-      mqtt,
+      socket,
       logger: { log: () => undefined },
       boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: { index } },
     });

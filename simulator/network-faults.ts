@@ -1,28 +1,35 @@
 /**
  * Network fault injection for a simulated device: from `dropAfterMs` on, for `durationMs`, every
- * HTTP request and MQTT connect fails as if the Wi-Fi link were gone, and open MQTT sessions are
- * cut. The core sees only HalNetworkError, exactly as on a board that lost its access point.
+ * HTTP request and socket connect fails as if the Wi-Fi link were gone, and open sockets are cut.
+ * The core sees only HalNetworkError, exactly as on a board that lost its access point.
  */
-import { HalNetworkError, type Clock, type HttpClient, type MqttSession, type MqttTransport } from "../hal/types";
+import { HalNetworkError, type ByteSocket, type Clock, type HttpClient, type SocketHandlers, type SocketTransport } from "../hal/types";
 
 export interface NetworkDrop {
   dropAfterMs: number;
   durationMs: number;
 }
 
+const linkDown = () => new HalNetworkError("reset", "network down (injected fault)");
+
 export function withNetworkDrop(
-  transports: { http: HttpClient; mqtt: MqttTransport },
+  transports: { http: HttpClient; socket: SocketTransport },
   drop: NetworkDrop,
   clock: Clock,
-): { http: HttpClient; mqtt: MqttTransport; cancel(): void } {
+): { http: HttpClient; socket: SocketTransport; cancel(): void } {
   const startedMs = clock.monotonicMs();
-  const open = new Set<MqttSession>();
+  const open = new Map<ByteSocket, SocketHandlers>();
   const isDown = () => {
     const elapsed = clock.monotonicMs() - startedMs;
     return elapsed >= drop.dropAfterMs && elapsed < drop.dropAfterMs + drop.durationMs;
   };
   const cutTimer = setTimeout(() => {
-    for (const session of open) void session.close();
+    // The link drops: each connection ends as a reset, as the core would see it on a board.
+    for (const [socket, handlers] of [...open]) {
+      open.delete(socket);
+      socket.close();
+      handlers.onClose(linkDown());
+    }
   }, drop.dropAfterMs);
   return {
     cancel: () => clearTimeout(cutTimer),
@@ -32,20 +39,28 @@ export function withNetworkDrop(
         return transports.http.request(request);
       },
     },
-    mqtt: {
-      async connect(options, handlers) {
+    socket: {
+      async connect(endpoint, handlers, timeoutMs) {
         if (isDown()) throw new HalNetworkError("refused", "network down (injected fault)");
-        let session: MqttSession | undefined;
-        session = await transports.mqtt.connect(options, {
-          onMessage: handlers.onMessage,
+        let socket: ByteSocket | undefined;
+        socket = await transports.socket.connect(endpoint, {
+          onData: (bytes) => handlers.onData(bytes),
           onClose(error) {
-            if (session) open.delete(session);
-            // A cut we injected looks to the core like a link drop, not a clean close.
-            handlers.onClose(error ?? (isDown() ? new HalNetworkError("reset", "network down (injected fault)") : undefined));
+            if (socket) open.delete(socket);
+            handlers.onClose(error);
           },
-        });
-        open.add(session);
-        return session;
+        }, timeoutMs);
+        const inner = socket;
+        const wrapped: ByteSocket = {
+          write: (bytes) => inner.write(bytes),
+          close() {
+            open.delete(wrapped);
+            inner.close();
+          },
+        };
+        socket = wrapped;
+        open.set(wrapped, handlers);
+        return wrapped;
       },
     },
   };

@@ -3,7 +3,7 @@
  * injected faults, and the very same boot task the firmware runs. Used by `device`, `demo` and
  * the fleet runner.
  */
-import type { Hal, HttpClient, Logger, MqttTransport } from "../hal/types";
+import type { Hal, HttpClient, Logger, SocketTransport } from "../hal/types";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
@@ -37,7 +37,7 @@ export interface SimDeviceOptions {
   ca?: string;
   /** Shared transports (the fleet shares one HTTP agent and CA across devices). */
   http?: HttpClient;
-  mqtt?: MqttTransport;
+  socket?: SocketTransport;
   boot?: Partial<BootOptions>;
 }
 
@@ -59,8 +59,8 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
   };
   const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
-  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, mqtt: options.mqtt, ca: options.ca });
-  let transports = { http: base.http, mqtt: base.mqtt };
+  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket, ca: options.ca });
+  let transports = { http: base.http, socket: base.socket };
   let cancelFaults = () => undefined as void;
   if (options.dropNetworkAfterMs !== undefined) {
     const faulty = withNetworkDrop(transports, { dropAfterMs: options.dropNetworkAfterMs, durationMs: options.dropNetworkForMs ?? 3000 }, clock);

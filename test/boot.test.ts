@@ -5,8 +5,9 @@
  */
 import { strict as assert } from "node:assert";
 import { createCipheriv } from "node:crypto";
-import type { Hal, HttpRequest, HttpResponse, MqttConnectOptions, MqttHandlers, MqttSession } from "../hal/types";
+import type { Hal, HttpRequest, HttpResponse } from "../hal/types";
 import { HalMqttError, HalNetworkError } from "../hal/types";
+import { MemoryBroker, type ConnectStep } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
@@ -41,26 +42,29 @@ const platformError = (code: string, headers: Record<string, string> = {}) =>
   json({ Response: { Error: { Code: code, Message: code }, RequestId: "r2" } }, 200, headers);
 
 type HttpStep = HttpResponse | Error;
-type ConnectStep = "ok" | Error;
 
-/** A HAL whose HTTP and MQTT answer from scripts, on a real memory flash and node:crypto. */
+/**
+ * A HAL whose HTTP answers from a script and whose socket leads to an in-memory broker (also
+ * scripted, per connect), on a real memory flash and node:crypto. The core's own MQTT engine
+ * runs between them.
+ */
 class ScriptedHal {
   readonly flash: NodeFlash = createMemoryFlash();
   readonly clock: NodeClock;
   readonly log = createMemoryLogger();
   readonly requests: HttpRequest[] = [];
-  readonly connects: MqttConnectOptions[] = [];
-  handlers: MqttHandlers | undefined;
+  readonly broker: MemoryBroker;
   hal: Hal;
 
-  constructor(private readonly http: HttpStep[], private readonly mqtt: ConnectStep[] = ["ok"], clockSkewMs = 0) {
+  constructor(private readonly http: HttpStep[], mqtt: ConnectStep[] = ["ok"], clockSkewMs = 0) {
     this.clock = createNodeClock({ skewMs: clockSkewMs, synchronized: true });
-    const base = createNodeHal({ flash: this.flash, storageKey: new Uint8Array(32).fill(3), clock: this.clock, logger: this.log });
-    this.hal = {
-      ...base,
-      http: { request: async (request) => this.answerHttp(request) },
-      mqtt: { connect: async (options, handlers) => this.answerConnect(options, handlers) },
-    };
+    this.broker = new MemoryBroker(mqtt);
+    const base = createNodeHal({ flash: this.flash, storageKey: new Uint8Array(32).fill(3), clock: this.clock, logger: this.log, socket: this.broker });
+    this.hal = { ...base, http: { request: async (request) => this.answerHttp(request) } };
+  }
+
+  get connects() {
+    return this.broker.connects;
   }
 
   private async answerHttp(request: HttpRequest): Promise<HttpResponse> {
@@ -69,24 +73,6 @@ class ScriptedHal {
     if (!step) throw new Error("unexpected HTTP request");
     if (step instanceof Error) throw step;
     return step;
-  }
-
-  private async answerConnect(options: MqttConnectOptions, handlers: MqttHandlers): Promise<MqttSession> {
-    this.connects.push(options);
-    const step = this.mqtt.shift() ?? "ok";
-    if (step instanceof Error) throw step;
-    this.handlers = handlers;
-    return {
-      subscribe: async () => undefined,
-      publish: async (topic, payload) => {
-        const message = JSON.parse(Buffer.from(payload).toString());
-        if (message.method === "report") {
-          const reply = { method: "report_reply", clientToken: message.clientToken, code: 0, status: "success" };
-          setImmediate(() => handlers.onMessage(topic.replace("/up/", "/down/"), new Uint8Array(Buffer.from(JSON.stringify(reply)))));
-        }
-      },
-      close: async () => handlers.onClose(),
-    };
   }
 }
 
@@ -116,7 +102,7 @@ describe("boot task (scripted HAL)", () => {
     assert.equal(getDevInfo(scripted.hal)?.deviceSecret, PSK);
     assert.equal(scripted.flash.stats().writesSinceOpen, 2, "one write per slot: the record and its mirror");
     assert.equal(scripted.connects.length, 1);
-    assert.match(scripted.connects[0].password, /^[0-9a-f]{64};hmacsha256$/);
+    assert.match(String(scripted.connects[0].password), /^[0-9a-f]{64};hmacsha256$/);
     assert.equal(scripted.connects[0].clientId, "ABCDEFGHIJdev001");
   });
 
@@ -206,7 +192,7 @@ describe("boot task (scripted HAL)", () => {
     const task = bootDevice(scripted.hal, { factoryInfo: FACTORY, registerUrl: "http://127.0.0.1:1/device/register", mqttUrl: "mqtt://127.0.0.1:1", backoff: fastBackoff });
     await task.online;
     const reconnected = new Promise<void>((resolve) => task.onState((event) => event.state === "online" && resolve()));
-    scripted.handlers!.onClose(new HalNetworkError("reset", "dropped"));
+    scripted.broker.drop(new HalNetworkError("reset", "dropped"));
     await reconnected;
     assert.equal(scripted.connects.length, 2);
     assert.equal(scripted.requests.length, 1);
@@ -223,19 +209,11 @@ describe("boot task (scripted HAL)", () => {
       onControl: (params) => controls.push(params),
     });
     await task.online;
-    const connect = scripted.hal.mqtt.connect;
-    void connect;
     const down = "$thing/down/property/ABCDEFGHIJ/dev001";
-    const originalHandlers = scripted.handlers!;
-    // Capture what the device publishes from now on.
-    const session = (task as unknown as { session: MqttSession }).session;
-    const publish = session.publish.bind(session);
-    session.publish = async (topic, payload, qos) => {
-      published.push({ topic, body: JSON.parse(Buffer.from(payload).toString()) });
-      return publish(topic, payload, qos);
-    };
-    originalHandlers.onMessage(down, new Uint8Array(Buffer.from(JSON.stringify({ method: "control", clientToken: "ct-9", params: { power_switch: 0 } }))));
-    await new Promise((resolve) => setImmediate(resolve));
+    const before = scripted.broker.published.length;
+    scripted.broker.deliver(down, { method: "control", clientToken: "ct-9", params: { power_switch: 0 } }, 1);
+    for (let i = 0; i < 50 && scripted.broker.published.length === before; i++) await new Promise((resolve) => setImmediate(resolve));
+    published.push(...scripted.broker.published.slice(before).map(({ topic, body }) => ({ topic, body })));
     assert.deepEqual(controls, [{ power_switch: 0 }]);
     assert.deepEqual(published, [{ topic: "$thing/up/property/ABCDEFGHIJ/dev001", body: { method: "control_reply", clientToken: "ct-9", code: 0, status: "success" } }]);
     await task.stop();

@@ -187,6 +187,8 @@ describe("dynreg-response: reply shapes", () => {
     assert.equal(classifyPlatformCode("UnauthorizedOperation.Whatever"), "dynreg-disabled");
     assert.equal(classifyPlatformCode("ResourceNotFound.Thing"), "device-unknown");
     assert.equal(classifyPlatformCode("Totally.New"), "request-rejected");
+    // Names that Object.prototype carries are codes like any other (found by the device-parser fuzz).
+    for (const inherited of ["valueOf", "constructor", "toString", "__proto__", "hasOwnProperty"]) assert.equal(classifyPlatformCode(inherited), "request-rejected", inherited);
     const err = expectDynreg(() => parseRegisterReply(bytes({ Response: { Error: { Code: "Totally.New", Message: "new\u0000text" } } })), "request-rejected");
     assert.equal(err.platformCode, "Totally.New");
     assert.match(err.message, /"new\?text"/);

@@ -1,25 +1,29 @@
 /**
- * The Moddable-bound adapters of hal/esp32 (http, mqtt, flash, crypto), driven on Node against
+ * The Moddable-bound adapters of hal/esp32 (http, socket, flash, crypto), driven on Node against
  * stand-ins for Moddable's modules (test/esp32-fakes/, each following the documented callback
- * protocol). A resolve hook sends hal/esp32's imports of "http", "mqtt", "preference", ... to
+ * protocol). A resolve hook sends hal/esp32's imports of "http", "socket", "preference", ... to
  * the stand-ins, and only those: Node's own modules stay Node's everywhere else. This checks the
- * adapters' logic (timeouts, caps, error mapping, CONNACK codes, NVS limits, byte plumbing);
- * Moddable itself has not run here.
+ * adapters' logic (timeouts, caps, error mapping, send queue, NVS limits, byte plumbing), and
+ * runs the MQTT contract's scenarios over the socket adapter; Moddable itself has not run here.
  */
 import { strict as assert } from "node:assert";
 import { register } from "node:module";
 import { pathToFileURL } from "node:url";
-import type { HttpRequest, MqttConnectOptions } from "../hal/types";
+import type { HttpRequest, SocketHandlers } from "../hal/types";
 import type * as HalTypes from "../hal/types";
 import type * as Encoding from "../firmware/encoding";
 import type * as DynregSign from "../firmware/dynreg-sign";
 import type * as FakeHttp from "./esp32-fakes/http";
-import type * as FakeMqtt from "./esp32-fakes/mqtt";
+import type * as FakeSocket from "./esp32-fakes/socket";
+import type * as ContractDevice from "./mqtt-contract/device";
+import type * as NodeClock from "../hal/node/clock";
+import { startScriptedBroker, type ScriptedBroker } from "./mqtt-contract/broker";
+import { SCENARIOS } from "./mqtt-contract/scenarios";
 import type * as FakePreference from "./esp32-fakes/preference";
 import type * as FakeRng from "./esp32-fakes/hwrng";
 
 const FAKES: Record<string, string> = {
-  http: "http", timer: "timer", securesocket: "securesocket", Resource: "resource", mqtt: "mqtt",
+  http: "http", timer: "timer", securesocket: "securesocket", socket: "socket", Resource: "resource",
   preference: "preference", crypt: "crypt", hmac: "hmac", "hal/esp32/hwrng": "hwrng",
 };
 const map = Object.fromEntries(Object.entries(FAKES).map(([name, file]) => [name, new URL(`./esp32-fakes/${file}.ts`, import.meta.url).href]));
@@ -42,7 +46,7 @@ let base64Decode: typeof Encoding.base64Decode, hexEncode: typeof Encoding.hexEn
 let utf8Decode: typeof Encoding.utf8Decode, utf8Encode: typeof Encoding.utf8Encode;
 let encodeRegisterBody: typeof DynregSign.encodeRegisterBody, signRegisterRequest: typeof DynregSign.signRegisterRequest;
 let Request: typeof FakeHttp.Request;
-let Client: typeof FakeMqtt.default;
+let Socket: typeof FakeSocket.Socket;
 let prefs: typeof FakePreference;
 let rngStats: typeof FakeRng.stats;
 
@@ -61,7 +65,7 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
     ({ base64Decode, hexEncode, utf8Decode, utf8Encode } = await load("../firmware/encoding.ts"));
     ({ encodeRegisterBody, signRegisterRequest } = await load("../firmware/dynreg-sign.ts"));
     ({ Request } = await load("./esp32-fakes/http.ts"));
-    ({ default: Client } = await load("./esp32-fakes/mqtt.ts"));
+    ({ Socket } = await load("./esp32-fakes/socket.ts"));
     prefs = await load("./esp32-fakes/preference.ts");
     ({ stats: rngStats } = await load("./esp32-fakes/hwrng.ts"));
   });
@@ -69,7 +73,8 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
     Request.behaviour = undefined;
     Request.throwOnConstruct = undefined;
     Request.instances.length = 0;
-    Client.instances.length = 0;
+    Socket.instances.length = 0;
+    Socket.sendBufferBytes = 512;
   });
 
   describe("ModdableHttpClient (http Request)", () => {
@@ -143,73 +148,134 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
     });
   });
 
-  describe("ModdableMqttTransport (mqtt Client)", () => {
-    let transport: { connect(o: MqttConnectOptions, h: any): Promise<any> };
-    const options: MqttConnectOptions = { url: "mqtts://PID.iotcloud.example", clientId: "PIDdev1", username: "PIDdev1;21010406;abcde;4102444800", password: "f00d;hmacsha256", keepAliveSeconds: 240, connectTimeoutMs: 2000 };
-    const events: string[] = [];
-    const handlers = { onMessage: (topic: string, payload: Uint8Array) => events.push(`msg ${topic} ${utf8Decode(payload)}`), onClose: (error?: Error) => events.push(`close ${error ? error.message : "asked"}`) };
-    beforeEach(() => (events.length = 0));
+  describe("ModdableSocketTransport (socket and securesocket stand-ins)", () => {
+    let transport: { connect(endpoint: object, handlers: SocketHandlers, timeoutMs: number): Promise<{ write(bytes: Uint8Array): void; close(): void }> };
+    let pemToDer: (pem: string, what: string) => ArrayBuffer[];
+    let MAX_QUEUED_BYTES: number;
+    let broker: ScriptedBroker;
+    let server: import("node:net").Server;
+    let port: number;
+    let received: Buffer;
+    const serverSockets = new Set<import("node:net").Socket>();
     before(async () => {
-      const { ModdableMqttTransport } = await esp32("mqtt");
-      transport = new ModdableMqttTransport("tencent-root-ca.der");
+      ({ pemToDer, MAX_QUEUED_BYTES } = await esp32("socket"));
+      const { ModdableSocketTransport } = await esp32("socket");
+      transport = new ModdableSocketTransport("tencent-root-ca.der");
+      const net = await import("node:net");
+      server = net.createServer((socket) => {
+        received = Buffer.alloc(0);
+        serverSockets.add(socket);
+        socket.on("close", () => serverSockets.delete(socket));
+        socket.on("data", (data) => {
+          received = Buffer.concat([received, data]);
+          if (data.includes(0x21)) socket.write("!"); // "!" asks for an echo
+          if (data.includes(0x2e)) socket.end(); // "." asks the server to close
+        });
+        socket.on("error", () => undefined);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      port = (server.address() as import("node:net").AddressInfo).port;
+      broker = await startScriptedBroker();
+    });
+    after(async () => {
+      await broker?.close();
+      for (const socket of serverSockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     });
 
-    it("connects with the credentials, TLS on 8883, keep-alive in ms, and relays messages", async () => {
-      const connecting = transport.connect(options, handlers);
-      const mqtt = Client.instances[0];
-      const { host, port, id, user, password, timeout, Socket, secure } = mqtt.options;
-      assert.deepEqual([host, port, id, user, timeout], ["PID.iotcloud.example", 8883, "PIDdev1", options.username, 240_000]);
-      assert.equal(utf8Decode(new Uint8Array(password)), "f00d;hmacsha256");
-      assert.ok(Socket && secure.certificate, "TLS with the root CA");
-      mqtt.ready();
-      const session = await connecting;
-      mqtt.deliver("$thing/down/property/PID/dev1", utf8Encode("{}"));
-      await session.subscribe("$thing/down/property/PID/dev1", 0);
-      await session.publish("$thing/up/property/PID/dev1", utf8Encode('{"a":1}'), 1);
-      assert.deepEqual(mqtt.subscribed, ["$thing/down/property/PID/dev1"]);
-      assert.equal(mqtt.published[0].flags?.quality, 1);
-      assert.equal(utf8Decode(new Uint8Array(mqtt.published[0].data)), '{"a":1}');
-      await session.close();
-      assert.deepEqual(events, ["msg $thing/down/property/PID/dev1 {}", "close asked"]);
-      assert.equal(mqtt.connected, false);
+    function recorder() {
+      const events: string[] = [];
+      let wake: (() => void) | undefined;
+      const handlers: SocketHandlers = {
+        onData: (bytes) => (events.push(`data ${utf8Decode(bytes)}`), wake?.()),
+        onClose: (error) => (events.push(`close ${error ? (error as { code: string }).code : "clean"}`), wake?.()),
+      };
+      const until = async (ready: () => boolean) => {
+        while (!ready()) await new Promise<void>((resolve) => (wake = resolve));
+      };
+      return { events, handlers, until };
+    }
+
+    it("queues what the send buffer cannot take and writes it as room appears, in order", async () => {
+      Socket.sendBufferBytes = 100;
+      const rec = recorder();
+      const socket = await transport.connect({ host: "127.0.0.1", port }, rec.handlers, 2000);
+      const big = "x".repeat(450);
+      socket.write(utf8Encode(big));
+      socket.write(utf8Encode("!"));
+      await rec.until(() => rec.events.length > 0);
+      assert.deepEqual(rec.events, ["data !"]);
+      assert.equal(received.toString(), `${big}!`);
+      assert.ok(Socket.instances[0].written.every((chunk) => chunk.length <= 100), "never more than the room at once");
+      assert.throws(() => socket.write(new Uint8Array(MAX_QUEUED_BYTES + 1)), isNet("too-large"));
+      socket.close();
     });
 
-    it("turns a refused CONNACK into HalMqttError with its return code", async () => {
-      const connecting = transport.connect(options, handlers);
-      Client.instances[0].refuse(5);
-      await assert.rejects(connecting, (error: unknown) => error instanceof HalMqttError && error.returnCode === 5);
-      assert.deepEqual(events, [], "a refusal is not a session close");
+    it("reports the peer's close once, then refuses writes; nothing after close()", async () => {
+      const rec = recorder();
+      const socket = await transport.connect({ host: "127.0.0.1", port }, rec.handlers, 2000);
+      socket.write(utf8Encode("."));
+      await rec.until(() => rec.events.length > 0);
+      assert.deepEqual(rec.events, ["close clean"]);
+      assert.throws(() => socket.write(utf8Encode("late")), isNet("reset"));
+      const second = recorder();
+      const other = await transport.connect({ host: "127.0.0.1", port }, second.handlers, 2000);
+      other.close();
+      other.close();
+      await tick();
+      assert.deepEqual(second.events, []);
+      assert.throws(() => other.write(utf8Encode("late")), isNet("reset"));
     });
 
-    it("refuses a client-certificate connect before opening any socket", async () => {
-      const withCert = { ...options, clientCertificate: { certPem: "-----BEGIN CERTIFICATE-----", keyPem: "-----BEGIN PRIVATE KEY-----" } };
-      await assert.rejects(transport.connect(withCert, handlers), (error: unknown) => error instanceof HalMqttError && /PSK/.test(error.message));
-      assert.equal(Client.instances.length, 0);
+    it("rejects a connection that fails or does not open in time, without calling the handlers", async () => {
+      const rec = recorder();
+      const probe = (await import("node:net")).createServer();
+      await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+      const closedPort = (probe.address() as import("node:net").AddressInfo).port;
+      await new Promise((resolve) => probe.close(resolve));
+      await assert.rejects(transport.connect({ host: "127.0.0.1", port: closedPort }, rec.handlers, 2000), isNet("other"));
+      await assert.rejects(transport.connect({ host: "127.0.0.1", port }, rec.handlers, 0), isNet("other"));
+      assert.deepEqual(rec.events, []);
     });
 
-    it("reports a drop before CONNACK as a network error and a later drop through onClose", async () => {
-      const first = transport.connect(options, handlers);
-      Client.instances[0].fail("socket error -2");
-      await assert.rejects(first, isNet("reset"));
-      const second = transport.connect(options, handlers);
-      Client.instances[1].ready();
-      const session = await second;
-      Client.instances[1].fail("read time out");
-      assert.deepEqual(events, ["close MQTT connection lost: read time out"]);
-      await assert.rejects(session.publish("t", utf8Encode("x"), 0), isNet("reset"));
+    it("opens mqtts:// endpoints on SecureSocket with the root CA, the server name and a client certificate as DER", async () => {
+      const der = (text: string) => Buffer.from(text).toString("base64").match(/.{1,64}/g)!.join("\n");
+      const certPem = `-----BEGIN CERTIFICATE-----\n${der("leaf cert")}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n${der("issuer")}\n-----END CERTIFICATE-----\n`;
+      const keyPem = `-----BEGIN PRIVATE KEY-----\n${der("pkcs8 key")}\n-----END PRIVATE KEY-----\n`;
+      const socket = await transport.connect({ host: "127.0.0.1", port, tls: { serverName: "PID.iotcloud.example", clientCertificate: { certPem, keyPem } } }, recorder().handlers, 2000);
+      const secure = Socket.instances[0].dictionary.secure as Record<string, unknown>;
+      assert.equal(Socket.instances[0].constructor.name, "SecureSocket");
+      assert.ok(secure.certificate, "the trust anchor");
+      assert.equal(secure.protocolVersion, 0x0303);
+      assert.equal(secure.tls_server_name, "PID.iotcloud.example");
+      assert.deepEqual((secure.clientCertificates as ArrayBuffer[]).map((item) => Buffer.from(item).toString()), ["leaf cert", "issuer"]);
+      assert.equal(Buffer.from(secure.clientKey as ArrayBuffer).toString(), "pkcs8 key");
+      socket.close();
+      assert.throws(() => pemToDer("no armour here", "client key"), isNet("tls"));
     });
 
-    it("times out a connect with no CONNACK, closing without DISCONNECT", async () => {
-      await assert.rejects(transport.connect({ ...options, connectTimeoutMs: 30 }, handlers), isNet("timeout"));
-      assert.deepEqual(Client.instances[0].closedWith, [true]);
-    });
-
-    it("uses a plain socket for mqtt://", async () => {
-      const connecting = transport.connect({ ...options, url: "mqtt://127.0.0.1:1884" }, handlers);
-      const mqtt = Client.instances[0];
-      assert.deepEqual([mqtt.options.port, mqtt.options.Socket], [1884, undefined]);
-      mqtt.ready();
-      await (await connecting).close();
+    describe("the MQTT contract's scenarios on this adapter (over the stand-ins)", () => {
+      let runScenario: typeof ContractDevice.runScenario;
+      let clock: NodeClock.NodeClock;
+      before(async () => {
+        ({ runScenario } = await load("./mqtt-contract/device.ts"));
+        clock = (await load("../hal/node/clock.ts")).createNodeClock();
+      });
+      after(() => clock?.cancelAll());
+      for (const scenario of SCENARIOS) {
+        it(`${scenario.name}: ${scenario.says}`, async () => {
+          Socket.sendBufferBytes = 64; // most packets wait in the adapter's queue at least once
+          broker.arm(scenario);
+          let outcomes: unknown;
+          try {
+            outcomes = await runScenario({ socket: transport as never, clock }, scenario, broker.url);
+          } finally {
+            var report = await broker.finish();
+          }
+          assert.deepEqual(outcomes, scenario.expect);
+          assert.deepEqual(report.violations, []);
+        }).timeout(30_000);
+      }
     });
   });
 

@@ -1,8 +1,9 @@
 /**
- * The Hal inside XS: a thin bridge to the Node side's hal/node. Flash, crypto, clock reads and
- * the storage key are synchronous round trips, as on the device; HTTP, MQTT, sleep and SNTP
- * sync are started on the host and settled later (see protocol.ts). Only bytes and plain data
- * cross; the sealing of the record (tweetnacl) runs in XS with the key fetched from here.
+ * The Hal inside XS: a thin bridge to the Node side's hal/node. Flash, crypto, clock reads, the
+ * storage key, socket writes and timers are synchronous round trips, as on the device; HTTP,
+ * socket connects, sleep and SNTP sync are started on the host and settled later (see
+ * protocol.ts). Only bytes and plain data cross: the MQTT engine (firmware/mqtt) and the sealing
+ * of the record (tweetnacl) run in XS.
  */
 import type {
   Bytes,
@@ -17,12 +18,12 @@ import type {
   KeyValueFlash,
   Logger,
   LogLevel,
-  MqttConnectOptions,
-  MqttHandlers,
-  MqttSession,
-  MqttTransport,
+  SocketEndpoint,
+  SocketHandlers,
+  SocketTransport,
+  TimerHandle,
 } from "../hal/types";
-import { callHost, registerSession, startHost } from "./runtime";
+import { callHost, clearTimer, forgetSocket, registerSocket, setTimer, startHost } from "./runtime";
 
 const flash: KeyValueFlash = {
   get: (namespace, key) => {
@@ -46,14 +47,21 @@ const http: HttpClient = {
   request: (request: HttpRequest) => startHost("http.request", request) as Promise<HttpResponse>,
 };
 
-const mqtt: MqttTransport = {
-  async connect(options: MqttConnectOptions, handlers: MqttHandlers): Promise<MqttSession> {
-    const session = (await startHost("mqtt.connect", options)) as number;
-    registerSession(session, handlers);
+const socket: SocketTransport = {
+  async connect(endpoint: SocketEndpoint, handlers: SocketHandlers, timeoutMs: number) {
+    // The id is chosen here, and the handlers registered, before the host can deliver any byte.
+    const id = registerSocket(handlers);
+    try {
+      await startHost("socket.connect", id, endpoint, timeoutMs);
+    } catch (error) {
+      forgetSocket(id);
+      throw error;
+    }
     return {
-      subscribe: async (topic, qos) => void (await startHost("mqtt.subscribe", session, topic, qos)),
-      publish: async (topic, payload, qos) => void (await startHost("mqtt.publish", session, topic, payload, qos)),
-      close: async () => void (await startHost("mqtt.close", session)),
+      write: (bytes: Bytes) => void callHost("socket.write", id, bytes),
+      close: () => {
+        if (forgetSocket(id)) callHost("socket.close", id);
+      },
     };
   },
 };
@@ -65,6 +73,8 @@ const clock: Clock = {
   sync: () => startHost("clock.sync") as Promise<boolean>,
   correct: (referenceMs) => void callHost("clock.correct", referenceMs),
   sleep: async (ms) => void (await startHost("clock.sleep", ms)),
+  setTimer: (ms: number, fire: () => void): TimerHandle => setTimer(ms, fire),
+  clearTimer: (handle: TimerHandle) => clearTimer(handle as number),
 };
 
 const log: Logger = {
@@ -75,7 +85,7 @@ export const bridgeHal: Hal = {
   flash,
   crypto,
   http,
-  mqtt,
+  socket,
   clock,
   log,
   storageKey: () => callHost("storageKey") as Bytes,

@@ -3,7 +3,7 @@
  * simulator, or any Hal a test wraps). Asynchronous operations are started here and their
  * outcome is delivered into XS later through `deliver` (a LaneCommand, one XS crank each).
  */
-import type { FlashValue, Hal, HashAlgorithm, HttpRequest, LogLevel, MqttConnectOptions, MqttSession } from "../hal/types";
+import { HalNetworkError, type ByteSocket, type FlashValue, type Hal, type HashAlgorithm, type HttpRequest, type LogLevel, type SocketEndpoint, type TimerHandle } from "../hal/types";
 import { BridgeError, serializeError } from "./codec";
 import { EVENT_OP, RESULT_OP, type HostReply, type HostRequest, type LaneCommand } from "./protocol";
 
@@ -38,9 +38,12 @@ const SYNC_OPS: Record<string, Sync> = {
   storageKey: (hal) => hal.storageKey(),
 };
 
+const NOT_LOCAL = Symbol("not a local op");
+
 export class BridgeServer {
-  private readonly sessions = new Map<number, MqttSession>();
-  private nextSession = 1;
+  /** The lane's open sockets and armed timers, by the ids XS chose. */
+  private readonly sockets = new Map<number, ByteSocket>();
+  private readonly timers = new Map<number, TimerHandle>();
   private closed = false;
   /** The lane's pending sleeps, aborted on close (hal/node's clock honours a signal; others ignore it). */
   private readonly sleeps = new Set<AbortController>();
@@ -66,6 +69,8 @@ export class BridgeServer {
         this.startAsync(request.op, request.args, request.settle);
         return { ok: null };
       }
+      const local = this.localOp(request.op, request.args);
+      if (local !== NOT_LOCAL) return { ok: null };
       const op = SYNC_OPS[request.op];
       if (op === undefined) throw new BridgeError(`unknown bridge op ${request.op}`);
       const value = op(this.hal, request.args);
@@ -81,20 +86,9 @@ export class BridgeServer {
       case "http.request":
         started = this.hal.http.request(args[0] as HttpRequest);
         break;
-      case "mqtt.connect":
-        started = this.connect(args[0] as MqttConnectOptions);
+      case "socket.connect":
+        started = this.connect(args[0] as number, args[1] as SocketEndpoint, args[2] as number);
         break;
-      case "mqtt.subscribe":
-        started = this.session(args[0]).subscribe(args[1] as string, args[2] as 0 | 1);
-        break;
-      case "mqtt.publish":
-        started = this.session(args[0]).publish(args[1] as string, args[2] as Uint8Array, args[3] as 0 | 1);
-        break;
-      case "mqtt.close": {
-        const session = this.session(args[0]);
-        started = session.close();
-        break;
-      }
       case "clock.sleep":
         started = this.sleep(args[0] as number);
         break;
@@ -117,36 +111,68 @@ export class BridgeServer {
     return sleep.call(this.hal.clock, ms, controller.signal).finally(() => this.sleeps.delete(controller));
   }
 
-  private async connect(options: MqttConnectOptions): Promise<number> {
-    const id = this.nextSession++;
-    const session = await this.hal.mqtt.connect(options, {
-      onMessage: (topic, payload) => this.deliver({ op: "mqtt.message", session: id, topic, payload }),
-      onClose: (error) => {
-        this.sessions.delete(id);
-        this.deliver({ op: "mqtt.close", session: id, error: error === undefined ? undefined : serializeError(error) });
-      },
-    });
-    this.sessions.set(id, session);
-    return id;
+  /** Synchronous ops on the lane's own sockets and timers; NOT_LOCAL for the Hal's. */
+  private localOp(op: string, args: unknown[]): unknown {
+    switch (op) {
+      case "socket.write": {
+        const socket = this.sockets.get(args[0] as number);
+        if (socket === undefined) throw new HalNetworkError("reset", "the connection is closed");
+        socket.write(args[1] as Uint8Array);
+        return null;
+      }
+      case "socket.close": {
+        const socket = this.sockets.get(args[0] as number);
+        this.sockets.delete(args[0] as number);
+        socket?.close();
+        return null;
+      }
+      case "clock.setTimer": {
+        const id = args[0] as number;
+        this.timers.set(id, this.hal.clock.setTimer(args[1] as number, () => {
+          this.timers.delete(id);
+          this.deliver({ op: "timer", id });
+        }));
+        return null;
+      }
+      case "clock.clearTimer": {
+        const id = args[0] as number;
+        if (this.timers.has(id)) this.hal.clock.clearTimer(this.timers.get(id));
+        this.timers.delete(id);
+        return null;
+      }
+      default:
+        return NOT_LOCAL;
+    }
   }
 
-  private session(id: unknown): MqttSession {
-    const session = this.sessions.get(id as number);
-    if (session === undefined) throw new BridgeError(`no open MQTT session ${String(id)}`);
-    return session;
+  private async connect(id: number, endpoint: SocketEndpoint, timeoutMs: number): Promise<null> {
+    const socket = await this.hal.socket.connect(endpoint, {
+      onData: (bytes) => this.deliver({ op: "socket.data", socket: id, bytes }),
+      onClose: (error) => {
+        this.sockets.delete(id);
+        this.deliver({ op: "socket.close", socket: id, error: error === undefined ? undefined : serializeError(error) });
+      },
+    }, timeoutMs);
+    if (this.closed) {
+      socket.close(); // the lane closed while this connect was under way
+      return null;
+    }
+    this.sockets.set(id, socket);
+    return null;
   }
 
   private deliver(command: LaneCommand): void {
     if (!this.closed) this.hooks.deliver(command);
   }
 
-  /** Closes the MQTT sessions XS left open; later outcomes are dropped. */
+  /** Closes the sockets and clears the timers XS left behind; later outcomes are dropped. */
   async close(): Promise<void> {
     this.closed = true;
     for (const controller of this.sleeps) controller.abort();
     this.sleeps.clear();
-    const open = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.allSettled(open.map((session) => session.close()));
+    for (const handle of this.timers.values()) this.hal.clock.clearTimer(handle);
+    this.timers.clear();
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
   }
 }

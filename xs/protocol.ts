@@ -2,10 +2,11 @@
  * Message shapes of the XS bridge. Two directions, both JSON (see codec.ts):
  *
  * - XS -> host, through XS's synchronous `issueCommand`: a `HostRequest`. Synchronous HAL calls
- *   (flash, crypto, clock reads, log, storageKey) are answered in the reply. Asynchronous ones
- *   (HTTP, MQTT, sleep, SNTP sync) carry a `settle` id: the reply only says "started", and the
- *   host delivers the outcome later as a `settle` command into XS. XS never blocks on network
- *   I/O, so a racing timer or an incoming MQTT message behaves as on the device.
+ *   (flash, crypto, clock reads, log, storageKey, socket writes and closes, timers) are answered
+ *   in the reply. Asynchronous ones (HTTP, socket connects, sleep, SNTP sync) carry a `settle`
+ *   id: the reply only says "started", and the host delivers the outcome later as a `settle`
+ *   command into XS. Socket bytes, socket ends and timer firings arrive as commands too. XS never
+ *   blocks on network I/O, so a racing timer or incoming bytes behave as on the device.
  * - host -> XS, through `worker.issueCommand` (the child serialises them): a `LaneCommand`.
  *   Each runs as one XS crank; promise jobs run to completion before the crank ends.
  */
@@ -22,8 +23,9 @@ export type HostReply = { ok: unknown } | { error: SerializedError };
 
 export type LaneCommand =
   | { op: "settle"; id: number; ok?: unknown; error?: SerializedError }
-  | { op: "mqtt.message"; session: number; topic: string; payload: Uint8Array }
-  | { op: "mqtt.close"; session: number; error?: SerializedError }
+  | { op: "socket.data"; socket: number; bytes: Uint8Array }
+  | { op: "socket.close"; socket: number; error?: SerializedError }
+  | { op: "timer"; id: number }
   | { op: "invoke"; id: number; name: string; args: unknown[] };
 
 /** Ops XS sends that are not HAL calls: results of `invoke` and program events. */

@@ -52,17 +52,41 @@ export function emitEvent(name: string, data?: unknown): void {
   callHost(EVENT_OP, name, data);
 }
 
-// ---- MQTT session handlers, keyed by the host's session id ---------------------------------
+// ---- Sockets and timers, keyed by ids chosen here ------------------------------------------
 
-export interface SessionHandlers {
-  onMessage(topic: string, payload: Uint8Array): void;
+interface SocketHandlers {
+  onData(bytes: Uint8Array): void;
   onClose(error?: Error): void;
 }
 
-const sessions = new Map<number, SessionHandlers>();
+const sockets = new Map<number, SocketHandlers>();
+let nextSocketId = 1;
 
-export function registerSession(session: number, handlers: SessionHandlers): void {
-  sessions.set(session, handlers);
+/** Registers a socket's handlers before its connect starts; returns its id. */
+export function registerSocket(handlers: SocketHandlers): number {
+  const id = nextSocketId++;
+  sockets.set(id, handlers);
+  return id;
+}
+
+/** Forgets a socket (closed by XS, or its connect failed); true when it was still known. */
+export function forgetSocket(id: number): boolean {
+  return sockets.delete(id);
+}
+
+const timers = new Map<number, () => void>();
+let nextTimerId = 1;
+
+/** A host timer that fires back into XS as a command of its own. */
+export function setTimer(ms: number, fire: () => void): number {
+  const id = nextTimerId++;
+  timers.set(id, fire);
+  callHost("clock.setTimer", id, ms);
+  return id;
+}
+
+export function clearTimer(id: number): void {
+  if (timers.delete(id)) callHost("clock.clearTimer", id);
 }
 
 // ---- Functions the host may invoke ---------------------------------------------------------
@@ -107,13 +131,20 @@ function dispatch(command: LaneCommand): void {
       else entry.resolve(command.ok);
       return;
     }
-    case "mqtt.message":
-      sessions.get(command.session)?.onMessage(command.topic, command.payload);
+    case "socket.data":
+      sockets.get(command.socket)?.onData(command.bytes);
       return;
-    case "mqtt.close": {
-      const handlers = sessions.get(command.session);
-      sessions.delete(command.session);
+    case "socket.close": {
+      const handlers = sockets.get(command.socket);
+      sockets.delete(command.socket);
       handlers?.onClose(command.error === undefined ? undefined : deserializeError(command.error));
+      return;
+    }
+    case "timer": {
+      const fire = timers.get(command.id);
+      if (fire === undefined) return; // cleared after the host had fired it
+      timers.delete(command.id);
+      fire();
       return;
     }
     case "invoke":

@@ -5,6 +5,7 @@
 import nacl from "tweetnacl";
 import { base64Decode, base64Encode, hexEncode, utf8Decode, utf8Encode } from "../firmware/encoding";
 import { FlashError, HalNetworkError, type HttpRequest } from "../hal/types";
+import { connectMqtt } from "../firmware/mqtt/client";
 import { bridgeHal } from "./bridge-hal";
 import { expose, installCommandHandler } from "./runtime";
 
@@ -47,13 +48,14 @@ expose({
       return { error: { isHalNetworkError: error instanceof HalNetworkError, code: (error as HalNetworkError).code } };
     }
   },
-  /** Connects, subscribes, publishes to itself (QoS 1), receives it, closes. */
+  /** The core's MQTT engine in XS over the bridged socket: connects, subscribes, publishes to itself (QoS 1), receives it, closes. */
   mqttEcho: async (url: string, topic: string, text: string) => {
     let received!: (payload: string) => void;
     const message = new Promise<string>((resolve) => (received = resolve));
     let closed!: (why: string) => void;
     const closing = new Promise<string>((resolve) => (closed = resolve));
-    const session = await bridgeHal.mqtt.connect(
+    const session = await connectMqtt(
+      bridgeHal,
       { url, clientId: "xs-echo", username: "u", password: "p", keepAliveSeconds: 30, connectTimeoutMs: 5000 },
       { onMessage: (_topic, payload) => received(utf8Decode(payload)), onClose: (error) => closed(error === undefined ? "asked" : error.name) },
     );

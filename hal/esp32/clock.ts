@@ -6,7 +6,7 @@
 import SNTP from "sntp";
 import Time from "time";
 import Timer from "timer";
-import type { Clock } from "../types";
+import type { Clock, TimerHandle } from "../types";
 
 /** Before this instant (2024-01-01T00:00:00Z) the wall clock cannot be right. */
 export const PLAUSIBLE_EPOCH_MS = 1_704_067_200_000;
@@ -84,5 +84,13 @@ export class SntpClock implements Clock {
     return new Promise<void>((resolve) => {
       Timer.set(() => resolve(), Math.max(0, Math.floor(ms)));
     });
+  }
+
+  setTimer(ms: number, fire: () => void): TimerHandle {
+    return Timer.set(() => fire(), Math.max(0, Math.floor(ms)));
+  }
+
+  clearTimer(handle: TimerHandle): void {
+    Timer.clear(handle as ReturnType<typeof Timer.set>);
   }
 }

@@ -5,7 +5,7 @@ import type { FirmwareConfig } from "./config-parse";
 import { CryptHal } from "./crypto";
 import { PreferenceFlash } from "./flash";
 import { ModdableHttpClient } from "./http";
-import { ModdableMqttTransport } from "./mqtt";
+import { ModdableSocketTransport } from "./socket";
 import { loadOrCreateStorageKey } from "./storage-key";
 
 export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: FirmwareConfig): Hal {
@@ -15,7 +15,8 @@ export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: Firm
     flash,
     crypto,
     http: new ModdableHttpClient(config.registerCa),
-    mqtt: new ModdableMqttTransport(config.mqttCa),
+    // The socket carries MQTT only: its TLS trusts the broker's anchor.
+    socket: new ModdableSocketTransport(config.mqttCa),
     clock: new SntpClock(config.sntpServers),
     log,
     // Read (or created) on first use, after Wi-Fi is up so the RNG has RF entropy.

@@ -6,7 +6,7 @@
  * signed requests until the device syncs or corrects its clock. sync() stands in for SNTP.
  */
 import { performance } from "node:perf_hooks";
-import type { Clock } from "../types";
+import type { Clock, TimerHandle } from "../types";
 
 export interface NodeClockOptions {
   /** Initial error of the wall clock in ms (positive: the device runs ahead). Default 0. */
@@ -31,7 +31,7 @@ export class SleepCancelledError extends Error {
 export interface NodeClock extends Clock {
   /** Like sleep(ms), also rejecting with SleepCancelledError when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Rejects every pending sleep with SleepCancelledError, so a stopped device holds no timer. */
+  /** Rejects every pending sleep with SleepCancelledError and clears every timer, so a stopped device holds none. */
   cancelAll(): void;
   /** The current wall-clock error in ms (0 once synced). For the simulator's timelines. */
   offsetMs(): number;
@@ -49,6 +49,7 @@ export function createNodeClock(options: NodeClockOptions = {}): NodeClock {
   let synchronized = options.synchronized ?? skewMs === 0;
   const sntpReachable = options.sntpReachable ?? true;
   const sleeping = new Set<PendingSleep>();
+  const timers = new Set<NodeJS.Timeout>();
 
   return {
     nowMs: () => Date.now() + offset,
@@ -97,8 +98,26 @@ export function createNodeClock(options: NodeClockOptions = {}): NodeClock {
       });
     },
 
+    setTimer(ms: number, fire: () => void): TimerHandle {
+      if (!Number.isFinite(ms) || ms < 0 || ms > MAX_SLEEP_MS) throw new RangeError(`timer delay must be within 0..${MAX_SLEEP_MS} ms, got ${ms}`);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        fire();
+      }, ms);
+      timers.add(timer);
+      return timer;
+    },
+
+    clearTimer(handle: TimerHandle) {
+      const timer = handle as NodeJS.Timeout;
+      if (!timers.delete(timer)) return;
+      clearTimeout(timer);
+    },
+
     cancelAll() {
       for (const entry of [...sleeping]) entry.cancel();
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
     },
   };
 }

@@ -1,17 +1,17 @@
 /**
  * The Node HAL: what the simulator hands the engine-neutral core in place of an ESP32.
- * Each piece can be injected (tests, the fleet runner sharing one transport); the rest is
+ * Each piece can be injected (tests, the fleet runner sharing one socket transport); the rest is
  * built from the options.
  */
 import { randomBytes } from "node:crypto";
-import type { Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, MqttTransport } from "../types";
+import type { Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, SocketTransport } from "../types";
 import { createNodeClock, type NodeClockOptions } from "./clock";
 import { nodeCrypto } from "./crypto";
 import { loadOrCreateStorageKey, STORAGE_KEY_BYTES } from "./efuse";
 import { createMemoryFlash, openFlashFile, type FlashFileOptions } from "./flash";
 import { createNodeHttpClient } from "./http";
 import { createNodeLogger } from "./logger";
-import { createNodeMqttTransport } from "./mqtt";
+import { createNodeSocketTransport } from "./socket";
 
 export interface NodeHalOptions {
   /** NVS image on disk; also locates the storage key's sidecar `<flashFile>.efuse`. */
@@ -27,10 +27,11 @@ export interface NodeHalOptions {
   deviceName?: string;
   logLevel?: LogLevel;
   http?: HttpClient;
-  mqtt?: MqttTransport;
-  /** Trusted CA (PEM, replacing the bundled roots) for https:// and mqtts:// when http or mqtt is not injected. */
+  /** The byte socket the core's MQTT engine runs on. */
+  socket?: SocketTransport;
+  /** Trusted CA (PEM, replacing the bundled roots) for https:// and mqtts:// when http or socket is not injected. */
   ca?: string | Buffer;
-  /** Verify servers' certificates (default true) when http or mqtt is not injected. */
+  /** Verify servers' certificates (default true) when http or socket is not injected. */
   rejectUnauthorized?: boolean;
 }
 
@@ -44,7 +45,7 @@ export function createNodeHal(options: NodeHalOptions = {}): Hal {
     flash,
     crypto: nodeCrypto,
     http: options.http ?? createNodeHttpClient({ ca, rejectUnauthorized }),
-    mqtt: options.mqtt ?? createNodeMqttTransport({ ca, rejectUnauthorized }),
+    socket: options.socket ?? createNodeSocketTransport({ ca, rejectUnauthorized }),
     clock: options.clock ?? createNodeClock(options.clockOptions),
     log: options.logger ?? createNodeLogger({ deviceName: options.deviceName, level: options.logLevel }),
     // A fresh copy per call, so the core cannot alter the device's key by accident.

@@ -7,7 +7,9 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { createServer, type Server, type Socket, type AddressInfo } from "node:net";
 import * as mqttPacket from "mqtt-packet";
-import { createNodeMqttTransport } from "../../hal/node/mqtt";
+import { connectMqtt } from "../../firmware/mqtt/client";
+import { createNodeClock } from "../../hal/node/clock";
+import { createNodeSocketTransport } from "../../hal/node/socket";
 import { HalMqttError, HalNetworkError } from "../../hal/types";
 import { checkProperty } from "./lib/fuzz";
 import { parseRegisterReply, decryptRegisterPayload, parseRegisterCredentials } from "../../firmware/dynreg-response";
@@ -107,7 +109,7 @@ describe("fuzz: device-side parsers", function () {
   });
 });
 
-describe("fuzz: the Node MQTT transport against a hostile raw server", function () {
+describe("fuzz: the core's MQTT engine over the Node socket, against a hostile raw server", function () {
   this.timeout(120_000);
   let server: Server;
   let port: number;
@@ -151,16 +153,18 @@ describe("fuzz: the Node MQTT transport against a hostile raw server", function 
   const okConnack = mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false } as mqttPacket.IConnackPacket);
 
   it("every byte stream ends in a session, HalNetworkError or HalMqttError, never another exception", async () => {
-    const transport = createNodeMqttTransport({ ackTimeoutMs: 200 });
-    await checkProperty("fuzz: device MQTT transport", fc.asyncProperty(stream, fc.boolean(), async (chunks, connackFirst) => {
+    const hal = { socket: createNodeSocketTransport(), clock: createNodeClock() };
+    await checkProperty("fuzz: device MQTT engine", fc.asyncProperty(stream, fc.boolean(), async (chunks, connackFirst) => {
       script = connackFirst ? [okConnack, ...chunks] : chunks;
       let closed!: () => void;
       const closedPromise = new Promise<void>((resolve) => (closed = resolve));
+      const closes: Array<Error | undefined> = [];
       let session;
       try {
-        session = await transport.connect(
-          { url: `mqtt://127.0.0.1:${port}`, clientId: "PfuzzDev", username: "u", password: "p", keepAliveSeconds: 30, connectTimeoutMs: 300 },
-          { onMessage: () => undefined, onClose: () => closed() },
+        session = await connectMqtt(
+          hal,
+          { url: `mqtt://127.0.0.1:${port}`, clientId: "PfuzzDev", username: "u", password: "p", keepAliveSeconds: 30, connectTimeoutMs: 300, ackTimeoutMs: 200 },
+          { onMessage: () => undefined, onClose: (error) => { closes.push(error); closed(); } },
         );
       } catch (error) {
         assert.ok(error instanceof HalNetworkError || error instanceof HalMqttError, `untyped: ${String(error)}`);
@@ -173,6 +177,8 @@ describe("fuzz: the Node MQTT transport against a hostile raw server", function 
       }
       await Promise.race([closedPromise, new Promise((resolve) => setTimeout(resolve, 100))]);
       await session.close();
+      assert.equal(closes.length, 1, "onClose exactly once");
+      for (const error of closes) assert.ok(error === undefined || error instanceof HalNetworkError, `untyped close: ${String(error)}`);
     }), 80);
   });
 });

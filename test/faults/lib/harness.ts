@@ -13,7 +13,7 @@ import { createNodeHal } from "../../../hal/node/index";
 import { createMemoryFlash, type NodeFlash } from "../../../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../../../hal/node/clock";
 import { createMemoryLogger, type MemoryLogger } from "../../../hal/node/logger";
-import type { Hal, HttpClient, MqttTransport } from "../../../hal/types";
+import type { Hal, HttpClient, SocketTransport } from "../../../hal/types";
 import { bootDevice, type BootOptions, type BootState } from "../../../firmware/boot";
 import { inspectFlash, loadDevInfo } from "../../../firmware/record-store";
 import type { DeviceInfo } from "../../../firmware/device-info";
@@ -109,7 +109,7 @@ export interface BootSpec {
   ca?: string;
   clock?: NodeClock;
   http?: HttpClient;
-  mqtt?: MqttTransport;
+  socket?: SocketTransport;
   boot?: Partial<BootOptions>;
   /** How long the boot may take to come online or fail before it counts as stuck. */
   limitMs?: number;
@@ -120,7 +120,7 @@ export async function bootBoard(board: Board, spec: BootSpec): Promise<BootRun> 
   const flash = spec.flash ?? board.flash.reboot();
   const logger = createMemoryLogger();
   const clock = spec.clock ?? createNodeClock();
-  const hal = createNodeHal({ flash, storageKey: board.storageKey, logger, clock, ca: spec.ca, http: spec.http, mqtt: spec.mqtt });
+  const hal = createNodeHal({ flash, storageKey: board.storageKey, logger, clock, ca: spec.ca, http: spec.http, socket: spec.socket });
   const task = bootDevice(hal, {
     registerUrl: spec.registerUrl,
     mqttUrl: spec.mqttUrl,

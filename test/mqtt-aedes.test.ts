@@ -1,6 +1,8 @@
 /**
- * The Node MQTT transport against a real aedes broker, and against raw TCP servers that
- * misbehave in the ways a broker (or a captive network) can.
+ * The core's MQTT engine (firmware/mqtt) over the Node socket, against a real broker (aedes, as
+ * inside the mock platform), in the clear and over TLS. How the engine meets a broker that
+ * misbehaves is the MQTT contract's business (mqtt-contract.test.ts); how the socket itself
+ * connects, verifies and fails is node-socket.test.ts's.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -11,9 +13,11 @@ import path from "node:path";
 import tls from "node:tls";
 import { once } from "node:events";
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from "aedes";
-import mqttPacket from "mqtt-packet";
-import { createNodeMqttTransport } from "../hal/node/mqtt";
-import { HalMqttError, HalNetworkError, type MqttConnectOptions, type MqttHandlers, type MqttSession } from "../hal/types";
+import { connectMqtt, type MqttConnectOptions } from "../firmware/mqtt/client";
+import type { MqttHandlers, MqttSession } from "../firmware/mqtt/session";
+import { createNodeClock } from "../hal/node/clock";
+import { createNodeSocketTransport, type NodeSocketOptions } from "../hal/node/socket";
+import { HalMqttError, HalNetworkError } from "../hal/types";
 
 interface Listening {
   url: string;
@@ -93,8 +97,14 @@ function connectOptions(url: string, extra: Partial<MqttConnectOptions> = {}): M
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-describe("Node MQTT transport (hal/node/mqtt)", () => {
-  const transport = createNodeMqttTransport();
+/** connectMqtt over a Node socket with these options, as the simulator's Hal does. */
+function transportWith(options: NodeSocketOptions = {}) {
+  const hal = { socket: createNodeSocketTransport(options), clock: createNodeClock() };
+  return { connect: (connect: MqttConnectOptions, handlers: MqttHandlers) => connectMqtt(hal, connect, handlers) };
+}
+
+describe("the core's MQTT engine over the Node socket, against aedes", () => {
+  const transport = transportWith();
   let stops: (() => Promise<void>)[] = [];
   let sessions: MqttSession[] = [];
 
@@ -107,12 +117,6 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
 
   async function broker(options: AedesOptions = {}): Promise<Broker> {
     const started = await startBroker(options);
-    stops.push(() => started.stop());
-    return started;
-  }
-
-  async function raw(onSocket: (socket: net.Socket) => void): Promise<Listening> {
-    const started = await listen(onSocket);
     stops.push(() => started.stop());
     return started;
   }
@@ -216,40 +220,6 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
     assert.equal((client as Client).id, "dev-1");
   });
 
-  it("treats a missing PINGRESP as a drop with a timeout error", async () => {
-    const server = await raw((socket) => {
-      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
-      // then swallow everything, PINGREQ included
-    });
-    const rec = recorder();
-    await transport.connect(connectOptions(server.url, { keepAliveSeconds: 1 }), rec.handlers);
-    await rec.closed();
-    assert.equal(rec.closes.length, 1);
-    assert.ok(rec.closes[0] instanceof HalNetworkError);
-    assert.equal((rec.closes[0] as HalNetworkError).code, "timeout");
-  });
-
-  it("rejects a QoS 1 publish whose PUBACK never comes, and one pending when the link drops", async () => {
-    let serverSide: net.Socket | undefined;
-    const server = await raw((socket) => {
-      serverSide = socket;
-      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
-    });
-    const quick = createNodeMqttTransport({ ackTimeoutMs: 200 });
-    const rec = recorder();
-    const session = await quick.connect(connectOptions(server.url), rec.handlers);
-    await assert.rejects(session.publish("t", Buffer.from("x"), 1), (error: unknown) => {
-      assert.ok(error instanceof HalNetworkError);
-      assert.equal(error.code, "timeout");
-      return true;
-    });
-    const pending = session.publish("t", Buffer.from("y"), 1);
-    serverSide!.destroy();
-    await assert.rejects(pending, HalNetworkError);
-    await rec.closed();
-    assert.equal(rec.closes.length, 1);
-  });
-
   it("ends the session with the handler's own error when onMessage throws", async () => {
     const b = await broker();
     const rec = recorder();
@@ -264,52 +234,6 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
     await session.publish("t/bug", Buffer.from("boom"), 0);
     await rec.closed();
     assert.deepEqual(rec.closes, [bug]);
-  });
-
-  it("rejects connect with a typed error when the server answers with garbage", async () => {
-    const server = await raw((socket) => socket.end(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")));
-    await assert.rejects(transport.connect(connectOptions(server.url), recorder().handlers), (error: unknown) => {
-      assert.ok(error instanceof HalNetworkError);
-      assert.equal(error.code, "other");
-      assert.match(error.message, /malformed/);
-      return true;
-    });
-  });
-
-  it("drops an established session with a typed error on a malformed packet", async () => {
-    const server = await raw((socket) => {
-      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
-      setTimeout(() => socket.write(Buffer.from([0x00, 0x02, 0xff, 0xff])), 20); // reserved packet type 0
-    });
-    const rec = recorder();
-    await transport.connect(connectOptions(server.url), rec.handlers);
-    await rec.closed();
-    assert.equal(rec.closes.length, 1);
-    assert.ok(rec.closes[0] instanceof HalNetworkError);
-    assert.equal((rec.closes[0] as HalNetworkError).code, "other");
-  });
-
-  it("drops the session when the broker announces a packet larger than the limit", async () => {
-    const small = createNodeMqttTransport({ maxPacketBytes: 1024 });
-    const server = await raw((socket) => {
-      socket.write(mqttPacket.generate({ cmd: "connack", returnCode: 0, sessionPresent: false }));
-      const big = mqttPacket.generate({ cmd: "publish", topic: "t", payload: Buffer.alloc(4096), qos: 0, dup: false, retain: false });
-      setTimeout(() => socket.write(big.subarray(0, 16)), 20); // the header alone is enough to refuse
-    });
-    const rec = recorder();
-    await small.connect(connectOptions(server.url), rec.handlers);
-    await rec.closed();
-    assert.equal((rec.closes[0] as HalNetworkError).code, "too-large");
-    assert.deepEqual(rec.messages, []);
-  });
-
-  it("times out connect against a server that never answers", async () => {
-    const server = await raw(() => {});
-    await assert.rejects(transport.connect(connectOptions(server.url, { connectTimeoutMs: 200 }), recorder().handlers), (error: unknown) => {
-      assert.ok(error instanceof HalNetworkError);
-      assert.equal(error.code, "timeout");
-      return true;
-    });
   });
 
   it("rejects with HalNetworkError 'refused' when nothing listens", async () => {
@@ -366,7 +290,7 @@ describe("Node MQTT transport (hal/node/mqtt)", () => {
     after(() => stopTls());
 
     it("connects and round-trips a message when the broker's CA is trusted", async () => {
-      const trusting = createNodeMqttTransport({ ca: pem.cert });
+      const trusting = transportWith({ ca: pem.cert });
       const rec = recorder();
       const session = await trusting.connect(connectOptions(tlsUrl), rec.handlers);
       sessions.push(session);
