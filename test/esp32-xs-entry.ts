@@ -11,7 +11,7 @@ import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factor
 import { parseHttpUrl, parseMqttUrl } from "../hal/esp32/url";
 import { checkNvsValue } from "../hal/esp32/nvs-limits";
 import { parseFirmwareConfig } from "../hal/esp32/config-parse";
-import { loadOrCreateStorageKey } from "../hal/esp32/storage-key";
+import { loadStorageKey } from "../hal/esp32/storage-key";
 import { bridgeHal } from "../xs/bridge-hal";
 import { expose, installCommandHandler } from "../xs/runtime";
 
@@ -56,9 +56,12 @@ expose({
   config: (raw: Record<string, unknown>) => parseFirmwareConfig(raw),
   storageKeyTwice: () => {
     const flash = memoryFlash({});
-    const first = loadOrCreateStorageKey(flash, (n) => bridgeHal.crypto.randomBytes(n));
-    const second = loadOrCreateStorageKey(flash, () => {
-      throw new Error("a second key was drawn");
+    const first = loadStorageKey(flash, { randomBytes: (n) => bridgeHal.crypto.randomBytes(n), sealedRecordsExist: () => false });
+    const second = loadStorageKey(flash, {
+      randomBytes: () => {
+        throw new Error("a second key was drawn");
+      },
+      sealedRecordsExist: () => true,
     });
     return { first: hexEncode(first), second: hexEncode(second) };
   },

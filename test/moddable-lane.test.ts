@@ -14,12 +14,15 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./mqtt-contract/broker";
+import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
 import type { BuiltImage } from "../tools/moddable/image";
 import { bootLane, buildLaneImage, HeadlessDisplay, laneTls, type LaneBoot } from "../tools/moddable/lane";
 import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
 
 const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
 const DEVICES = ["cold001", "tls001", "badsecret01", "cut001"];
+const CERT_PRODUCT = { productId: "LANECERT01", productSecret: "bGFuZUNlcnRTZWNyZXQwMQ" };
 
 describe("Moddable lane: the firmware image on Moddable's lin runtime", function () {
   // Building the image (once, then reused from .cache/moddable) and each boot are slow on a
@@ -48,7 +51,12 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const tls = laneTls();
     platform = await startPlatform({
       memory: true,
-      config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: DEVICES }] },
+      config: {
+        products: [
+          { ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: DEVICES },
+          { ...CERT_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "cert", devices: ["cert001"] },
+        ],
+      },
       tls: { key: tls.keyPem, cert: tls.certChainPem },
       log: (event) => events.push(event),
     });
@@ -134,6 +142,26 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(connects[0].transport, "tls");
   });
 
+  it("a certificate product: registers over HTTPS, stores its certificate and key, logs in over TLS with its client certificate", async () => {
+    assert.ok(platform.httpsUrl && platform.mqttTlsUrl);
+    const since = events.length;
+    const run = await boot("cert", {
+      factory: {
+        ...CERT_PRODUCT, deviceName: "cert001", authMode: "cert",
+        registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl,
+      },
+    });
+    assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    printHeap("certificate, https+mqtts", run);
+    assert.ok(run.lines.some((line) => /boot\.state state=registered .*certificate stored/.test(line)), run.lines.join("\n"));
+    const registered = events.slice(since).filter((entry) => entry.event === "register" && entry.deviceName === "cert001" && entry.outcome === "ok");
+    assert.equal(registered.length, 1);
+    assert.ok(afterRegistering(run).some((line) => /namespace=exs key=rec\.[ab]$/.test(line)), "the record with certificate and key was written");
+    const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
+    assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
+    assert.equal(connects[0].transport, "tls");
+  });
+
   it("a bad ProductSecret ends in the named fatal state with the core's message, and no secret is stored", async () => {
     const since = events.length;
     const run = await boot("bad-secret", factory("badsecret01", plain(), "d3JvbmdQcm9kdWN0U2VjcmV0MQ"));
@@ -157,5 +185,51 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(next.end, "lane.online", next.lines.join("\n"));
     assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1, "no second registration");
     assert.equal(eventsFor("cut001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+
+  describe("the MQTT contract (test/mqtt-contract) on hal/esp32/socket.ts, in one boot", () => {
+    const outcomes = new Map<string, Outcome[] | { runnerFailed: string }>();
+    const reports = new Map<string, BrokerReport>();
+    let ended = "";
+
+    before(async () => {
+      // One scripted broker per scenario, each armed before the boot: the device runs them in turn.
+      const brokers: Array<{ name: string; broker: ScriptedBroker }> = [];
+      try {
+        for (const scenario of SCENARIOS) {
+          const broker = await startScriptedBroker();
+          broker.arm(scenario);
+          brokers.push({ name: scenario.name, broker });
+        }
+        const runs = brokers.map(({ name, broker }) => ({ name, url: broker.url }));
+        const run = await bootLane({
+          sdk, image, display, dir: path.join(work, "contract"),
+          preferences: { lane: { contract: JSON.stringify(runs) } },
+          until: /^lane\.contract-done/,
+          timeoutMs: 10 * 60_000,
+        });
+        ended = run.end;
+        for (const line of run.lines) {
+          const match = /^lane\.contract name=(\S+) outcomes=(.*)$/.exec(line);
+          if (match) outcomes.set(match[1], JSON.parse(match[2]));
+        }
+        for (const { name, broker } of brokers) reports.set(name, await broker.finish());
+      } finally {
+        for (const { broker } of brokers) await broker.close();
+      }
+    });
+
+    it("ran every scenario", () => {
+      assert.equal(ended, "lane.contract-done");
+      assert.deepEqual([...outcomes.keys()], SCENARIOS.map((scenario) => scenario.name));
+    });
+
+    for (const scenario of SCENARIOS) {
+      it(`${scenario.name}: ${scenario.says}`, () => {
+        const report = reports.get(scenario.name);
+        assert.deepEqual(outcomes.get(scenario.name), scenario.expect, `device outcomes; the broker saw ${JSON.stringify(report?.received.map((packet) => packet.cmd))}`);
+        assert.deepEqual(report?.violations, [], "the broker's side of the script");
+      });
+    }
   });
 });

@@ -63,6 +63,8 @@ function flag(raw: Record<string, unknown>, name: string): boolean {
 export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfig {
   const rule = text(raw, "deviceNameRule") ?? "config";
   if (rule !== "config" && rule !== "mac") throw new ConfigError(`config.deviceNameRule must be "config" or "mac", not ${JSON.stringify(rule)}`);
+  const authMode = text(raw, "authMode") ?? "psk";
+  if (authMode !== "psk" && authMode !== "cert") throw new ConfigError(`config.authMode must be "psk" or "cert", not ${JSON.stringify(authMode)}`);
   const algorithm = text(raw, "signAlgorithm");
   if (algorithm !== undefined && algorithm !== "hmacsha256" && algorithm !== "hmacsha1") {
     throw new ConfigError(`config.signAlgorithm must be hmacsha256 or hmacsha1, not ${JSON.stringify(algorithm)}`);
@@ -76,6 +78,7 @@ export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfi
     deviceNameRule: rule,
     deviceNamePrefix: text(raw, "deviceNamePrefix"),
     region: text(raw, "region"),
+    authMode,
     registerUrl: text(raw, "registerUrl"),
     mqttUrl: text(raw, "mqttUrl"),
     signAlgorithm: algorithm,

@@ -20,6 +20,8 @@ export const FACTORY_KEYS = {
   productSecret: "productSecret",
   deviceName: "deviceName",
   region: "region",
+  /** "psk" (key products) or "cert" (certificate products): what the registration returns. */
+  authMode: "authMode",
 } as const;
 
 export type FactoryField = keyof typeof FACTORY_KEYS;
@@ -46,6 +48,8 @@ export interface DeviceConfig {
   deviceNameRule?: "config" | "mac";
   deviceNamePrefix?: string;
   region?: string;
+  /** The product's authentication type; default "psk". */
+  authMode?: string;
 }
 
 export interface ResolvedDeviceInfo {
@@ -90,7 +94,8 @@ function configText(value: unknown): string | undefined {
 
 /**
  * The factory device info for a device with no record yet: validated (PROTOCOL.md §1 limits),
- * in PSK mode with no secret, so the core registers dynamically. `mac` is called only when the
+ * with no secret and the product's auth mode (PSK unless the factory or config says "cert"), so
+ * the core registers dynamically and expects the credential type the platform will send. `mac` is called only when the
  * DeviceName has to be derived.
  */
 export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceConfig, mac: () => string): ResolvedDeviceInfo {
@@ -108,6 +113,7 @@ export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceCon
   const productId = pick("productId", config.productId);
   const productSecret = pick("productSecret", config.productSecret);
   const region = pick("region", config.region);
+  const authMode = pick("authMode", config.authMode) ?? "psk";
   let deviceName = pick("deviceName", config.deviceName);
   if (deviceName === undefined && config.deviceNameRule === "mac") {
     deviceName = deviceNameFromMac(config.deviceNamePrefix ?? "", mac());
@@ -117,7 +123,7 @@ export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceCon
     productId: productId ?? "",
     deviceName: deviceName ?? "",
     productSecret,
-    authMode: "psk",
+    authMode: authMode as DeviceInfo["authMode"],
     region,
   });
   return { info, sources };

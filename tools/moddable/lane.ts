@@ -62,7 +62,12 @@ export function writeLaneManifest(dir = LANE_DIR): string {
       mqttCa: LANE_CA,
     },
     creation: { main: "lane-main" },
-    modules: { "lane-main": path.join(REPO_ROOT, "test", "moddable", "image", "lane-main") },
+    modules: {
+      "lane-main": path.join(REPO_ROOT, "test", "moddable", "image", "lane-main"),
+      // The MQTT contract's device side, under names whose relative imports reach hal/ and firmware/.
+      "test/mqtt-contract/device": path.join(REPO_ROOT, "test", "mqtt-contract", "device"),
+      "test/mqtt-contract/scenarios": path.join(REPO_ROOT, "test", "mqtt-contract", "scenarios"),
+    },
     data: { "lane-test-ca": path.join(dir, "tls", "lane-test-ca") },
   };
   const file = path.join(dir, "lane-manifest.json");
