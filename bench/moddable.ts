@@ -51,6 +51,8 @@ async function main(): Promise<SectionOutput> {
   const platform = await startPlatform({
     memory: true,
     tls: { key: tls.keyPem, cert: tls.certChainPem },
+    // Moddable's TLS client presents RSA client keys only (docs/ESP32.md).
+    deviceKeyType: "rsa",
     config: {
       products: [
         { ...PSK, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names.flatMap((name) => [`plain${name}`, `tls${name}`]) },

@@ -7,17 +7,26 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const ENGINE_NEUTRAL_HAL = ["bytes", "config-parse", "factory", "led", "nvs-limits", "record-seed", "storage-key", "url"];
 
+/** Every .ts file below `folder`. */
+function typeScriptFiles(folder: string): string[] {
+  return readdirSync(folder).flatMap((name) => {
+    const full = path.join(folder, name);
+    if (statSync(full).isDirectory()) return typeScriptFiles(full);
+    return name.endsWith(".ts") ? [full] : [];
+  });
+}
+
 describe("frozen built-ins (as Moddable's preloading leaves them)", () => {
-  it("every Error subclass of firmware/, hal/types.ts and the engine-neutral hal/esp32 modules constructs with its own name", function () {
+  it("every Error subclass of firmware/ (all of it), hal/types.ts and the engine-neutral hal/esp32 modules constructs with its own name, its classes frozen too", function () {
     this.timeout(120_000);
     const files = [
-      ...readdirSync(path.join(ROOT, "firmware")).filter((name) => name.endsWith(".ts")).map((name) => path.join(ROOT, "firmware", name)),
+      ...typeScriptFiles(path.join(ROOT, "firmware")),
       path.join(ROOT, "hal", "types.ts"),
       ...ENGINE_NEUTRAL_HAL.map((name) => path.join(ROOT, "hal", "esp32", `${name}.ts`)),
     ];

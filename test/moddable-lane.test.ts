@@ -58,6 +58,8 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
         ],
       },
       tls: { key: tls.keyPem, cert: tls.certChainPem },
+      // Moddable's TLS client presents RSA client keys only (docs/ESP32.md).
+      deviceKeyType: "rsa",
       log: (event) => events.push(event),
     });
     display = await HeadlessDisplay.start();
@@ -159,7 +161,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.ok(afterRegistering(run).some((line) => /namespace=exs key=rec\.[ab]$/.test(line)), "the record with certificate and key was written");
     const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
     assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
-    assert.equal(connects[0].transport, "tls");
+    assert.equal(connects[0].transport, "tls-cert", "the broker authenticated the device by its client certificate");
   });
 
   it("a bad ProductSecret ends in the named fatal state with the core's message, and no secret is stored", async () => {

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PlatformBroker } from "./broker";
-import { CertAuthority } from "./cert-authority";
+import { CertAuthority, type DeviceKeyType } from "./cert-authority";
 import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
 import { createConsoleHandler } from "./console-api";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
@@ -44,6 +44,8 @@ export interface PlatformOptions {
   mqttConnectTimeoutMs?: number;     // CONNECT must arrive within this; default 10000
   now?: () => number;                // the platform's clock in ms (tests move it)
   log?: PlatformLog;                 // one JSON-able object per registration and connection
+  /** Key algorithm of the device certificates it issues: "ec" (default) or "rsa" (what Moddable firmware can present). */
+  deviceKeyType?: DeviceKeyType;
 }
 
 export interface RunningPlatform {
@@ -96,7 +98,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.
     let caPromise: Promise<CertAuthority> | undefined;
-    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined));
+    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined, options.deviceKeyType));
     cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 

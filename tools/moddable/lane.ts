@@ -7,7 +7,7 @@
  * under Xvfb with Moddable's xsbug-log as the debugger that prints trace() output.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { buildImage, type BuiltImage } from "./image";
@@ -131,6 +131,8 @@ export interface LaneBootOptions {
 export interface LaneBoot {
   /** trace() output, one line each, as xsbug-log printed it (prompts and thread tags removed). */
   lines: string[];
+  /** The raw output, as it came (`<dir>/trace.log`), for a person reading a failure. */
+  traceFile: string;
   /** What ended the boot: the matching line, or "timeout". */
   end: string;
   /** The Preference store after the boot (undefined if none was written). */
@@ -173,10 +175,13 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
     },
   });
   const lines: string[] = [];
+  const traceFile = path.join(options.dir, "trace.log");
+  writeFileSync(traceFile, "");
   const end = await new Promise<string>((resolve) => {
     let pending = "";
     const timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? 60_000);
     const onData = (chunk: Buffer) => {
+      appendFileSync(traceFile, chunk);
       pending += chunk.toString("utf8");
       const parts = pending.split("\n");
       pending = parts.pop() ?? "";
@@ -184,7 +189,8 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
         const line = cleanLine(part);
         if (line === "") continue;
         lines.push(line);
-        if (until.test(line)) {
+        // An XS abort ends the program but not mcsim: stop waiting at once.
+        if (until.test(line) || /XS abort/.test(line)) {
           clearTimeout(timer);
           resolve(line);
         }
@@ -204,6 +210,7 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
   }
   return {
     lines,
+    traceFile,
     end,
     preferences: () => (existsSync(store) ? JSON.parse(readFileSync(store, "utf8")) : undefined),
   };

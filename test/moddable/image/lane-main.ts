@@ -21,7 +21,6 @@ import { TraceLogger } from "hal/esp32/log";
 import { startFirmware } from "hal/esp32/main";
 import { ModdableSocketTransport } from "hal/esp32/socket";
 import { RECORD_NAMESPACE } from "firmware/record-store";
-import { runScenarioNamed } from "test/mqtt-contract/device";
 
 type Instrument = Parameters<typeof Instrumentation.map>[0];
 const read = (name: Instrument) => Instrumentation.get(Instrumentation.map(name)) ?? -1;
@@ -50,6 +49,9 @@ function haltAfterRecordWrites(): number {
 }
 
 async function runContract(runs: Array<{ name: string; url: string }>): Promise<void> {
+  // Loaded only in this mode, so the contract's modules and scenario tables never sit in the
+  // heap of the boots whose figures the lane reports.
+  const { runScenarioNamed } = await import("test/mqtt-contract/device");
   const hal = { socket: new ModdableSocketTransport("unused-for-plain-tcp.der"), clock: new SntpClock(["unused.invalid"]) };
   for (const { name, url } of runs) {
     let outcomes: unknown;
