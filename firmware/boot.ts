@@ -17,11 +17,15 @@ import { needsRegistration, validateDeviceInfo, type DeviceInfo } from "./device
 import { dynregDevice, DEFAULT_REGISTER_URL } from "./dynreg";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
 import { parseHttpDate } from "./http-date";
+import { createCoreLog, type CoreLog } from "./log";
 import { buildMqttCredentials } from "./mqtt-credentials";
 import { connectMqtt } from "./mqtt/client";
 import type { MqttSession } from "./mqtt/session";
 import { getDevInfo, loadDevInfo, setDevInfo } from "./record-store";
+import { TemplateSession, type ActionHandler, type ClockCheck, type DeviceStatus } from "./template-session";
 import { thingTopics } from "./topics";
+import { FIRMWARE_VERSION } from "./version";
+import type { EventType } from "./data-template";
 
 export type BootState =
   | "booting"
@@ -46,8 +50,17 @@ export interface BootOptions {
   factoryInfo?: DeviceInfo;
   /** Properties sent in the first report. */
   initialReport?: Record<string, unknown>;
-  /** Called for every control message; throw to answer with a non-zero code. */
+  /**
+   * Called for every control message, and at the first online of each boot for control the
+   * platform kept while the device was away (get_status); throw to refuse it.
+   */
   onControl?: (params: Record<string, unknown>) => void;
+  /** Called for every action; its result is the action_reply's `response`, a throw answers code 1. */
+  onAction?: ActionHandler;
+  /** Sent once per boot in report_info, after `fw_ver`: module_hardinfo, module_softinfo, mac, imei... */
+  deviceInfo?: Record<string, string | number>;
+  /** report_info's fw_ver; default this firmware's version. */
+  firmwareVersion?: string;
   keepAliveSeconds?: number;
   /** How long to wait for a report_reply before treating the session as broken. */
   replyTimeoutMs?: number;
@@ -64,13 +77,30 @@ export interface BootEvent {
   detail?: string;
 }
 
+/** What the first online of a boot did (docs/PROTOCOL.md §8, §9); a step that failed is named in `problems`. */
+export interface FirstOnlineSync {
+  infoReported: boolean;
+  status?: DeviceStatus;
+  /** Pending control found by get_status, applied through onControl and cleared. */
+  appliedControl?: Record<string, unknown>;
+  clock?: ClockCheck;
+  problems: string[];
+}
+
 export interface BootTask {
   readonly state: BootState;
   /** Resolves when first online with the first report acknowledged, or rejects with the fatal ExplorerError. */
   readonly online: Promise<void>;
+  /**
+   * Resolves once the first online of this boot has sent report_info, asked get_status, applied
+   * and cleared any pending control, and checked the clock; rejects only if stopped before.
+   */
+  readonly synced: Promise<FirstOnlineSync>;
   onState(listener: (event: BootEvent) => void): void;
   /** Publishes a property report and resolves on its report_reply. */
   report(params: Record<string, unknown>): Promise<void>;
+  /** Posts an event and resolves on its event_reply (code 0). */
+  postEvent(eventId: string, params: Record<string, unknown>, type?: EventType): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -103,9 +133,23 @@ class BootRunner implements BootTask {
   private stopping = false;
   private wasOnline = false;
   private wakeStop: (() => void) | undefined;
+  /** Everything below the task logs through this: it masks what the device must never print. */
+  private readonly log: CoreLog;
+  private readonly hal: Hal;
+  // ---- data template past the first report (issue 14) ----
+  readonly synced: Promise<FirstOnlineSync>;
+  private resolveSynced!: (sync: FirstOnlineSync) => void;
+  private rejectSynced!: (error: Error) => void;
+  private firstSync: "pending" | "running" | "done" = "pending";
+  private template: TemplateSession | undefined;
+  /** Control applied live since this login: get_status may still list it until our control_reply lands. */
+  private liveControl: Record<string, string> = {};
 
-  constructor(private readonly hal: Hal, private readonly options: BootOptions) {
-    this.startedMs = hal.clock.monotonicMs();
+  constructor(portHal: Hal, private readonly options: BootOptions) {
+    this.log = createCoreLog(portHal.log);
+    this.hal = { ...portHal, log: this.log };
+    this.log.protect(options.factoryInfo?.productSecret);
+    this.startedMs = portHal.clock.monotonicMs();
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.online = new Promise<void>((resolve, reject) => {
       this.resolveOnline = resolve;
@@ -113,6 +157,11 @@ class BootRunner implements BootTask {
     });
     // A caller that only watches states must not see an unhandled rejection.
     this.online.catch(() => undefined);
+    this.synced = new Promise<FirstOnlineSync>((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    this.synced.catch(() => undefined);
   }
 
   start(): this {
@@ -132,6 +181,11 @@ class BootRunner implements BootTask {
     await this.publishReport(this.session, this.info, params);
   }
 
+  async postEvent(eventId: string, params: Record<string, unknown>, type?: EventType): Promise<void> {
+    if (!this.session || !this.template) throw new ExplorerError("network", "the device is not online");
+    await this.template.postEvent(eventId, params, type);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeStop?.();
@@ -140,6 +194,8 @@ class BootRunner implements BootTask {
     if (session) await session.close().catch(() => undefined);
     for (const reply of this.pending.values()) reply.reject(new Stopped("stopped"));
     this.pending.clear();
+    this.template?.detach(new Stopped("stopped"));
+    if (this.firstSync !== "done") this.rejectSynced(new ExplorerError("network", "stopped before the first online sync"));
     // A failed task keeps its failed:<code> state: that is what a runner or an LED must show.
     if (!this.state.startsWith("failed:")) this.setState("stopped");
     this.rejectOnline(new ExplorerError("network", "stopped before coming online"));
@@ -147,16 +203,24 @@ class BootRunner implements BootTask {
 
   private setState(state: BootState, detail?: string): void {
     this.state = state;
-    const event: BootEvent = { state, elapsedMs: Math.round(this.hal.clock.monotonicMs() - this.startedMs), detail };
-    this.hal.log.log(state.startsWith("failed:") ? "error" : "info", "boot.state", detail ? { state, detail } : { state });
+    // Listeners print details too (an LED runner, a console): they get them masked, as the log does.
+    const shown = detail === undefined ? undefined : this.log.mask(detail);
+    const event: BootEvent = { state, elapsedMs: Math.round(this.hal.clock.monotonicMs() - this.startedMs), detail: shown };
+    this.log.log(state.startsWith("failed:") ? "error" : "info", "boot.state", shown ? { state, detail: shown } : { state });
     for (const listener of this.listeners) listener(event);
   }
 
   private fail(error: unknown): void {
     if (this.stopping || error instanceof Stopped) return;
-    const failure = toExplorerError(error);
+    const failure = this.masked(toExplorerError(error));
     this.setState(`failed:${failure.code}`, failure.message);
     this.rejectOnline(failure);
+  }
+
+  /** The error itself when its message holds no secret, else a copy with the message masked. */
+  private masked(failure: ExplorerError): ExplorerError {
+    const message = this.log.mask(failure.message);
+    return message === failure.message ? failure : new ExplorerError(failure.code, message);
   }
 
   private async run(): Promise<void> {
@@ -164,6 +228,7 @@ class BootRunner implements BootTask {
     let info = this.readDeviceInfo();
     if (needsRegistration(info)) info = await this.registerWithRetries(info);
     this.info = info;
+    this.template = this.createTemplateSession(info);
     await this.stayConnected(info);
   }
 
@@ -172,10 +237,11 @@ class BootRunner implements BootTask {
     if (load.status === "unreadable") {
       // Both slots fail to open: fall back to the factory identity. Re-registration recovers a
       // device that never activated; an activated one ends in the named "device-activated" state.
-      this.hal.log.log("error", "flash.record.unreadable", { reason: load.reason });
+      this.log.log("error", "flash.record.unreadable", { reason: load.reason });
     }
     if (load.status === "ok" && !load.mirrored) this.restoreMirror(load.info);
     const info = load.status === "ok" ? load.info : this.options.factoryInfo;
+    if (info) this.protect(info);
     if (!info) throw new ExplorerError("invalid-device-info", "flash holds no device info and no factory identity was given: provision ProductId, ProductSecret and DeviceName");
     return validateDeviceInfo(info);
   }
@@ -191,7 +257,7 @@ class BootRunner implements BootTask {
       setDevInfo(this.hal, info, { mirror: true });
     } catch (error) {
       // The record in hand still works: go online, and say the copy failed.
-      this.hal.log.log("warn", "flash.mirror.failed", { reason: toExplorerError(error).message });
+      this.log.log("warn", "flash.mirror.failed", { reason: toExplorerError(error).message });
     }
   }
 
@@ -219,7 +285,7 @@ class BootRunner implements BootTask {
         if (failure.code === "timestamp-rejected" && !clockCorrected && serverMs !== undefined) {
           clockCorrected = true;
           this.hal.clock.correct(serverMs);
-          this.hal.log.log("warn", "clock.corrected", { source: "http-date" });
+          this.log.log("warn", "clock.corrected", { source: "http-date" });
           attempt--;
           continue;
         }
@@ -237,8 +303,14 @@ class BootRunner implements BootTask {
     if (!readBack || !sameSecret(readBack, registered)) {
       throw new ExplorerError("storage", "the registered secret did not read back from flash: the record store or flash is faulty");
     }
+    this.protect(readBack);
     this.setState("registered", registered.authMode === "cert" ? "certificate stored" : "device secret stored");
     return readBack;
+  }
+
+  /** Registers the secrets a device-info record holds with the log, before anything can print them. */
+  private protect(info: DeviceInfo): void {
+    this.log.protect(info.productSecret, info.deviceSecret, info.clientCert, info.clientKey);
   }
 
   // ----------------------------------------------------------------------------- MQTT session
@@ -259,6 +331,7 @@ class BootRunner implements BootTask {
         continue;
       }
       const reason = await lost;
+      this.template?.detach(toExplorerError(reason));
       this.checkStopping();
       this.session = undefined;
       await this.waitBackoff(attempt++, toExplorerError(reason));
@@ -275,6 +348,7 @@ class BootRunner implements BootTask {
       keepAliveSeconds: this.options.keepAliveSeconds,
       connectTimeoutMs: this.options.connectTimeoutMs,
     });
+    this.log.protect(credentials.password);
     const topics = thingTopics(info.productId, info.deviceName);
     let markLost!: (error: Error) => void;
     const lost = new Promise<Error>((resolve) => (markLost = resolve));
@@ -306,7 +380,7 @@ class BootRunner implements BootTask {
     this.session = session;
     // Subscribe and report back to back: the broker handles them in order, so the reply to the
     // report arrives after the subscription without waiting a round trip for SUBACK first.
-    const subscribed = session.subscribe(topics.propertyDown, 1);
+    const subscribed = this.subscribeDownTopics(session, topics.propertyDown);
     const reported = this.publishReport(session, info, this.options.initialReport ?? {});
     try {
       await subscribed;
@@ -319,7 +393,8 @@ class BootRunner implements BootTask {
     }
     this.wasOnline = true;
     this.resolveOnline();
-    this.hal.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
+    this.afterLogin();
+    this.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
     return { lost };
   }
 
@@ -339,7 +414,8 @@ class BootRunner implements BootTask {
   }
 
   private onDownMessage(topic: string, payload: Uint8Array, upTopic: string): void {
-    const message = parseDownMessage(payload);
+    const message = topic === this.template?.topics.sysResult ? undefined : parseDownMessage(payload);
+    if (this.template?.handle(topic, message, payload) || !message) return;
     if (message.kind === "report_reply") {
       const reply = this.pending.get(message.clientToken);
       if (!reply) return;
@@ -351,15 +427,114 @@ class BootRunner implements BootTask {
       let status = "success";
       try {
         this.options.onControl?.(message.params);
+        this.noteLiveControl(message.params);
       } catch (error) {
         code = 1;
         status = error instanceof Error ? error.message : "control refused";
       }
-      this.hal.log.log("info", "control.received", { clientToken: message.clientToken, code });
+      this.log.log("info", "control.received", { clientToken: message.clientToken, code });
       this.session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
     } else if (message.kind === "invalid") {
-      this.hal.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
+      this.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
     }
+  }
+
+  // ----------------------------------------------------------------------------- data template (issue 14)
+
+  private createTemplateSession(info: DeviceInfo): TemplateSession {
+    return new TemplateSession({
+      productId: info.productId, deviceName: info.deviceName, clock: this.hal.clock, log: this.hal.log,
+      replyTimeoutMs: this.options.replyTimeoutMs ?? 10_000,
+      nextToken: () => this.nextClientToken(),
+      onAction: this.options.onAction,
+    });
+  }
+
+  /** The property down topic, then events, actions and the time result, all before "online". */
+  private subscribeDownTopics(session: MqttSession, propertyDown: string): Promise<void> {
+    this.template?.attach(session);
+    this.liveControl = {};
+    const property = session.subscribe(propertyDown, 1);
+    const extras = this.template ? this.template.subscribeExtras(session) : Promise.resolve();
+    return Promise.all([property, extras]).then(() => undefined);
+  }
+
+  /** After each login: the first-online sync until it has run once this boot, else a clock check. */
+  private afterLogin(): void {
+    if (this.firstSync === "pending") {
+      this.firstSync = "running";
+      void this.runFirstSync();
+      return;
+    }
+    if (this.firstSync === "done") {
+      this.template?.checkClock().catch((error: unknown) => this.hal.log.log("warn", "clock.check.failed", { reason: toExplorerError(error).message }));
+    }
+  }
+
+  /**
+   * As the C SDK's data_template_sample after IOT_Template_Construct: report_info, then
+   * get_status, control kept while the device was away applied through onControl, cleared with
+   * clear_control and reported; then the platform's time against the device clock. A step the
+   * platform does not answer is logged and skipped; a lost session leaves the sync for the next login.
+   */
+  private async runFirstSync(): Promise<void> {
+    const template = this.template;
+    const info = this.info;
+    if (!template || !info) return;
+    const sync: FirstOnlineSync = { infoReported: false, problems: [] };
+    const step = async (name: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        const failure = toExplorerError(error);
+        if (error instanceof Stopped || failure.code === "network") throw failure;
+        sync.problems.push(`${name}: ${failure.message}`);
+        this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: failure.message });
+      }
+    };
+    try {
+      await step("report_info", async () => {
+        await template.reportInfo({ fw_ver: this.options.firmwareVersion ?? FIRMWARE_VERSION, ...this.options.deviceInfo });
+        sync.infoReported = true;
+      });
+      await step("get_status", async () => {
+        sync.status = await template.getStatus();
+        const pending = sync.status.control;
+        if (!pending || Object.keys(pending).length === 0) return;
+        // A control that arrived live since login is already applied; apply only the rest.
+        const control = this.notAppliedLive(pending);
+        if (Object.keys(control).length > 0) {
+          this.options.onControl?.(control);
+          this.hal.log.log("info", "control.pending.applied", { count: Object.keys(control).length });
+        }
+        await template.clearControl();
+        if (Object.keys(control).length === 0) return;
+        sync.appliedControl = control;
+        if (this.session) await this.publishReport(this.session, info, control);
+      });
+      await step("clock", async () => {
+        sync.clock = await template.checkClock();
+      });
+    } catch {
+      // The session went away mid-sync: the next login runs it again.
+      this.firstSync = "pending";
+      return;
+    }
+    this.firstSync = "done";
+    this.hal.log.log("info", "template.synced", { problems: sync.problems.length });
+    this.resolveSynced(sync);
+  }
+
+  private noteLiveControl(params: Record<string, unknown>): void {
+    for (const [name, value] of Object.entries(params)) this.liveControl[name] = JSON.stringify(value);
+  }
+
+  private notAppliedLive(control: Record<string, unknown>): Record<string, unknown> {
+    const rest: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(control)) {
+      if (this.liveControl[name] !== JSON.stringify(value)) rest[name] = value;
+    }
+    return rest;
   }
 
   private nextClientToken(): string {
@@ -394,7 +569,13 @@ function sameSecret(a: DeviceInfo, b: DeviceInfo): boolean {
 /** Maps anything thrown below the task to the core's error taxonomy. */
 export function toExplorerError(error: unknown): ExplorerError {
   if (error instanceof ExplorerError) return error;
-  if (error instanceof HalNetworkError) return new ExplorerError(error.code === "timeout" ? "timeout" : "network", error.message);
+  if (error instanceof HalNetworkError) {
+    // An unusable stored certificate or key fails the same way on every attempt: stop, named.
+    if (error.code === "credentials") {
+      return new ExplorerError("invalid-device-info", `${error.message}: the stored client certificate or key is unusable; delete the device in the console and register it again`);
+    }
+    return new ExplorerError(error.code === "timeout" ? "timeout" : "network", error.message);
+  }
   if (error instanceof HalMqttError) {
     // CONNACK 3 is "server unavailable": worth retrying. 1, 2, 4, 5 need a person.
     if (error.returnCode === 3) return new ExplorerError("mqtt-refused-transient", "broker unavailable (CONNACK 3)");

@@ -1,6 +1,6 @@
 /**
  * The device-info record: what the factory burns in and what dynamic registration completes.
- * Limits and the "empty secret" rule follow Tencent's C SDK (PROTOCOL.md §1).
+ * Limits and the "empty secret" rule follow Tencent's C SDK (docs/PROTOCOL.md §1).
  */
 import { DeviceInfoError } from "./errors";
 

@@ -1,5 +1,5 @@
 /**
- * The dynamic-registration answer (PROTOCOL.md §3): the reply envelope in its three shapes
+ * The dynamic-registration answer (docs/PROTOCOL.md §3): the reply envelope in its three shapes
  * (success, Response.Error, legacy {code,message}) and the AES-encrypted payload inside it.
  * Every function here either returns a checked value or throws a DynregError: any other
  * exception would be a bug, whatever bytes the network delivers.
@@ -66,6 +66,10 @@ export function describeDynregCode(code: ErrorCode, context: ReplyContext = {}):
       return `${device} is not pre-created and auto-create is off: create the device in the console or enable auto-create`;
     case "device-activated":
       return "device already activated: delete it in the console to register it again";
+    case "device-disabled":
+      return `${device} is disabled: enable it in the console`;
+    case "register-limit":
+      return `${product} has as many dynamically registered devices as its registration limit allows: raise the limit in the console`;
     case "encryption-type-mismatch":
       return `the platform issued a different credential type than the device's auth mode: set the device's auth mode to the product's (key or certificate)`;
     case "request-rejected":
@@ -114,7 +118,7 @@ export function classifyPlatformCode(platformCode: string): ErrorCode {
 /**
  * Numeric codes of the legacy /register/dev endpoint and the Response.Error code each stands for.
  * Only 1010 ("Check signature failed") was seen on the real platform; the others are the mock
- * platform's choice (PROTOCOL.md §3b), kept here so device and mock read them the same way.
+ * platform's choice (docs/PROTOCOL.md §4), kept here so device and mock read them the same way.
  */
 export const LEGACY_PLATFORM_CODES: Readonly<Record<number, string>> = {
   1001: "InvalidParameter.ContentType",
@@ -131,6 +135,8 @@ export const LEGACY_PLATFORM_CODES: Readonly<Record<number, string>> = {
   1021: "ResourceNotFound.DeviceNotExist",
   1022: "UnauthorizedOperation.DynamicRegistrationDisabled",
   1023: "FailedOperation.DeviceAlreadyActivated",
+  1024: "UnauthorizedOperation.DeviceIsNotEnabled",
+  1025: "LimitExceeded.DeviceExceedLimit",
   1030: "RequestLimitExceeded",
   1050: "InternalError",
 };
@@ -271,7 +277,7 @@ export type RegisterCredentials =
   | { encryptionType: 2; psk: string }
   | { encryptionType: 1; clientCert: string; clientKey: string };
 
-/** Bounds a device can store (PROTOCOL.md §1 and NVS's 4000-byte values). */
+/** Bounds a device can store (docs/PROTOCOL.md §1 and NVS's 4000-byte values). */
 const MAX_PSK_CHARS = 64;
 const MAX_PEM_CHARS = 4000;
 

@@ -1,6 +1,6 @@
 /**
- * Signing of the dynamic-registration request (PROTOCOL.md §2) and of the legacy
- * /register/dev request (§3b). Pure functions over the crypto HAL: the same bytes on every engine.
+ * Signing of the dynamic-registration request (docs/PROTOCOL.md §2) and of the legacy
+ * /register/dev request (§4). Pure functions over the crypto HAL: the same bytes on every engine.
  */
 import type { CryptoHal, HashAlgorithm } from "../hal/types";
 import { base64Encode, constantTimeEqual, hexEncode, utf8Encode } from "./encoding";
@@ -113,7 +113,7 @@ export function verifyRegisterSignature(crypto: CryptoHal, input: RegisterSignIn
 }
 
 // ---------------------------------------------------------------------------------------------
-// Legacy endpoint (§3b), kept for platforms that still serve the C SDK 3.1 protocol.
+// Legacy endpoint (§4), kept for platforms that still serve the C SDK 3.1 protocol.
 // ---------------------------------------------------------------------------------------------
 
 export interface LegacySignInput {

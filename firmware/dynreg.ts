@@ -1,6 +1,6 @@
 /**
  * dynregDevice(): this project's IOT_DynReg_Device. Asks the platform for the device's own
- * secret with the ProductSecret (PROTOCOL.md §2-§3, or the legacy §3b endpoint) and returns the
+ * secret with the ProductSecret (docs/PROTOCOL.md §2-§3, or the legacy §4 endpoint) and returns the
  * completed DeviceInfo. Every failure is a DynregError, classified retryable or fatal.
  * It writes nothing to flash: storing the result is the caller's job (setDevInfo).
  */
@@ -8,6 +8,7 @@ import { HalNetworkError, type Clock, type CryptoHal, type HttpClient, type Http
 import { validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { maskSecret } from "./encoding";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
+import { asCoreLog } from "./log";
 import {
   DEFAULT_SIGN_ALGORITHM,
   LEGACY_CONTENT_TYPE,
@@ -37,7 +38,7 @@ export interface DynregOptions {
   registerUrl?: string;
   /** Request signature algorithm of the current protocol; default hmacsha256. */
   algorithm?: SignAlgorithm;
-  /** "current": POST /device/register (§2). "legacy": POST /register/dev (§3b, C SDK 3.1). */
+  /** "current": POST /device/register (§2). "legacy": POST /register/dev (§4, C SDK 3.1). */
   protocol?: "current" | "legacy";
   timeoutMs?: number;
   maxResponseBytes?: number;
@@ -235,6 +236,9 @@ export async function dynregDevice(hal: DynregHal, info: DeviceInfo, options: Dy
 
   try {
     const result = readAnswer(hal.crypto, device, response, url);
+    // The new secret is known to the core's log before anything here could print it.
+    const { deviceSecret, clientCert, clientKey } = result.deviceInfo;
+    asCoreLog(hal.log)?.protect(deviceSecret, clientCert, clientKey);
     hal.log?.log("info", "dynreg.registered", {
       status: response.status,
       state: result.state ?? -1,

@@ -22,6 +22,8 @@ export type ErrorCode =
   | "product-unknown"
   | "device-unknown"        // not pre-created and auto-create is off
   | "device-activated"      // registered and connected before: delete it in the console
+  | "device-disabled"       // disabled in the console (UpdateDevicesEnableState): enable it
+  | "register-limit"        // the product's dynamic registration limit (RegisterLimit) is reached
   | "encryption-type-mismatch"
   | "request-rejected"      // the platform refused the request's form (a client bug)
   | "mqtt-refused"          // CONNACK 1, 2, 4 or 5: bad credentials or not authorized
@@ -82,7 +84,7 @@ export class DynregError extends ExplorerError {
 }
 
 /**
- * The mock platform's `Response.Error.Code` values (PROTOCOL.md §3: chosen, since Tencent does
+ * The mock platform's `Response.Error.Code` values (docs/PROTOCOL.md §3: chosen, since Tencent does
  * not document them) and how the device classifies each. Both sides follow this table.
  */
 export const PLATFORM_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -100,6 +102,8 @@ export const PLATFORM_ERROR_CODES: Readonly<Record<string, ErrorCode>> = {
   "ResourceNotFound.DeviceNotExist": "device-unknown",
   "UnauthorizedOperation.DynamicRegistrationDisabled": "dynreg-disabled",
   "FailedOperation.DeviceAlreadyActivated": "device-activated",
+  "UnauthorizedOperation.DeviceIsNotEnabled": "device-disabled",
+  "LimitExceeded.DeviceExceedLimit": "register-limit",
   "RequestLimitExceeded": "rate-limited",
   "InternalError": "server-error",
 };

@@ -1,5 +1,5 @@
 /**
- * MQTT connect parameters of PROTOCOL.md §5, derived from the device's PSK:
+ * MQTT connect parameters of docs/PROTOCOL.md §5, derived from the device's PSK:
  *   client id  <ProductId><DeviceName>
  *   username   <ClientID>;21010406;<connid>;<expiry>
  *   password   <hex HMAC(key = Base64-decoded PSK, username)>;hmacsha256 (or ;hmacsha1)

@@ -1,5 +1,5 @@
 /**
- * Data-template topic names of PROTOCOL.md §5: `$thing/<up|down>/<property|event|action>/<pid>/<dn>`.
+ * Data-template topic names of docs/PROTOCOL.md §7: `$thing/<up|down>/<property|event|action>/<pid>/<dn>`.
  * A device may publish and subscribe only its own topics.
  */
 export type TopicDirection = "up" | "down";

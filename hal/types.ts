@@ -72,7 +72,12 @@ export interface HttpResponse {
 }
 
 /** Why an exchange failed below HTTP; the core classifies every one of them as retryable. */
-export type NetworkErrorCode = "timeout" | "refused" | "reset" | "dns" | "tls" | "too-large" | "other";
+/**
+ * Why an exchange failed below HTTP or MQTT. All are retryable for the core except
+ * "credentials": the device's own TLS client certificate or key cannot be used at all, which no
+ * retry can mend (the core stops in failed:invalid-device-info).
+ */
+export type NetworkErrorCode = "timeout" | "refused" | "reset" | "dns" | "tls" | "too-large" | "credentials" | "other";
 
 export interface HttpClient {
   /** Resolves with any HTTP status; rejects only with a HalNetworkError. */

@@ -15,11 +15,24 @@ export const DEMO_PRODUCT_SECRET = "demoProductSecretK7mQ2vX9";
 
 export interface DemoResult {
   ok: boolean;
+  /** The warm boot applied the control sent while the device was off, answered an action and had its event acknowledged. */
+  dataTemplate: boolean;
   coldBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
   warmBoot: { httpRequests: number; flashWrites: number; mqttConnects: number };
 }
 
-export async function runDemo(options: { flashFile: string; signAlgorithm?: "hmacsha256" | "hmacsha1"; write?: (line: string) => void }): Promise<DemoResult> {
+export interface DemoOptions {
+  flashFile: string;
+  signAlgorithm?: "hmacsha256" | "hmacsha1";
+  write?: (line: string) => void;
+  /**
+   * Keep the platform (and the rebooted device, online) running after the story, with a
+   * one-time sign-in link for the web console, until this resolves.
+   */
+  keepPlatformUntil?: () => Promise<void>;
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
   const platform = await startPlatform({
     memory: true,
@@ -53,24 +66,47 @@ export async function runDemo(options: { flashFile: string; signAlgorithm?: "hma
     factoryInfo,
     logger: { log: () => undefined },
     boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: { power_switch: 1, temperature: 23.5 } },
-  } as const;
+  };
   write("explorer-xs demo: one-type-one-secret dynamic registration on a simulated ESP32");
-  write(`mock platform: ${platform.httpUrl} (registration), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
+  write(`mock platform: ${platform.httpUrl} (registration, Cloud API), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
+  write(`web console: ${platform.consoleUrl}${options.keepPlatformUntil ? "" : " while the demo runs (npm start -- --keep-platform keeps it open)"}`);
   try {
     write("");
     write("Boot 1: factory-fresh flash, the device knows only ProductId, ProductSecret and DeviceName");
     const cold = await bootOnce(deviceOptions, write, true);
     write("");
-    write("Boot 2: reboot with the secret in flash");
-    const warm = await bootOnce(deviceOptions, write, false);
-    const ok = cold.ok && warm.ok && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
+    const pending = { power_switch: 0 };
+    platform.thing.control(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, pending);
+    write(`While the device is off, the platform gets control ${JSON.stringify(pending)} for it and keeps it pending`);
     write("");
+    write("Boot 2: reboot with the secret in flash");
+    let dataTemplate = false;
+    const warm = await bootOnce(deviceOptions, write, false, async (device, timeline) => {
+      const sync = await device.task.synced;
+      timeline.onSynced(sync);
+      await device.task.postEvent("status_report", { status: 0, message: "power off" });
+      timeline.line("event posted", "status_report, event_reply code 0");
+      const action = await platform.thing.callAction(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, "blink", { times: 3 }, 5_000);
+      dataTemplate = JSON.stringify(sync.appliedControl) === JSON.stringify(pending) && action.reply.code === 0;
+    }, options.keepPlatformUntil !== undefined);
+    const ok = cold.ok && warm.ok && dataTemplate && warm.counters.httpRequests === 0 && warm.counters.flashWrites === 0;
+    write("");
+    write(`Data template: ${dataTemplate ? "the warm boot applied the pending control at its first online (get_status, clear_control), had its event acknowledged and answered an action" : "FAILED: the warm boot did not apply the pending control or answer the action"}`);
     write(
       `Summary: cold boot ${cold.counters.httpRequests} registration request, ${cold.counters.flashWrites} flash writes, ` +
         `${cold.counters.mqttConnects} MQTT connect; warm boot ${warm.counters.httpRequests} registration requests, ` +
         `${warm.counters.flashWrites} flash writes, ${warm.counters.mqttConnects} MQTT connect. ${ok ? "OK" : "FAILED"}`,
     );
-    return { ok, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
+    if (options.keepPlatformUntil) {
+      write("");
+      write(`The platform keeps running with ${DEMO_DEVICE_NAME} online. Open the web console:`);
+      write(`  ${platform.consoleLoginUrl()}   (sign-in link, works once)`);
+      write(`  or ${platform.consoleUrl} with SecretId ${platform.apiCredentials.secretId} and SecretKey ${platform.apiCredentials.secretKey} (made for this run)`);
+      write("Ctrl-C stops it.");
+      await options.keepPlatformUntil();
+      await warm.device.close();
+    }
+    return { ok, dataTemplate, coldBoot: { ...cold.counters }, warmBoot: { ...warm.counters } };
   } finally {
     await platform.close();
   }
@@ -80,9 +116,22 @@ async function bootOnce(
   deviceOptions: Parameters<typeof startSimDevice>[0],
   write: (line: string) => void,
   showSecret: boolean,
+  whileOnline?: (device: SimDevice, timeline: Timeline) => Promise<void>,
+  keepOnline = false,
 ) {
   const timeline = new Timeline(write);
-  const device = startSimDevice({ ...deviceOptions, onEvent: (event) => timeline.onHalEvent(event) });
+  const device = startSimDevice({
+    ...deviceOptions,
+    onEvent: (event) => timeline.onHalEvent(event),
+    boot: {
+      ...deviceOptions.boot,
+      onControl: (params) => timeline.line("control applied", JSON.stringify(params)),
+      onAction: (actionId, params) => {
+        timeline.line("action", `${actionId} ${JSON.stringify(params)} from the platform: done, action_reply code 0`);
+        return { done: true };
+      },
+    },
+  });
   device.task.onState((event) => {
     timeline.onState(event);
     if (event.state === "registered" && showSecret) {
@@ -93,13 +142,14 @@ async function bootOnce(
   try {
     await device.task.online;
     timeline.line("report acknowledged", "report_reply code 0: the device is online");
+    await whileOnline?.(device, timeline);
   } catch (error) {
     ok = false;
     timeline.line("failed", (error as Error).message);
   } finally {
-    await device.close();
+    if (!keepOnline || !ok) await device.close();
   }
-  return { ok, counters: device.counters };
+  return { ok, counters: device.counters, device };
 }
 
 function readPsk(device: SimDevice): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * Tencent's de facto device_info.json (PROTOCOL.md §6), as read by its C and Python SDKs,
+ * Tencent's de facto device_info.json (docs/PROTOCOL.md §11), as read by its C and Python SDKs,
  * converted to and from the core's DeviceInfo.
  */
 import { readFileSync } from "node:fs";

@@ -72,6 +72,8 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     registerUrl: options.registerUrl,
     mqttUrl: options.mqttUrl,
     factoryInfo: options.factoryInfo,
+    // report_info's module fields for a simulated board (the firmware adds fw_ver).
+    deviceInfo: { module_hardinfo: "explorer-xs simulator", module_softinfo: `node ${process.version}` },
     ...options.boot,
   });
   return {

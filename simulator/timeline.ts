@@ -2,7 +2,7 @@
  * A readable timeline of one boot: HAL events and boot states, each with its elapsed time.
  * Secrets never reach it: the PSK is shown masked to its last 4 characters.
  */
-import type { BootEvent } from "../firmware/boot";
+import type { BootEvent, FirstOnlineSync } from "../firmware/boot";
 import type { HalTraceEvent } from "./instrumented-hal";
 
 export class Timeline {
@@ -19,6 +19,20 @@ export class Timeline {
     if (event.state === "backoff" || event.state.startsWith("failed:") || event.state === "booting") {
       this.line(event.state, event.detail ?? "");
     }
+  }
+
+  /** What the first online of the boot did: report_info, get_status and pending control, the clock check. */
+  onSynced(sync: FirstOnlineSync): void {
+    if (sync.infoReported) this.line("report_info", "firmware and module info sent, report_info_reply code 0");
+    if (sync.status) {
+      const reported = Object.keys(sync.status.reported ?? {}).length;
+      this.line("get_status", `${reported} reported value${reported === 1 ? "" : "s"} on the platform, ${sync.status.control ? "control pending" : "no control pending"}`);
+    }
+    if (sync.appliedControl) this.line("pending control", `${JSON.stringify(sync.appliedControl)} applied, cleared (clear_control) and reported`);
+    if (sync.clock) {
+      this.line("platform time", sync.clock.corrected ? `device clock was off by ${sync.clock.skewMs} ms: corrected` : `device clock within ${Math.abs(sync.clock.skewMs)} ms of the platform's`);
+    }
+    for (const problem of sync.problems) this.line("sync problem", problem);
   }
 
   onHalEvent(event: HalTraceEvent): void {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDeviceOptions } from "../simulator/sim-device";
-import { getDevInfo, inspectFlash } from "../firmware/record-store";
+import { getDevInfo, inspectFlash, setDevInfo } from "../firmware/record-store";
 
 const PRODUCT_ID = "CERTPRD001";
 const PRODUCT_SECRET = "certProductSecretN3x8Vb2Q";
@@ -32,7 +32,7 @@ describe("certificate products (real TLS on loopback)", function () {
       memory: true,
       log: () => undefined,
       tls: { key: readFileSync(join(dir, "server.key")), cert: serverCert },
-      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "cert", devices: ["cdev1", "cdev2"] }] },
+      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "cert", devices: ["cdev1", "cdev2", "cdev3"] }] },
     });
   });
 
@@ -80,5 +80,20 @@ describe("certificate products (real TLS on loopback)", function () {
     const plain = device("cdev2", { mqttUrl: platform.mqttUrl });
     await assert.rejects(plain.task.online, (error: { code?: string }) => error.code === "mqtt-refused");
     await plain.close();
+  });
+
+  it("a stored client key that TLS cannot load ends in failed:invalid-device-info after one attempt, not a retry loop", async () => {
+    const first = device("cdev3");
+    await first.task.online;
+    // The record seals and reads back; only TLS can tell the key is unusable.
+    setDevInfo(first.hal, { ...getDevInfo(first.hal)!, clientKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }, { mirror: true });
+    await first.close();
+    const broken = device("cdev3", { boot: { backoff: { baseMs: 10, capMs: 50, maxAttempts: 5 } } });
+    await assert.rejects(broken.task.online, (error: { code?: string; message?: string }) =>
+      error.code === "invalid-device-info" && /client certificate or key/.test(error.message ?? ""));
+    assert.equal(broken.task.state, "failed:invalid-device-info");
+    assert.equal(broken.counters.mqttConnects, 1, "tried once, not retried");
+    assert.equal(broken.counters.flashWrites, 0, "the record is left as it is");
+    await broken.close();
   });
 });

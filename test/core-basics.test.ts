@@ -1,6 +1,6 @@
 /**
  * The small engine-neutral pieces every other part leans on: encodings (checked against Node's
- * own Buffer), the device-info rules of PROTOCOL.md §1, backoff, HTTP dates and down messages.
+ * own Buffer), the device-info rules of docs/PROTOCOL.md §1, backoff, HTTP dates and down messages.
  */
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
@@ -68,7 +68,7 @@ describe("encodings (against Node's Buffer)", () => {
   });
 });
 
-describe("device info (PROTOCOL.md §1)", () => {
+describe("device info (docs/PROTOCOL.md §1)", () => {
   const base: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", productSecret: "0123456789abcdefXYZ", authMode: "psk" };
 
   it("treats absent, empty and placeholder secrets as not provisioned", () => {
@@ -138,7 +138,8 @@ describe("backoff, HTTP dates and down messages", () => {
     assert.deepEqual(parseDownMessage(bytes({ method: "report_reply", clientToken: "t1", code: 0, status: "success" })), { kind: "report_reply", clientToken: "t1", code: 0, status: "success" });
     assert.deepEqual(parseDownMessage(bytes({ method: "control", clientToken: "t2", params: { a: 1 } })), { kind: "control", clientToken: "t2", params: { a: 1 } });
     assert.equal(parseDownMessage(bytes({ method: "control", clientToken: "t2", params: [1] })).kind, "invalid");
-    assert.equal(parseDownMessage(bytes({ method: "get_status_reply" })).kind, "other");
+    assert.equal(parseDownMessage(bytes({ method: "get_status_reply" })).kind, "invalid", "a reply the device awaits needs its clientToken");
+    assert.equal(parseDownMessage(bytes({ method: "ota_update" })).kind, "other");
     assert.equal(parseDownMessage(new Uint8Array(20_000)).kind, "invalid");
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (payload) => void parseDownMessage(payload)));
     fc.assert(fc.property(fc.jsonValue(), (value) => void parseDownMessage(bytes(JSON.stringify(value)))));

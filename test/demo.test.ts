@@ -2,9 +2,17 @@
  * `npm start` is the product's first impression: it must run on a fresh checkout and exit 0.
  */
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { runProcess } from "./lib/run-process";
-import { DEMO_PRODUCT_SECRET } from "../simulator/demo";
+import { apiClient } from "./cloud-api-helpers";
+import { post } from "./platform-helpers";
+import { DEMO_DEVICE_NAME, DEMO_PRODUCT_ID, DEMO_PRODUCT_SECRET } from "../simulator/demo";
 
+const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
+
+
+const warmOf = (stdout: string) => stdout.split("Boot 2:")[1] ?? "";
 
 describe("npm start (explorer-xs demo)", function () {
   this.timeout(60_000);
@@ -16,8 +24,45 @@ describe("npm start (explorer-xs demo)", function () {
     assert.match(result.stdout, /secret stored\s+PSK \*+[A-Za-z0-9+/=]{4} /);
     assert.match(result.stdout, /report acknowledged/);
     assert.match(result.stdout, /warm boot 0 registration requests, 0 flash writes, 1 MQTT connect\. OK/);
+    // The data template past the first report: pending control, report_info, time, an event, an action.
+    assert.match(warmOf(result.stdout), /pending control\s+\{"power_switch":0\} applied, cleared \(clear_control\) and reported/);
+    assert.match(warmOf(result.stdout), /report_info\s+firmware and module info sent/);
+    assert.match(warmOf(result.stdout), /platform time\s+device clock within \d+ ms/);
+    assert.match(warmOf(result.stdout), /event posted\s+status_report, event_reply code 0/);
+    assert.match(warmOf(result.stdout), /action\s+blink \{"times":3\} from the platform: done, action_reply code 0/);
+    assert.match(result.stdout, /Data template: the warm boot applied the pending control/);
     const warm = result.stdout.split("Boot 2:")[1];
     assert.ok(warm && !/request signed|flash commit/.test(warm), "the warm boot neither registers nor writes flash");
     assert.ok(!result.stdout.includes(DEMO_PRODUCT_SECRET), "the product secret is never printed");
+    assert.match(result.stdout, /web console: http:\/\/127\.0\.0\.1:\d+\/console while the demo runs \(npm start -- --keep-platform keeps it open\)/);
+  });
+
+  it("--keep-platform keeps the platform and the device online for the web console until Ctrl-C", async () => {
+    const child = spawn(process.execPath, [BIN, "demo", "--keep-platform"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (chunk) => {
+          stdout += chunk;
+          if (stdout.includes("Ctrl-C stops it.")) resolve();
+        });
+        child.once("exit", () => reject(new Error(`exited before keeping the platform: ${stderr}`)));
+      });
+      const link = /^ {2}(http:\/\/127\.0\.0\.1:\d+)\/console#login=([A-Za-z0-9_-]+) /m.exec(stdout);
+      assert.ok(link, stdout);
+      const session = await post(link[1], "/console/session", JSON.stringify({ Token: link[2] }), { "Content-Type": "application/json" });
+      assert.equal(session.status, 200);
+      const api = apiClient({ url: link[1], secretId: session.json.SecretId, secretKey: session.json.SecretKey }, { token: session.json.Token });
+      const { Device } = await api.DescribeDevice({ ProductId: DEMO_PRODUCT_ID, DeviceName: DEMO_DEVICE_NAME });
+      assert.equal(Device?.Status, 1, "the rebooted device stays online");
+      child.kill("SIGINT");
+      assert.equal(await exited, 0, stderr);
+      assert.match(stdout, /Summary: .* OK/);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });

@@ -52,7 +52,7 @@ function decode(secret: string, payload: string, authMode: AuthMode, len?: numbe
   return parseRegisterCredentials(decryptRegisterPayload(nodeCrypto, secret, payload, len), authMode);
 }
 
-describe("dynreg-response: PROTOCOL.md §4 payload vector", () => {
+describe("dynreg-response: docs/PROTOCOL.md §10 payload vector", () => {
   it("decrypts to the PSK JSON; the 11 zero bytes of padding are stripped and Len 53 matches", () => {
     const raw = nodeCrypto.aes128CbcDecrypt(bytes(SECRET.slice(0, 16)), bytes("0000000000000000"), new Uint8Array(Buffer.from(VECTOR_PAYLOAD, "base64")));
     const json = '{"encryptionType":2,"psk":"lDZ6Uqt+I9E0wW7rvDUs7Q=="}';

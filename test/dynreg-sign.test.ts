@@ -15,7 +15,7 @@ import {
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8");
 
-describe("dynreg-sign: PROTOCOL.md §4 hmacsha1 vector", () => {
+describe("dynreg-sign: docs/PROTOCOL.md §10 hmacsha1 vector", () => {
   const body = encodeRegisterBody("PRODUCT_ID1", "DEVICENAME1");
   const signed = signRegisterRequest(nodeCrypto, {
     productSecret: "PRODUCT_SECRETKEY",
@@ -116,7 +116,7 @@ describe("dynreg-sign: round trip", () => {
   });
 });
 
-describe("dynreg-sign: legacy /register/dev (§3b)", () => {
+describe("dynreg-sign: legacy /register/dev (§4)", () => {
   const input = { productSecret: "PRODUCT_SECRETKEY", productId: "PRODUCT_ID1", deviceName: "DEVICENAME1", timestamp: 1629362589, nonce: 333464802 };
 
   it("signs Base64 of the hex text of HMAC-SHA1 over the sorted query text", () => {

@@ -334,7 +334,7 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       crypto = new CryptHal();
     });
 
-    it("decrypts PROTOCOL.md §4's payload vector with AES-128-CBC and no padding removal", () => {
+    it("decrypts docs/PROTOCOL.md §10's payload vector with AES-128-CBC and no padding removal", () => {
       const secret = "hzvf5LF9S0isvBhDSauWMaIk";
       const payload = base64Decode("s6FB3a1BA/YYbcmSE12XpeDVmQNDcf1QgVD141RRbmmAnFwQfp1ECAu5O016mCOvYlJJ6V59yM4OqQSiWphfTg==");
       const plain = crypto.aes128CbcDecrypt(utf8Encode(secret.slice(0, 16)), utf8Encode("0".repeat(16)), payload);
@@ -344,7 +344,7 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       assert.deepEqual(crypto.aes128CbcEncrypt(utf8Encode(secret.slice(0, 16)), utf8Encode("0".repeat(16)), plain), payload);
     });
 
-    it("reproduces §4's hmacsha1 request signature through the core's signer", () => {
+    it("reproduces §10's hmacsha1 request signature through the core's signer", () => {
       const body = encodeRegisterBody("PRODUCT_ID1", "DEVICENAME1");
       const signed = signRegisterRequest(crypto, {
         productSecret: "PRODUCT_SECRETKEY", host: "ap-guangzhou.gateway.tencentdevices.com", path: "/device/register",

@@ -322,6 +322,14 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       peer.send(cSdkConnectPacket({ clientId, username: cSdkUsername(clientId, CONN_ID, LONG_MAX_64) }));
       assert.equal(await peer.connack(), 0);
       assert.ok(events.some((e) => e.event === "connect" && e.transport === "tls-cert" && e.outcome === "accepted"));
+      // A look-alike certificate (same subject, not from the mock CA) proves nothing.
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", join(temp.dir, "fake.key"), "-out", join(temp.dir, "fake.pem"), "-days", "2", "-subj", `/O=${CERT_PID}/CN=${clientId}`], { stdio: "ignore" });
+      const fake = await mqttPeer(await tlsSocket(platform.mqttTlsUrl!, {
+        ca: serverCert, cert: readFileSync(join(temp.dir, "fake.pem")), key: readFileSync(join(temp.dir, "fake.key")), maxVersion: "TLSv1.2",
+      }));
+      fake.send(cSdkConnectPacket({ clientId, username: cSdkUsername(clientId, CONN_ID, LONG_MAX_64) }));
+      assert.equal(await fake.connack(), 5);
     });
 
     it("serves server-auth TLS with the §5 username and password on the same port (Python SDK style)", async () => {

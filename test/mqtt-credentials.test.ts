@@ -17,7 +17,7 @@ import { DeviceInfoError } from "../firmware/errors";
 const PSK = "lDZ6Uqt+I9E0wW7rvDUs7Q==";
 const DEVICE: DeviceInfo = { productId: "ABCDEF1234", deviceName: "sensor-01", authMode: "psk", deviceSecret: PSK };
 
-describe("mqtt-credentials (PROTOCOL.md §5)", () => {
+describe("mqtt-credentials (docs/PROTOCOL.md §5)", () => {
   it("builds client id, username and an hmacsha256 password keyed by the decoded PSK", () => {
     const creds = buildMqttCredentials(nodeCrypto, DEVICE, { nowSeconds: 1_700_000_000, lifetimeSeconds: 3600, connid: "a1B2c" });
     assert.equal(creds.clientId, "ABCDEF1234sensor-01");

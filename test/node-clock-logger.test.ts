@@ -106,6 +106,12 @@ describe("Node logger (hal/node/logger)", () => {
     assert.equal(entry.password, "********XYZW");
   });
 
+  it("with redact: false prints fields exactly as the core handed them (for the leak tests)", () => {
+    const logger = createMemoryLogger({ redact: false });
+    logger.log("info", "as-given", { password: "pw-value-XYZW", deviceName: "dev-1" });
+    assert.deepEqual([logger.entries()[0].password, logger.entries()[0].deviceName], ["pw-value-XYZW", "dev-1"]);
+  });
+
   it("does not let a field overwrite the event's own keys", () => {
     const logger = createMemoryLogger({ deviceName: "dev-1" });
     logger.log("info", "e", { event: "spoofed", device: "other" });

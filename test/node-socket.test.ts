@@ -229,10 +229,10 @@ describe("Node socket port (hal/node/socket)", () => {
       assert.deepEqual(target.peers, ["PCERTdev1"]);
     });
 
-    it("rejects with 'tls' a client certificate or key it cannot load", async () => {
+    it("rejects with 'credentials' (not worth a retry) a client certificate or key it cannot load", async () => {
       const target = await tlsServer();
       const broken: SocketEndpoint = { host: "127.0.0.1", port: target.port, tls: { clientCertificate: { certPem: clientCert, keyPem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" } } };
-      await assert.rejects(createNodeSocketTransport({ ca }).connect(broken, recorder().handlers, 3000), (error: unknown) => isNetworkError("tls")(error) && /client certificate or key/.test((error as Error).message));
+      await assert.rejects(createNodeSocketTransport({ ca }).connect(broken, recorder().handlers, 3000), (error: unknown) => isNetworkError("credentials")(error) && /client certificate or key/.test((error as Error).message));
     });
   });
 });

@@ -2,14 +2,15 @@ import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import mqtt from "mqtt";
+import mqtt, { MqttClient } from "mqtt";
+import { connect as tlsConnect } from "node:tls";
 import { PID, SECRET, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
 // The installed command, as a user runs it: the compiled CLI (dist/cli.js, rebuilt by the mocha setup when stale).
 const BIN = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "simulator", "bin", "explorer-xs.js");
 const READY = /^platform ready http=(http:\/\/127\.0\.0\.1:\d+) mqtt=(mqtt:\/\/127\.0\.0\.1:\d+) console=(http:\/\/127\.0\.0\.1:\d+\/console)$/m;
 
-function startCli(args: string[]): { child: ChildProcess; output: () => string; ready: Promise<RegExpExecArray> } {
+function startCli(args: string[], readyLine = READY): { child: ChildProcess; output: () => string; ready: Promise<RegExpExecArray> } {
   const child = spawn(process.execPath, [BIN, "platform", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   let errors = "";
@@ -17,7 +18,7 @@ function startCli(args: string[]): { child: ChildProcess; output: () => string; 
   const ready = new Promise<RegExpExecArray>((resolve, reject) => {
     child.stdout!.on("data", (chunk) => {
       output += chunk;
-      const match = READY.exec(output);
+      const match = readyLine.exec(output);
       if (match) resolve(match);
     });
     child.once("exit", (code) => reject(new Error(`exited with ${code} before ready: ${errors}`)));
@@ -67,6 +68,29 @@ describe("platform: explorer-xs platform (CLI)", function () {
     const both = startCli(["--memory", "--data", temp.dir, "--http-port", "0", "--mqtt-port", "0"]);
     await assert.rejects(both.ready);
     assert.notEqual(await exited(both.child), 0);
+  });
+
+  it("serves TLS-PSK on --mqtt-tls-port without a certificate, --mqtt-psk-port being its alias", async () => {
+    const config = join(temp.dir, "products.json");
+    writeFileSync(config, JSON.stringify(testConfig()));
+    const run = startCli(["--config", config, "--memory", "--http-port", "0", "--mqtt-port", "0", "--mqtt-psk-port", "0"],
+      /^platform ready http=(http:\/\/127\.0\.0\.1:\d+) .* mqtts=mqtts:\/\/127\.0\.0\.1:(\d+)$/m);
+    try {
+      const [line, httpUrl, port] = await run.ready;
+      assert.doesNotMatch(line, /https=/, "no HTTPS without a key and certificate");
+      const psk = await registerPsk(httpUrl, "dev001");
+      const { username } = mqttCredentials(PID, "dev001", psk);
+      const client = new MqttClient(() => tlsConnect({
+        host: "127.0.0.1", port: Number(port), ciphers: "PSK-AES128-CBC-SHA", maxVersion: "TLSv1.2", checkServerIdentity: () => undefined,
+        pskCallback: () => ({ identity: `${PID}dev001`, psk: Buffer.from(psk, "base64") }),
+      }), { clientId: `${PID}dev001`, username, reconnectPeriod: 0, connectTimeout: 5000 } as never);
+      await new Promise<void>((resolve, reject) => { client.once("connect", () => resolve()); client.once("error", reject); });
+      await client.endAsync();
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+    const both = startCli(["--memory", "--http-port", "0", "--mqtt-port", "0", "--mqtt-psk-port", "8884", "--mqtt-tls-port", "8885"]);
+    await assert.rejects(both.ready, /alias of --mqtt-tls-port/);
   });
 
   it("exits non-zero with a clear message for a bad config", async () => {

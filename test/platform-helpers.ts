@@ -1,6 +1,6 @@
 /**
  * Client-side helpers for the mock platform's tests: a device's request signing and MQTT
- * credentials (written from PROTOCOL.md here, not imported from the platform), and raw HTTP
+ * credentials (written from docs/PROTOCOL.md here, not imported from the platform), and raw HTTP
  * requests that can set any Host header.
  */
 import { createHash, createHmac, createDecipheriv } from "node:crypto";
@@ -102,7 +102,7 @@ export function registerDevice(baseUrl: string, options: RegisterOptions): Promi
   return post(baseUrl, "/device/register", body, { ...headers, Host: hostHeader });
 }
 
-/** PROTOCOL.md §3 decryption: AES-128-CBC, key = first 16 bytes of the secret, IV "0"*16. */
+/** docs/PROTOCOL.md §3 decryption: AES-128-CBC, key = first 16 bytes of the secret, IV "0"*16. */
 export function decrypt(secret: string, payload: string): any {
   const decipher = createDecipheriv("aes-128-cbc", Buffer.from(secret).subarray(0, 16), Buffer.from("0".repeat(16))).setAutoPadding(false);
   const plain = Buffer.concat([decipher.update(Buffer.from(payload, "base64")), decipher.final()]).toString("utf8");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { CERT_PID, CERT_SECRET, PID, decrypt, mqttCredentials, nowSeconds, registerDevice, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
 const clients: MqttClient[] = [];
@@ -48,7 +49,7 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
 });
 
-describe("platform: MQTT CONNECT with PSK credentials (PROTOCOL.md §5)", () => {
+describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", () => {
   let platform: RunningPlatform;
   let psk: string;
   const events: Array<Record<string, unknown>> = [];
@@ -198,38 +199,34 @@ describe("platform: topic ACL and data template", () => {
     assert.deepEqual([answer.method, answer.clientToken, answer.code], ["event_reply", "e-1", 0]);
   });
 
-  it("delivers a console control message and records the device's control_reply", async () => {
+  it("delivers a control message (ControlDeviceData) and records the device's control_reply", async () => {
     await device.subscribeAsync(down, { qos: 1 });
     const control = nextMessage(device, down);
-    const sent = await fetch(`${platform.consoleUrl}/products/${PID}/devices/dev001/control`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ params: { power_switch: 1 } }),
-    });
-    assert.equal(sent.status, 200);
-    const { clientToken } = await sent.json() as { clientToken: string };
+    const sent = await apiClient(apiTarget(platform)).ControlDeviceData({ ProductId: PID, DeviceName: "dev001", Data: JSON.stringify({ power_switch: 1 }) });
+    assert.deepEqual(JSON.parse(sent.Result!), { Sent: 1, pushResult: 0 });
+    const { clientToken } = JSON.parse(sent.Data!) as { clientToken: string };
     const received = await control;
     assert.deepEqual(received, { method: "control", clientToken, params: { power_switch: 1 } });
     await device.publishAsync(up, JSON.stringify({ method: "control_reply", clientToken, code: 0, status: "ok" }), { qos: 1 });
-    let controls: any[] = [];
+    let controls = platform.registry.listControls(PID, "dev001");
     for (let i = 0; i < 50 && !controls[0]?.reply; i++) {
-      controls = ((await (await fetch(`${platform.consoleUrl}/products/${PID}/devices/dev001/control`)).json()) as { controls: any[] }).controls;
-      if (!controls[0]?.reply) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      controls = platform.registry.listControls(PID, "dev001");
     }
     assert.equal(controls.length, 1);
     assert.equal(controls[0].clientToken, clientToken);
-    assert.deepEqual({ code: controls[0].reply.code, status: controls[0].reply.status }, { code: 0, status: "ok" });
+    assert.deepEqual({ code: controls[0].reply?.code, status: controls[0].reply?.status }, { code: 0, status: "ok" });
   });
 
-  it("refuses a control message for an offline device", async () => {
-    const answer = await fetch(`${platform.consoleUrl}/products/${PID}/devices/dev002/control`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ params: { a: 1 } }),
-    });
-    assert.equal(answer.status, 409);
-    assert.equal(((await answer.json()) as any).error.code, "device-offline");
+  it("keeps a control message for an offline device for its next get_status (pushResult 23101)", async () => {
+    const sent = await apiClient(apiTarget(platform)).ControlDeviceData({ ProductId: PID, DeviceName: "dev002", Data: JSON.stringify({ a: 1 }) });
+    assert.deepEqual(JSON.parse(sent.Result!), { Sent: 0, pushResult: 23101 });
+    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { a: 1 });
   });
 
-  it("disconnects a device deleted in the console", async () => {
+  it("disconnects a device deleted through the Cloud API", async () => {
     const gone = closed(device);
-    assert.equal((await fetch(`${platform.consoleUrl}/products/${PID}/devices/dev001`, { method: "DELETE" })).status, 200);
+    await apiClient(apiTarget(platform)).DeleteDevice({ ProductId: PID, DeviceName: "dev001" });
     await gone;
   });
 });

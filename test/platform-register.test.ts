@@ -8,12 +8,13 @@ import { decryptPayload, encryptPayload } from "../simulator/platform/payload";
 import {
   CERT_PID, CERT_SECRET, PID, SECRET, decrypt, freshNonce, nowSeconds, post, registerDevice, signedHeaders, testConfig,
 } from "./platform-helpers";
+import { apiClient, apiTarget } from "./cloud-api-helpers";
 
 function errorCode(answer: { json: any }): string | undefined {
   return answer.json?.Response?.Error?.Code;
 }
 
-describe("platform: PROTOCOL.md §4 vectors on the platform side", () => {
+describe("platform: docs/PROTOCOL.md §10 vectors on the platform side", () => {
   it("verifies Tencent's hmacsha1 request signature vector", () => {
     const fields = {
       host: "ap-guangzhou.gateway.tencentdevices.com", path: "/device/register", query: "", algorithm: "hmacsha1" as const,
@@ -75,20 +76,18 @@ describe("platform: POST /device/register", function () {
     assert.equal(decrypt(SECRET, second.json.Response.Payload).psk, decrypt(SECRET, first.json.Response.Payload).psk);
   });
 
-  it("refuses an activated device until the console deletes it", async () => {
+  it("refuses an activated device until the Cloud API deletes it; a re-created device registers with its new PSK", async () => {
     await registerDevice(platform.httpUrl, { deviceName: "dev002" });
     assert.equal(platform.registry.markActivated(PID, "dev002"), true);
     const refused = await registerDevice(platform.httpUrl, { deviceName: "dev002" });
     assert.equal(refused.status, 200);
     assert.equal(errorCode(refused), "FailedOperation.DeviceAlreadyActivated");
-    const deleted = await fetch(`${platform.consoleUrl}/products/${PID}/devices/dev002`, { method: "DELETE" });
-    assert.equal(deleted.status, 200);
-    const created = await fetch(`${platform.consoleUrl}/products/${PID}/devices`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ deviceName: "dev002" }),
-    });
-    assert.equal(created.status, 201);
+    const api = apiClient({ ...apiTarget(platform) });
+    await api.DeleteDevice({ ProductId: PID, DeviceName: "dev002" });
+    const created = await api.CreateDevice({ ProductId: PID, DeviceName: "dev002" });
     const again = await registerDevice(platform.httpUrl, { deviceName: "dev002" });
-    assert.equal(again.json.Response.State, 0);
+    assert.equal(again.json.Response.State, 1, "CreateDevice issued the PSK before registration");
+    assert.equal(decrypt(SECRET, again.json.Response.Payload).psk, created.Data?.DevicePsk);
   });
 
   it("signs over the Host header without its port", async () => {
@@ -188,11 +187,11 @@ describe("platform: POST /device/register", function () {
     assert.equal(platform.registry.getDevice("AUTOCREATE", "new001")?.autoCreated, true);
   });
 
-  it("follows the console's switches", async () => {
-    const patch = (body: object) => fetch(`${platform.consoleUrl}/products/${PID}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    assert.equal((await patch({ dynamicRegistration: false })).status, 200);
+  it("follows the registration type set through the Cloud API", async () => {
+    const api = apiClient(apiTarget(platform));
+    await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 0, RegisterLimit: 0 });
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "dev001" })), "UnauthorizedOperation.DynamicRegistrationDisabled");
-    await patch({ dynamicRegistration: true, autoCreate: true });
+    await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 2, RegisterLimit: 0 });
     assert.equal((await registerDevice(platform.httpUrl, { deviceName: "brandnew" })).json.Response.State, 0);
   });
 

@@ -450,6 +450,31 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
     }
   });
 
+  it("the first-online sync runs inside XS: report_info, pending control applied and cleared, events, actions, clock", async () => {
+    flash.current = xsFlash.reboot();
+    controls.length = 0;
+    const actions: unknown[] = [];
+    lane.on("action", (call) => actions.push(call));
+    xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 7 }); // kept while the device is away
+    await lane.invoke("boot", bootOptions(xsPlatform));
+    try {
+      const sync = await lane.invoke("synced") as { infoReported: boolean; appliedControl?: unknown; clock?: { corrected: boolean }; problems: string[] };
+      assert.deepEqual(sync.problems, []);
+      assert.equal(sync.infoReported, true);
+      assert.deepEqual(sync.appliedControl, { power: 7 });
+      assert.equal(sync.clock?.corrected, false);
+      assert.deepEqual(controls, [{ power: 7 }]);
+      assert.equal(xsPlatform.thing.pendingControl(PRODUCT_ID, DEVICE), undefined);
+      assert.ok(typeof xsPlatform.thing.deviceInfo(PRODUCT_ID, DEVICE)?.info.fw_ver === "string");
+      await lane.invoke("postEvent", "status_report", { status: 1 });
+      const call = await xsPlatform.thing.callAction(PRODUCT_ID, DEVICE, "open_door", { who: "xs" }, 10_000);
+      assert.deepEqual(call.reply.response, { accepted: true });
+      assert.deepEqual(actions, [{ actionId: "open_door", params: { who: "xs" } }]);
+    } finally {
+      await lane.invoke("stop");
+    }
+  });
+
   it("a control message from the platform reaches the core in XS, and its reply is recorded", async () => {
     flash.current = xsFlash.reboot();
     controls.length = 0;

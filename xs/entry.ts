@@ -19,12 +19,16 @@ function currentTask(): BootTask {
 exposeRecordStore();
 expose({
   /** Starts the boot task; resolves when it is online with its first report acknowledged. */
-  boot: async (options: Omit<BootOptions, "onControl">) => {
+  boot: async (options: Omit<BootOptions, "onControl" | "onAction">) => {
     if (task !== undefined && task.state !== "stopped" && !task.state.startsWith("failed:")) {
       throw new BridgeError(`a boot task is already ${task.state}`);
     }
-    // Functions cannot cross the bridge: control messages are accepted and reported as events.
-    const started = bootDevice(bridgeHal, { ...options, onControl: (params) => emitEvent("control", params) });
+    // Functions cannot cross the bridge: control messages and actions are accepted and reported as events.
+    const started = bootDevice(bridgeHal, {
+      ...options,
+      onControl: (params) => emitEvent("control", params),
+      onAction: (actionId, params) => { emitEvent("action", { actionId, params }); return { accepted: true }; },
+    });
     task = started;
     started.onState((event) => emitEvent("state", event));
     await started.online;
@@ -32,6 +36,9 @@ expose({
   },
   state: () => currentTask().state,
   report: (params: Record<string, unknown>) => currentTask().report(params),
+  /** The first-online sync's summary (report_info, get_status and pending control, clock check). */
+  synced: () => currentTask().synced,
+  postEvent: (eventId: string, params: Record<string, unknown>) => currentTask().postEvent(eventId, params),
   stop: () => currentTask().stop(),
 });
 

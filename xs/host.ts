@@ -82,6 +82,8 @@ export interface XsLaneOptions {
   invokeTimeoutMs?: number;
   /** xsnap's per-crank compute budget; a crank that exceeds it ends the lane (default 1e8). */
   meteringLimit?: number;
+  /** Receives the lane's raw stdout and stderr (XS's print and trace, xsnap's messages); default: inherited. */
+  output?: (text: string) => void;
 }
 
 export interface XsLane {
@@ -113,8 +115,13 @@ export async function startXsLane(options: XsLaneOptions): Promise<XsLane> {
   // a fraction of the time (mocha, npm test and the bench rebuild dist/ when it is stale).
   const child: ChildProcess = fork(fileURLToPath(new URL("../dist/xs-child.js", import.meta.url)), {
     execArgv: ["--enable-source-maps"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    stdio: options.output ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "inherit", "inherit", "ipc"],
   });
+  if (options.output) {
+    const output = options.output;
+    child.stdout?.setEncoding("utf8").on("data", (text: string) => output(text));
+    child.stderr?.setEncoding("utf8").on("data", (text: string) => output(text));
+  }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const toChild = (message: ToChild): void => {
     if (child.connected) child.send(message);

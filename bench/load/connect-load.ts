@@ -1,7 +1,7 @@
 /**
  * Load process for the platform benchmark: authenticated MQTT connects. Each of `concurrency`
  * slots owns its own devices (so no two live connections share a client id), and loops: open
- * TCP, send CONNECT with PROTOCOL.md §5 credentials, wait for CONNACK 0, DISCONNECT, close.
+ * TCP, send CONNECT with docs/PROTOCOL.md §5 credentials, wait for CONNACK 0, DISCONNECT, close.
  * MQTT packets are made and read with mqtt-packet. Started by bench/platform.ts with fork.
  */
 import { createHmac } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * A signed `POST /device/register` request as a device sends it (PROTOCOL.md §2, hmacsha256),
+ * A signed `POST /device/register` request as a device sends it (docs/PROTOCOL.md §2, hmacsha256),
  * made with node:crypto alone: the benchmarks' load generators sign independently of the
  * firmware code they measure.
  */

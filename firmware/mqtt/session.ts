@@ -91,7 +91,8 @@ export class MqttClientSession implements MqttSession, SocketHandlers {
   ) {
     this.reader = new PacketReader(limits.maxPacketBytes);
     this.keepAliveMs = limits.keepAliveSeconds * 1000;
-    this.pingTimeoutMs = this.keepAliveMs > 0 ? Math.min(limits.ackTimeoutMs, this.keepAliveMs) : limits.ackTimeoutMs;
+    // A PINGRESP is an acknowledgement like any other: it gets the same time.
+    this.pingTimeoutMs = limits.ackTimeoutMs;
   }
 
   /** Sends CONNECT on a connected socket; resolves with the session on CONNACK 0. */

@@ -93,9 +93,10 @@ function configText(value: unknown): string | undefined {
 }
 
 /**
- * The factory device info for a device with no record yet: validated (PROTOCOL.md §1 limits),
- * with no secret and the product's auth mode (PSK unless the factory or config says "cert"), so
- * the core registers dynamically and expects the credential type the platform will send. `mac` is called only when the
+ * The factory device info for a device with no record yet: validated (docs/PROTOCOL.md §1
+ * limits), with no secret and the product's auth mode (PSK unless the factory or config says
+ * "cert"), so the core registers dynamically and expects the credential type the platform will
+ * send. `mac` is called only when the
  * DeviceName has to be derived.
  */
 export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceConfig, mac: () => string): ResolvedDeviceInfo {

@@ -10,6 +10,7 @@ import config from "mc/config";
 import Net from "net";
 import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
+import { createCoreLog, type CoreLog } from "../../firmware/log";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
 import { openDevInfoStore } from "./core-store";
 import { resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
@@ -35,8 +36,10 @@ export interface FirmwareHooks {
 }
 
 /** Boots the device; resolves once it is online, rejects with the reason it cannot be. */
-export async function startFirmware(log: TraceLogger, hooks: FirmwareHooks = {}): Promise<void> {
+export async function startFirmware(log: CoreLog, hooks: FirmwareHooks = {}): Promise<void> {
   const settings = parseFirmwareConfig(config);
+  // The console never shows what the build was configured with in secret.
+  log.protect(settings.productSecret, settings.password);
   const led = new StatusLed(settings.ledPin, settings.ledActiveLow);
   led.show("wifi");
 
@@ -71,7 +74,8 @@ export async function startFirmware(log: TraceLogger, hooks: FirmwareHooks = {})
 }
 
 export default function main(): void {
-  const log = new TraceLogger();
+  // Even the port's own lines (Wi-Fi, factory data, a fatal error's message) go through the core's masking.
+  const log = createCoreLog(new TraceLogger());
   startFirmware(log).catch((error: unknown) => {
     log.log("error", "boot.fatal", { message: error instanceof Error ? error.message : String(error) });
   });

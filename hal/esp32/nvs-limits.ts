@@ -1,5 +1,5 @@
 /**
- * ESP-IDF NVS limits (PROTOCOL.md §7), checked before a value reaches Moddable's `Preference`,
+ * ESP-IDF NVS limits (docs/PROTOCOL.md §12), checked before a value reaches Moddable's `Preference`,
  * so a violation is a clear FlashError("limit") instead of a silent truncation or an opaque
  * "nvs set fail". Engine-neutral: the Node tests run it as is.
  */

@@ -1,9 +1,10 @@
 /**
  * The Node logger: one JSON line per event, for the simulator's logs and timelines.
  *
- * The core masks secrets before logging; this is a second, defensive pass. Any field whose
- * name looks like a secret is masked with maskSecret whatever its value, so a mistake
- * upstream costs a masked value instead of a leaked credential.
+ * The core masks secrets before logging (firmware/log.ts); this is a second, defensive pass. Any
+ * field whose name looks like a secret is masked with maskSecret whatever its value, so a mistake
+ * upstream costs a masked value instead of a leaked credential. Tests that look for leaks turn
+ * it off (`redact: false`): they must see what the core hands a port, as a board would print it.
  */
 import { maskSecret } from "../../firmware/encoding";
 import type { Logger, LogLevel } from "../types";
@@ -19,6 +20,8 @@ export interface NodeLoggerOptions {
   deviceName?: string;
   /** Clock for the "ts" field (ms since the epoch). Default Date.now: the host's, not the device's. */
   now?: () => number;
+  /** Mask secret-named fields here too (default true). */
+  redact?: boolean;
 }
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -53,7 +56,7 @@ export function createNodeLogger(options: NodeLoggerOptions = {}): Logger {
       entry.event = event;
       if (fields) {
         // A field may not overwrite ts/level/device/event: it is kept under a prefixed name.
-        for (const [name, value] of Object.entries(redactFields(fields))) entry[name in entry ? `field.${name}` : name] = value;
+        for (const [name, value] of Object.entries(options.redact === false ? fields : redactFields(fields))) entry[name in entry ? `field.${name}` : name] = value;
       }
       sink(JSON.stringify(entry));
     },

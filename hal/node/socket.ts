@@ -86,8 +86,9 @@ function openSocket(endpoint: SocketEndpoint, options: NodeSocketOptions): net.S
       key: certificate?.keyPem,
     });
   } catch (error) {
-    // tls.connect throws at once on a client certificate or key it cannot load.
-    throw new HalNetworkError("tls", `the TLS client certificate or key cannot be used: ${error instanceof Error ? error.message : String(error)}`);
+    // tls.connect throws at once on a client certificate or key it cannot load: that is the
+    // device's stored credential, not the network, so it is not worth a retry.
+    throw new HalNetworkError("credentials", `the TLS client certificate or key cannot be used: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -2,7 +2,7 @@
  * `explorer-xs demo` (what `npm start` runs): the whole story on loopback with no setup.
  * A mock platform starts in-process, a simulated ESP32 boots from factory-fresh flash,
  * registers, stores its secret and comes online; then it reboots and comes online with no
- * registration and no flash write.
+ * registration and no flash write. `--keep-platform` then leaves both running for the web console.
  */
 import type { Command } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .description("run the mock platform and one simulated device: cold boot with dynamic registration, then a warm reboot")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
     .option("--flash <file>", "keep the device's flash in this file (default: a temporary file, removed at exit)")
-    .action(async (options: { sign: string; flash?: string }) => {
+    .option("--keep-platform", "after the story, keep the platform and the device running for the web console until Ctrl-C")
+    .action(async (options: { sign: string; flash?: string; keepPlatform?: boolean }) => {
       if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") {
         program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
       }
@@ -23,7 +24,13 @@ export function register(program: Command): void {
       const flashFile = options.flash ?? join(tempDir!, "device.flash");
       try {
         const { runDemo } = await import("../demo"); // loaded by this command only: --help stays cheap
-        const result = await runDemo({ flashFile, signAlgorithm: options.sign as "hmacsha256" | "hmacsha1" });
+        const keepPlatformUntil = options.keepPlatform
+          ? () => new Promise<void>((resolve) => {
+            process.once("SIGINT", () => resolve());
+            process.once("SIGTERM", () => resolve());
+          })
+          : undefined;
+        const result = await runDemo({ flashFile, signAlgorithm: options.sign as "hmacsha256" | "hmacsha1", keepPlatformUntil });
         process.exitCode = result.ok ? 0 : 1;
       } finally {
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });

@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .option("--device-info <file>", "Tencent's device_info.json: the factory identity used while flash holds no record")
     .option("--platform <url>", "registration base URL; the device posts to /device/register under it", "http://127.0.0.1:8080")
     .option("--mqtt <url>", "broker URL, mqtt://host:1883 or mqtts://host:8883 (default: mqtt on the platform's host, port 1883)")
-    .option("--once", "exit 0 once online with the first report acknowledged; non-zero with the reason otherwise")
+    .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done; non-zero with the reason otherwise")
     .option("--reset", "erase the flash file first (factory reset)")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
     .option("--power-cut-at-write <n>", "cut power at the n-th flash write (fault injection)", positiveInteger)
@@ -105,6 +105,10 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
       signAlgorithm: options.sign as "hmacsha256" | "hmacsha1",
       backoff: options.once ? { baseMs: 500, capMs: 8000, maxAttempts: 6 } : undefined,
       onControl: (params) => timeline.line("control", JSON.stringify(params)),
+      onAction: (actionId, params) => {
+        timeline.line("action", `${actionId} ${JSON.stringify(params)}: answered with action_reply code 0`);
+        return {};
+      },
     },
   });
   device.task.onState((event) => {
@@ -119,6 +123,12 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
       return EXIT.interrupted;
     }
     timeline.line("report acknowledged", "report_reply code 0: online");
+    const synced = await Promise.race([device.task.synced, signal]);
+    if (typeof synced === "string") {
+      await device.close();
+      return EXIT.ok;
+    }
+    timeline.onSynced(synced);
   } catch (error) {
     const failure = error as ExplorerError;
     const powerCut = device.flash.stats().poweredOff;

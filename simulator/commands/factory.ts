@@ -10,7 +10,7 @@
  *
  * The namespace and key names are hal/esp32/factory.ts's, which the firmware reads at boot; a
  * DeviceName written here wins over the manifest config. Every value is checked against the
- * device-info limits (PROTOCOL.md §1) and NVS limits before anything is written.
+ * device-info limits (docs/PROTOCOL.md §1) and NVS limits before anything is written.
  */
 import type { Command } from "commander";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,6 +1,7 @@
 /**
  * `explorer-xs platform`: the mock Tencent Cloud IoT Explorer platform in the foreground.
- * Prints one ready line, then one JSON line per registration and connection (never a secret).
+ * Prints where its Cloud API key pair is and a one-time web console link, one ready line, then
+ * one JSON line per registration, connection and Cloud API call (never a secret).
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
@@ -67,17 +68,41 @@ interface PlatformCommandOptions {
   timestampWindow: number;
   maxRegistrationsPerSecond: number;
   maxMqttConnections: number;
+  secretId?: string;
+  secretKey?: string;
+}
+
+/** Lines before the ready line: where the Cloud API's key pair is, and a one-time console link. */
+export function credentialLines(platform: RunningPlatform): string[] {
+  const { secretId, secretKey, source } = platform.apiCredentials;
+  const lines: string[] = [];
+  switch (source.kind) {
+    case "file":
+      lines.push(`cloud api: SecretId ${secretId}, SecretKey in ${source.file}${source.created ? " (made now, mode 0600)" : ""}`);
+      break;
+    case "generated":
+      // Memory mode: nothing is kept, so the pair is shown this once.
+      lines.push(`cloud api: SecretId ${secretId} SecretKey ${secretKey} (made for this run, shown once)`);
+      break;
+    case "config":
+      lines.push(`cloud api: SecretId ${secretId} (key pair from the config file)`);
+      break;
+    default:
+      lines.push(`cloud api: SecretId ${secretId} (key pair from --secret-id/--secret-key)`);
+  }
+  lines.push(`console sign-in link (works once): ${platform.consoleLoginUrl()}`);
+  return lines;
 }
 
 export function register(program: Command): void {
   program
     .command("platform")
-    .description("run the mock Tencent Cloud IoT Explorer platform: registration API, MQTT broker, console API")
+    .description("run the mock Tencent Cloud IoT Explorer platform: registration API, MQTT broker, Cloud API 3.0 and web console")
     .option("--config <file>", "products.json seeding products and pre-created devices (see simulator/platform/products.example.json)")
     .addOption(new Option("--data <dir>", "data folder: SQLite registry and mock CA, kept across restarts").default(".data/platform").conflicts("memory"))
     .addOption(new Option("--memory", "keep all state in memory (lost on exit)").conflicts("data"))
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--http-port <n>", "registration and console HTTP port (0: a free port)", port, 8080)
+    .option("--http-port <n>", "registration, Cloud API and console HTTP port (0: a free port)", port, 8080)
     .option("--mqtt-port <n>", "MQTT port (0: a free port)", port, 1883)
     .option("--tls-key <file>", "PEM key for HTTPS and MQTT over TLS (with --tls-cert)")
     .option("--tls-cert <file>", "PEM certificate for HTTPS and MQTT over TLS (with --tls-key)")
@@ -89,12 +114,17 @@ export function register(program: Command): void {
     .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
     .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
     .option("--max-mqtt-connections <n>", "open MQTT connections per listener before new ones are refused (a large fleet needs more; so does the process's open-file limit)", nonNegative, 10_000)
+    .option("--secret-id <id>", "the Cloud API's SecretId (with --secret-key; default: from the config file, else made and kept in the data folder)")
+    .option("--secret-key <key>", "the Cloud API's SecretKey (with --secret-id)")
     .action(async (options: PlatformCommandOptions) => {
       if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
         program.error("--tls-key and --tls-cert go together");
       }
       if (options.mqttPskPort !== undefined && options.mqttTlsPort !== undefined && options.mqttPskPort !== options.mqttTlsPort) {
         program.error("--mqtt-psk-port is an alias of --mqtt-tls-port: give one of them");
+      }
+      if ((options.secretId === undefined) !== (options.secretKey === undefined)) {
+        program.error("--secret-id and --secret-key go together");
       }
       let platform: RunningPlatform;
       const log = createBatchedLog((text) => process.stdout.write(text));
@@ -113,6 +143,7 @@ export function register(program: Command): void {
           timestampWindowSeconds: options.timestampWindow,
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
           maxMqttConnections: options.maxMqttConnections,
+          apiCredentials: options.secretId !== undefined ? { secretId: options.secretId, secretKey: options.secretKey! } : undefined,
           log: log.line,
         });
       } catch (error) {
@@ -140,6 +171,7 @@ export function register(program: Command): void {
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
       log.flush();
+      process.stdout.write(credentialLines(platform).join("\n") + "\n");
       process.stdout.write(`platform ready http=${platform.httpUrl} mqtt=${platform.mqttUrl} console=${platform.consoleUrl}${extra ? " " + extra : ""}\n`);
     });
 }

@@ -202,9 +202,10 @@ export class PlatformBroker {
   }
 
   /**
-   * A client certificate counts only if it is the one the mock CA issued to this device, and
-   * still verifies against the CA now (OpenSSL's verdict is kept in `authorized`, since the
-   * listener lets unverified handshakes through for PSK and server-auth clients).
+   * A client certificate counts only if OpenSSL verified it against the mock CA (`authorized`:
+   * chain and validity dates, since the listener lets unverified handshakes through for PSK and
+   * server-auth clients), it is the one the CA issued to this device, and its signature checks
+   * against the CA's key here too.
    */
   private peerCertificateMatches(socket: TLSSocket, certPem: string): boolean {
     const { caCertPem } = this.options;
@@ -212,10 +213,7 @@ export class PlatformBroker {
     const peer = socket.getPeerX509Certificate?.();
     if (peer === undefined) return false;
     const ca = new X509Certificate(caCertPem);
-    const nowMs = this.options.now();
-    return peer.fingerprint256 === new X509Certificate(certPem).fingerprint256
-      && peer.checkIssued(ca) && peer.verify(ca.publicKey)
-      && Date.parse(peer.validFrom) <= nowMs && nowMs <= Date.parse(peer.validTo);
+    return peer.fingerprint256 === new X509Certificate(certPem).fingerprint256 && peer.checkIssued(ca) && peer.verify(ca.publicKey);
   }
 
   /** Publishes to a device's topic (the data plane's replies and calls); resolves once queued to subscribers. */

@@ -3,6 +3,7 @@
  * idempotent, so a restarted platform with a data folder keeps what devices did since.
  */
 import { readFileSync } from "node:fs";
+import { checkKeyPair } from "./cloud-api/credentials";
 import { RegistryError, type AuthType, type Registry } from "./registry";
 
 export interface DeviceSeed {
@@ -23,6 +24,8 @@ export interface ProductSeed {
 
 export interface PlatformConfig {
   products: ProductSeed[];
+  /** The Cloud API's SecretId/SecretKey pair (issue 15); without it the platform makes one. */
+  cloudApi?: { secretId: string; secretKey: string };
 }
 
 export class ConfigError extends Error {
@@ -54,6 +57,14 @@ export function loadConfigFile(file: string): PlatformConfig {
 export function parseConfig(value: unknown, source = "config"): PlatformConfig {
   if (typeof value !== "object" || value === null || !Array.isArray((value as { products?: unknown }).products)) {
     throw new ConfigError(`${source} must be {"products":[...]}`);
+  }
+  const cloudApi = (value as { cloudApi?: unknown }).cloudApi;
+  if (cloudApi !== undefined) {
+    try {
+      checkKeyPair(typeof cloudApi === "object" && cloudApi !== null ? cloudApi : {}, `${source}: cloudApi`);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
   }
   const products = (value as { products: unknown[] }).products;
   products.forEach((product, index) => {

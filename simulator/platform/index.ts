@@ -1,6 +1,7 @@
 /**
  * The mock Tencent Cloud IoT Explorer platform as a library: registry, registration API,
- * console API, MQTT broker and data plane, started together by `startPlatform`.
+ * Cloud API 3.0 (iotexplorer 2019-04-23), web console, MQTT broker and data plane, started
+ * together by `startPlatform`.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,7 +9,11 @@ import { join } from "node:path";
 import { PlatformBroker } from "./broker";
 import { CertAuthority, type DeviceKeyType } from "./cert-authority";
 import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
-import { createConsoleHandler } from "./console-api";
+import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
+import { createCloudApiHandler } from "./cloud-api/server";
+import { createDataActions } from "./cloud-api/data-actions";
+import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
+import { PlatformEvents } from "./events";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import { createRegisterHandler, type PlatformLog } from "./register-api";
 import { Registry } from "./registry";
@@ -44,14 +49,33 @@ export interface PlatformOptions {
   mqttConnectTimeoutMs?: number;     // CONNECT must arrive within this; default 10000
   now?: () => number;                // the platform's clock in ms (tests move it)
   log?: PlatformLog;                 // one JSON-able object per registration and connection
+  /**
+   * The Cloud API's SecretId/SecretKey. Without it (and without one in the config) the pair is
+   * read from, or made in, `<dataDir>/cloud-api-credentials.json`, or made for this run in memory.
+   */
+  apiCredentials?: ApiKeyPair;
+  /** How long CallDeviceActionSync waits for the device's action_reply; default 5000 ms. */
+  actionTimeoutMs?: number;
   /** Key algorithm of the device certificates it issues: "ec" (default) or "rsa" (what Moddable firmware can present). */
   deviceKeyType?: DeviceKeyType;
 }
+
+/** Where the Cloud API's key pair came from, for the ready output. */
+export type ApiCredentialsSource =
+  | { kind: "options" }
+  | { kind: "config" }
+  | { kind: "file"; file: string; created: boolean }
+  | { kind: "generated" };   // memory mode: made for this run only
 
 export interface RunningPlatform {
   httpUrl: string;
   mqttUrl: string;
   consoleUrl: string;
+  /** The Cloud API's pair and where it came from (the key stays in this process unless printed). */
+  apiCredentials: ApiKeyPair & { source: ApiCredentialsSource };
+  /** A new one-time sign-in link for the web console. */
+  consoleLoginUrl(): string;
+  events: PlatformEvents;
   httpsUrl?: string;
   mqttTlsUrl?: string;
   registry: Registry;
@@ -79,7 +103,13 @@ function urlHost(host: string): string {
 export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
   const host = options.host ?? "127.0.0.1";
   const now = options.now ?? Date.now;
-  const log = options.log ?? (() => {});
+  const userLog = options.log ?? (() => {});
+  // The console's event stream sees every log event (they never carry a secret).
+  let events: PlatformEvents | undefined;
+  const log: PlatformLog = (event) => {
+    events?.fromLog(event);
+    userLog(event);
+  };
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   const persistent = options.dataDir !== undefined && !options.memory;
 
@@ -91,10 +121,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     for (const cleanup of [...cleanups].reverse()) await cleanup();
   })());
   try {
+    let config: PlatformConfig | undefined;
     if (options.config !== undefined) {
-      const config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
+      config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
       seedRegistry(registry, config, now());
     }
+    const apiCredentials = chooseApiCredentials(options, config, persistent);
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.
     let caPromise: Promise<CertAuthority> | undefined;
@@ -111,6 +143,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const thing = new ThingService({ registry, link: broker, now, log });
     broker.onDeviceMessage = (identity, topic, payload, clientId) => thing.handle(identity, topic, payload, clientId);
     cleanups.push(() => thing.close());
+    events = new PlatformEvents({
+      now,
+      onlineCount: () => broker.aedes.connectedClients,
+      identify: (clientId) => registry.getDeviceByClientId(clientId),
+      controlReply: (clientToken) => registry.getControl(clientToken)?.reply,
+    });
+    cleanups.push(() => events?.stop());
+    broker.aedes.on("publish", (packet, client) => {
+      if (client) events?.onDevicePublish(client.id, packet.topic, packet.payload as Buffer);
+    });
+    const credentials = new CredentialStore(apiCredentials, now);
 
     const register = createRegisterHandler({
       registry, certAuthority, now, log,
@@ -118,7 +161,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
     });
-    const consoleApi = createConsoleHandler({ registry, broker, thing, certAuthority, now });
+    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: createDataActions(thing, { actionTimeoutMs: options.actionTimeoutMs }) });
+    const consoleWeb = createConsoleHandler({ credentials, events, now });
 
     const handler = async (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? "/").split("?")[0];
@@ -130,7 +174,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
         }
         return path === "/device/register" ? register.handleCurrent(req, res) : register.handleLegacy(req, res);
       }
-      if (path === "/console" || path.startsWith("/console/")) return consoleApi(req, res, path);
+      if (path === "/") {
+        // A browser opening the platform's address is shown the console.
+        if (req.method === "GET" && req.headers.authorization === undefined && req.headers["x-tc-action"] === undefined && (req.headers.accept ?? "").includes("text/html")) {
+          res.writeHead(302, { Location: CONSOLE_PATH, "Content-Length": 0, Date: new Date(now()).toUTCString() }).end();
+          return;
+        }
+        return cloudApi(req, res);
+      }
+      if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) return consoleWeb(req, res, path);
       sendJson(res, 404, { error: { code: "not-found", message: `no route for ${path.slice(0, 100)}` } }, { date: new Date(now()), close: !req.complete });
     };
 
@@ -144,7 +196,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const running: RunningPlatform = {
       httpUrl: `http://${h}:${httpPort}`,
       mqttUrl: `mqtt://${h}:${mqttPort}`,
-      consoleUrl: `http://${h}:${httpPort}/console`,
+      consoleUrl: `http://${h}:${httpPort}${CONSOLE_PATH}`,
+      apiCredentials,
+      consoleLoginUrl: () => `http://${h}:${httpPort}${CONSOLE_PATH}#login=${credentials.newLoginToken()}`,
+      events,
       registry, broker, thing, certAuthority,
       close: closeAll,
     };
@@ -161,6 +216,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     await closeAll();
     throw error;
   }
+}
+
+function chooseApiCredentials(options: PlatformOptions, config: PlatformConfig | undefined, persistent: boolean): RunningPlatform["apiCredentials"] {
+  if (options.apiCredentials) return { ...checkKeyPair(options.apiCredentials, "apiCredentials"), source: { kind: "options" } };
+  if (config?.cloudApi) return { secretId: config.cloudApi.secretId, secretKey: config.cloudApi.secretKey, source: { kind: "config" } };
+  if (persistent) {
+    const { pair, file, created } = loadOrCreateKeyFile(options.dataDir!);
+    return { ...pair, source: { kind: "file", file, created } };
+  }
+  return { ...generateKeyPair(), source: { kind: "generated" } };
 }
 
 async function closeServers(servers: Server[]): Promise<void> {

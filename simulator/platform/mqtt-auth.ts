@@ -89,7 +89,8 @@ export interface AuthInput {
 export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
   const { device } = input;
   if (!device) return { ok: false, returnCode: CONNACK.identifierRejected, reason: "client id is not ProductId+DeviceName of a known device" };
-  if (device.state === "created") return { ok: false, returnCode: CONNACK.notAuthorized, reason: "device has no credentials yet (not registered)" };
+  if (device.psk === undefined && device.certPem === undefined) return { ok: false, returnCode: CONNACK.notAuthorized, reason: "device has no credentials yet (not registered)" };
+  if (!device.enabled) return { ok: false, returnCode: CONNACK.notAuthorized, reason: "device is disabled" };
   if (input.username === undefined) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username missing" };
   const parsed = parseUsername(input.username);
   if (typeof parsed === "string") return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: parsed };

@@ -1,5 +1,5 @@
 /**
- * The registration answer's encrypted payload (PROTOCOL.md §3): AES-128-CBC, key = first 16
+ * The registration answer's encrypted payload (docs/PROTOCOL.md §3): AES-128-CBC, key = first 16
  * bytes of the ProductSecret, IV = sixteen ASCII '0', plaintext zero-padded (no PKCS#7).
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";

@@ -21,6 +21,7 @@ export type PlatformErrorCode =
   | "AuthFailure.UnsupportedAlgorithm" | "AuthFailure.TimestampExpired" | "AuthFailure.NonceReplayed"
   | "AuthFailure.SignatureFailure" | "ResourceNotFound.ProductNotExist" | "ResourceNotFound.DeviceNotExist"
   | "UnauthorizedOperation.DynamicRegistrationDisabled" | "FailedOperation.DeviceAlreadyActivated"
+  | "UnauthorizedOperation.DeviceIsNotEnabled" | "LimitExceeded.DeviceExceedLimit"
   | "RequestLimitExceeded" | "InternalError";
 export type PlatformLog = (event: Record<string, unknown>) => void;
 
@@ -40,6 +41,8 @@ export const LEGACY_ERROR_CODES: Readonly<Record<PlatformErrorCode, number>> = {
   "ResourceNotFound.DeviceNotExist": 1021,
   "UnauthorizedOperation.DynamicRegistrationDisabled": 1022,
   "FailedOperation.DeviceAlreadyActivated": 1023,
+  "UnauthorizedOperation.DeviceIsNotEnabled": 1024,
+  "LimitExceeded.DeviceExceedLimit": 1025,
   "RequestLimitExceeded": 1030,
   "InternalError": 1050,
 };
@@ -115,6 +118,10 @@ function checkIdentity(productId: unknown, deviceName: unknown): { productId: st
   return { productId, deviceName };
 }
 
+function refuseLimit(product: Product): never {
+  refuse("LimitExceeded.DeviceExceedLimit", `product ${product.productId} reached its limit of ${product.registerLimit} dynamically registered devices`);
+}
+
 function header(req: IncomingMessage, name: string): string {
   const value = req.headers[name];
   if (typeof value !== "string" || value.length === 0) refuse("MissingParameter.Header", `the ${name} header is missing`);
@@ -186,7 +193,7 @@ export class RegistrationService {
     }
   }
 
-  /** The registration rules of PROTOCOL.md §1-§3 for a parsed request. */
+  /** The registration rules of docs/PROTOCOL.md §1-§3 for a parsed request. */
   async register(request: RegistrationRequest): Promise<RegistrationResult> {
     const { registry, timestampWindowSeconds: window } = this.options;
     const nowMs = this.options.now();
@@ -209,11 +216,19 @@ export class RegistrationService {
     let device = registry.getDevice(product.productId, request.deviceName);
     if (!device) {
       if (!product.autoCreate) refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} does not exist and auto-create is off`);
+      // A full product creates no device it would then refuse.
+      if (product.registerLimit > 0 && registry.dynamicRegistrationCount(product.productId, product.registerLimit) >= product.registerLimit) refuseLimit(product);
       device = registry.createDevice(product.productId, request.deviceName, { autoCreated: true, now: nowMs });
     }
+    // Cloud API management (issue 15): a disabled device, or one past the product's RegisterLimit, gets no secret.
+    if (!device.enabled) refuse("UnauthorizedOperation.DeviceIsNotEnabled", `device ${request.deviceName} is disabled; enable it in the console`);
     if (device.state === "activated") refuse("FailedOperation.DeviceAlreadyActivated", `device ${request.deviceName} is already activated; delete it in the console to register again`);
+    if (!registry.claimDynamicRegistration(device, product.registerLimit, nowMs)) refuseLimit(product);
     let state: 0 | 1 = 1;
-    if (device.state === "created") {
+    if (device.state === "created" && (device.psk !== undefined || device.certPem !== undefined)) {
+      // Credentials issued by CreateDevice: registration hands them over.
+      registry.markRegistered(product.productId, device.deviceName, this.options.now());
+    } else if (device.state === "created") {
       const credentials = product.authType === "cert"
         ? await (await this.options.certAuthority()).issueDeviceCertificate(product.productId, device.deviceName)
         : { psk: pooledRandomBytes(16).toString("base64") };

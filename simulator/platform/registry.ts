@@ -10,7 +10,7 @@ import { join } from "node:path";
 export type AuthType = "psk" | "cert";
 export type DeviceState = "created" | "registered" | "activated";
 
-/** Field limits of Tencent's C SDK (PROTOCOL.md §1). */
+/** Field limits of Tencent's C SDK (docs/PROTOCOL.md §1). */
 export const PLATFORM_LIMITS = {
   productId: 10,
   deviceName: 48,
@@ -23,7 +23,7 @@ export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9]{1,10}$/;
 export const DEVICE_NAME_PATTERN = /^[A-Za-z0-9_\-.:@]{1,48}$/;
 const PRODUCT_SECRET_PATTERN = /^[\x21-\x7e]{16,32}$/;
 
-export interface Product {
+export interface Product extends ProductManagementFields {
   productId: string;
   productSecret: string;
   dynamicRegistration: boolean;
@@ -32,6 +32,33 @@ export interface Product {
   region: string;
   createdAt: number;
 }
+
+// ---- Cloud API management fields (issue 15): what CreateStudioProduct records ----
+
+/** A product's description for Tencent's Cloud API (ProductEntry); seeded products get defaults. */
+export interface StudioFields {
+  productDesc: string;
+  categoryId: number;
+  productType: number;     // 0 ordinary, 5 gateway
+  netType: string;         // wifi, cellular, ...
+  dataProtocol: number;    // 1 data template, 2 custom
+  projectId: string;
+  rate?: string;
+  period?: string;
+}
+
+export interface ProductManagementFields {
+  /** Unique among products; a seeded product's name is its ProductId. */
+  productName: string;
+  studio: StudioFields;
+  /** Most devices dynamic registration may register; 0: no limit (the mock's convention). */
+  registerLimit: number;
+  updatedAt: number;
+}
+
+export const DEFAULT_STUDIO_FIELDS: Readonly<StudioFields> = {
+  productDesc: "", categoryId: 1, productType: 0, netType: "wifi", dataProtocol: 1, projectId: "default",
+};
 
 export interface DeviceCredentials {
   psk?: string;          // Base64 PSK, psk products
@@ -47,6 +74,11 @@ export interface Device extends DeviceCredentials {
   createdAt: number;
   registeredAt?: number;
   activatedAt?: number;
+  // ---- Cloud API management fields (issue 15) ----
+  /** A disabled device is refused at registration and at CONNECT (UpdateDevicesEnableState). */
+  enabled: boolean;
+  /** Since when this device counts against its product's RegisterLimit (set only while a limit applies). */
+  dynamicRegisteredAt?: number;
 }
 
 export interface ControlMessage {
@@ -100,10 +132,14 @@ export interface RegistryOptions {
 interface ProductRow {
   product_id: string; product_secret: string; dynamic_registration: number; auto_create: number;
   auth_type: string; region: string; created_at: number;
+  // Cloud API management columns (issue 15)
+  product_name: string | null; studio: string | null; register_limit: number; updated_at: number | null;
 }
 interface DeviceRow {
   product_id: string; device_name: string; psk: string | null; cert_pem: string | null; key_pem: string | null;
   auto_created: number; created_at: number; registered_at: number | null; activated_at: number | null;
+  // Cloud API management columns (issue 15)
+  enabled: number; dynreg_at: number | null;
 }
 interface ControlRow {
   client_token: string; product_id: string; device_name: string; params: string; sent_at: number;
@@ -145,6 +181,35 @@ CREATE TABLE IF NOT EXISTS control_messages (
   FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
 );
 `;
+
+// ---- Cloud API management columns (issue 15) ----
+// Added with ALTER TABLE so that data folders made before them open unchanged.
+const MANAGEMENT_COLUMNS: ReadonlyArray<[table: string, column: string, definition: string]> = [
+  ["products", "product_name", "TEXT"],
+  ["products", "studio", "TEXT"],                       // JSON of StudioFields
+  ["products", "register_limit", "INTEGER NOT NULL DEFAULT 0"],
+  ["products", "updated_at", "INTEGER"],
+  ["devices", "enabled", "INTEGER NOT NULL DEFAULT 1"],
+  ["devices", "dynreg_at", "INTEGER"],
+];
+const MANAGEMENT_INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS products_by_name ON products(product_name) WHERE product_name IS NOT NULL;
+CREATE INDEX IF NOT EXISTS devices_dynamically_registered ON devices(product_id) WHERE dynreg_at IS NOT NULL;
+`;
+
+function addManagementColumns(db: Database.Database): void {
+  for (const [table, column, definition] of MANAGEMENT_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!columns.some((existing) => existing.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  }
+  db.exec(MANAGEMENT_INDEXES);
+}
+
+function toStudioFields(text: string | null): StudioFields {
+  // Frozen: products are handed out as shallow copies of the cached one.
+  if (text === null) return Object.freeze({ ...DEFAULT_STUDIO_FIELDS });
+  return Object.freeze({ ...DEFAULT_STUDIO_FIELDS, ...(JSON.parse(text) as Partial<StudioFields>) });
+}
 
 // ---- data plane schema (issue 14), kept apart from the tables above ----
 const DATA_PLANE_SCHEMA = `
@@ -211,6 +276,10 @@ function toProduct(row: ProductRow): Product {
     authType: row.auth_type as AuthType,
     region: row.region,
     createdAt: row.created_at,
+    productName: row.product_name ?? row.product_id,
+    studio: toStudioFields(row.studio),
+    registerLimit: row.register_limit,
+    updatedAt: row.updated_at ?? row.created_at,
   };
 }
 
@@ -218,10 +287,13 @@ function toDevice(row: DeviceRow): Device {
   const device: Device = {
     productId: row.product_id,
     deviceName: row.device_name,
-    state: row.activated_at !== null ? "activated" : (row.psk !== null || row.cert_pem !== null) ? "registered" : "created",
+    // Credentials issued by CreateDevice come before registration: "registered" needs registered_at.
+    state: row.activated_at !== null ? "activated" : row.registered_at !== null ? "registered" : "created",
     autoCreated: row.auto_created === 1,
     createdAt: row.created_at,
+    enabled: row.enabled !== 0,
   };
+  if (row.dynreg_at !== null) device.dynamicRegisteredAt = row.dynreg_at;
   if (row.psk !== null) device.psk = row.psk;
   if (row.cert_pem !== null) device.certPem = row.cert_pem;
   if (row.key_pem !== null) device.keyPem = row.key_pem;
@@ -240,6 +312,26 @@ function toControl(row: ControlRow): ControlMessage {
   };
   if (row.replied_at !== null) message.reply = { code: row.reply_code ?? -1, status: row.reply_status ?? "", at: row.replied_at };
   return message;
+}
+
+// ---- Cloud API management statements (issue 15) ----
+function prepareManagementStatements(db: Database.Database) {
+  return {
+    getProductByName: db.prepare(`SELECT product_id FROM products WHERE product_name = ?`),
+    countDevices: db.prepare(`SELECT COUNT(*) AS n FROM devices WHERE product_id = ?`),
+    countDevicesNamed: db.prepare(`SELECT COUNT(*) AS n FROM devices WHERE product_id = ? AND instr(device_name, ?) > 0`),
+    pageDevices: db.prepare(`SELECT * FROM devices WHERE product_id = ? ORDER BY device_name LIMIT ? OFFSET ?`),
+    pageDevicesNamed: db.prepare(`SELECT * FROM devices WHERE product_id = ? AND instr(device_name, ?) > 0 ORDER BY device_name LIMIT ? OFFSET ?`),
+    setDynamicRegistration: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ?, register_limit = ?, updated_at = ? WHERE product_id = ?`),
+    presetCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ? WHERE product_id = ? AND device_name = ?`),
+    markRegistered: db.prepare(`UPDATE devices SET registered_at = ? WHERE product_id = ? AND device_name = ? AND registered_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
+    // A limit set on a product counts the devices registered before it.
+    countRegisteredSoFar: db.prepare(`UPDATE devices SET dynreg_at = registered_at WHERE product_id = ? AND dynreg_at IS NULL AND registered_at IS NOT NULL`),
+    claimWithin: db.prepare(`UPDATE devices SET dynreg_at = @now WHERE product_id = @productId AND device_name = @deviceName AND dynreg_at IS NULL
+      AND (SELECT COUNT(*) FROM (SELECT 1 FROM devices WHERE product_id = @productId AND dynreg_at IS NOT NULL LIMIT @limit)) < @limit`),
+    countDynamicallyRegistered: db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM devices WHERE product_id = ? AND dynreg_at IS NOT NULL LIMIT ?)`),
+    setEnabled: db.prepare(`UPDATE devices SET enabled = ? WHERE product_id = ? AND device_name = ?`),
+  };
 }
 
 export function validateProductId(productId: unknown): string {
@@ -263,11 +355,16 @@ export interface NewProduct {
   autoCreate?: boolean;
   authType?: AuthType;
   region?: string;
+  // Cloud API management fields (issue 15)
+  productName?: string;
+  studio?: StudioFields;
+  registerLimit?: number;
 }
 
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly management: ReturnType<typeof prepareManagementStatements>;
   /**
    * Products as last read, by id: every registration and every device write looks its product
    * up, and products change only through this class (one platform process owns its data
@@ -291,9 +388,11 @@ export class Registry {
     }
     this.db.pragma("foreign_keys = ON");
     this.db.exec(SCHEMA);
+    addManagementColumns(this.db);
     const db = this.db;
     this.statements = {
-      insertProduct: db.prepare(`INSERT INTO products VALUES (@product_id, @product_secret, @dynamic_registration, @auto_create, @auth_type, @region, @created_at)`),
+      insertProduct: db.prepare(`INSERT INTO products (product_id, product_secret, dynamic_registration, auto_create, auth_type, region, created_at, product_name, studio, register_limit, updated_at)
+        VALUES (@product_id, @product_secret, @dynamic_registration, @auto_create, @auth_type, @region, @created_at, @product_name, @studio, @register_limit, @created_at)`),
       getProduct: db.prepare(`SELECT * FROM products WHERE product_id = ?`),
       listProducts: db.prepare(`SELECT * FROM products ORDER BY product_id`),
       updateSwitches: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ? WHERE product_id = ?`),
@@ -305,7 +404,7 @@ export class Registry {
       deleteDevice: db.prepare(`DELETE FROM devices WHERE product_id = ? AND device_name = ?`),
       setCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ?, registered_at = ? WHERE product_id = ? AND device_name = ? AND psk IS NULL AND cert_pem IS NULL`),
       activate: db.prepare(`UPDATE devices SET activated_at = ? WHERE product_id = ? AND device_name = ? AND activated_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
-      // Accepted only when unseen or when the earlier use has expired (PROTOCOL.md §2 replay window).
+      // Accepted only when unseen or when the earlier use has expired (docs/PROTOCOL.md §2 replay window).
       rememberNonce: db.prepare(`INSERT INTO nonces (nonce_key, expires_at) VALUES (?, ?) ON CONFLICT (nonce_key) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`),
       pruneNonces: db.prepare(`DELETE FROM nonces WHERE expires_at <= ?`),
       insertControl: db.prepare(`INSERT INTO control_messages (client_token, product_id, device_name, params, sent_at) VALUES (?, ?, ?, ?, ?)`),
@@ -313,6 +412,7 @@ export class Registry {
       listControls: db.prepare(`SELECT * FROM control_messages WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
       getControl: db.prepare(`SELECT * FROM control_messages WHERE client_token = ?`),
     };
+    this.management = prepareManagementStatements(db);
     db.exec(DATA_PLANE_SCHEMA);
     this.dataPlane = {
       upsertReported: db.prepare(`INSERT INTO reported_properties VALUES (?, ?, ?, ?, ?, ?)
@@ -351,6 +451,10 @@ export class Registry {
       if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
     }
     if (this.getProduct(productId)) throw new RegistryError("exists", `product ${productId} already exists`);
+    const productName = input.productName ?? productId;
+    if (this.getProductByName(productName)) throw new RegistryError("exists", `product name ${productName} is already taken`);
+    const registerLimit = input.registerLimit ?? 0;
+    if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
     this.statements.insertProduct.run({
       product_id: productId,
       product_secret: input.productSecret,
@@ -359,6 +463,9 @@ export class Registry {
       auth_type: authType,
       region,
       created_at: now,
+      product_name: productName,
+      studio: input.studio === undefined ? null : JSON.stringify(input.studio),
+      register_limit: registerLimit,
     });
     return this.getProduct(productId)!;
   }
@@ -413,7 +520,7 @@ export class Registry {
     return row && toDevice(row);
   }
 
-  /** MQTT client ids are ProductId+DeviceName (PROTOCOL.md §5). */
+  /** MQTT client ids are ProductId+DeviceName (docs/PROTOCOL.md §5). */
   getDeviceByClientId(clientId: string): Device | undefined {
     const row = this.statements.getDeviceByClientId.get(clientId) as DeviceRow | undefined;
     return row && toDevice(row);
@@ -468,6 +575,90 @@ export class Registry {
 
   listControls(productId: string, deviceName: string): ControlMessage[] {
     return (this.statements.listControls.all(productId, deviceName) as ControlRow[]).map(toControl);
+  }
+
+  // ---- Cloud API management (issue 15) ----
+
+  getProductByName(productName: string): Product | undefined {
+    const row = this.management.getProductByName.get(productName) as { product_id: string } | undefined;
+    return row && this.getProduct(row.product_id);
+  }
+
+  /** Devices of a product, optionally only those whose name contains `nameContains`. */
+  countDevices(productId: string, nameContains?: string): number {
+    const row = (nameContains ? this.management.countDevicesNamed.get(productId, nameContains) : this.management.countDevices.get(productId)) as { n: number };
+    return row.n;
+  }
+
+  /** One page of a product's devices in name order. */
+  pageDevices(productId: string, offset: number, limit: number, nameContains?: string): Device[] {
+    const rows = nameContains
+      ? this.management.pageDevicesNamed.all(productId, nameContains, limit, offset)
+      : this.management.pageDevices.all(productId, limit, offset);
+    return (rows as DeviceRow[]).map(toDevice);
+  }
+
+  /** RegisterType 0 (off), 1 (pre-created devices only) or 2 (auto-create), and RegisterLimit. */
+  setDynamicRegistration(productId: string, registerType: 0 | 1 | 2, registerLimit: number, now = Date.now()): Product {
+    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
+    if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
+    this.productCache.delete(productId);
+    this.db.transaction(() => {
+      this.management.setDynamicRegistration.run(registerType === 0 ? 0 : 1, registerType === 2 ? 1 : 0, registerLimit, now, productId);
+      if (registerLimit > 0) this.management.countRegisteredSoFar.run(productId);
+    })();
+    return this.getProduct(productId)!;
+  }
+
+  /** A device created with credentials issued at once (CreateDevice); it stays "created" until it registers or logs in. */
+  createDeviceWithCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now = Date.now()): Device {
+    return this.db.transaction(() => {
+      this.createDevice(productId, deviceName, { now });
+      this.management.presetCredentials.run(credentials.psk ?? null, credentials.certPem ?? null, credentials.keyPem ?? null, productId, deviceName);
+      return this.getDevice(productId, deviceName)!;
+    })();
+  }
+
+  /** Marks registered a device whose credentials were issued before registration; false if it was already. */
+  markRegistered(productId: string, deviceName: string, now = Date.now()): boolean {
+    return this.management.markRegistered.run(now, productId, deviceName).changes === 1;
+  }
+
+  /**
+   * Counts a device against its product's RegisterLimit the first time dynamic registration
+   * answers it; false when the limit is reached (or the device is gone). One statement, so
+   * concurrent registrations cannot both take the last place. Without a limit (0) nothing is
+   * written: registrations cost no extra write, and a limit set later counts them then.
+   */
+  claimDynamicRegistration(device: Pick<Device, "productId" | "deviceName" | "dynamicRegisteredAt">, registerLimit: number, now = Date.now()): boolean {
+    if (device.dynamicRegisteredAt !== undefined || registerLimit <= 0) return true;
+    const { productId, deviceName } = device;
+    return this.management.claimWithin.run({ now, productId, deviceName, limit: registerLimit }).changes === 1;
+  }
+
+  /** Devices of a product answered by dynamic registration, counted up to `atMost`. */
+  dynamicRegistrationCount(productId: string, atMost = Number.MAX_SAFE_INTEGER): number {
+    return (this.management.countDynamicallyRegistered.get(productId, atMost) as { n: number }).n;
+  }
+
+  /** Enables or disables devices, all or none: throws not-found naming the first unknown one. */
+  setDevicesEnabled(devices: ReadonlyArray<{ productId: string; deviceName: string }>, enabled: boolean): void {
+    this.db.transaction(() => {
+      for (const { productId, deviceName } of devices) {
+        if (this.management.setEnabled.run(enabled ? 1 : 0, productId, deviceName).changes !== 1) {
+          throw new RegistryError("not-found", `device ${productId}/${deviceName} does not exist`);
+        }
+      }
+    })();
+  }
+
+  /** Deletes devices, all or none: throws not-found naming the first unknown one. */
+  deleteDevices(devices: ReadonlyArray<{ productId: string; deviceName: string }>): void {
+    this.db.transaction(() => {
+      for (const { productId, deviceName } of devices) {
+        if (!this.deleteDevice(productId, deviceName)) throw new RegistryError("not-found", `device ${productId}/${deviceName} does not exist`);
+      }
+    })();
   }
 
   // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----

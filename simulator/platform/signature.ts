@@ -1,5 +1,5 @@
 /**
- * Request signatures of PROTOCOL.md §2 (current API) and §3b (legacy API), written on the
+ * Request signatures of docs/PROTOCOL.md §2 (current API) and §4 (legacy API), written on the
  * platform side with node:crypto only, independently of the device's code, so a symmetric bug
  * on one side cannot hide behind the other.
  */
@@ -59,7 +59,7 @@ export interface LegacySignFields {
   timestamp: number | string;
 }
 
-/** §3b: Base64 of the lower-case hex text of HMAC-SHA1 over the sorted query-like string. */
+/** §4: Base64 of the lower-case hex text of HMAC-SHA1 over the sorted query-like string. */
 export function computeLegacySignature(productSecret: string, fields: LegacySignFields): string {
   const text = `deviceName=${fields.deviceName}&nonce=${fields.nonce}&productId=${fields.productId}&timestamp=${fields.timestamp}`;
   const hex = createHmac("sha1", Buffer.from(productSecret, "utf8")).update(text, "utf8").digest("hex");

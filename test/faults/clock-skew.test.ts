@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { recordCase } from "./lib/results";
 import {
-  bootBoard, canaryOnline, checkInvariants, consoleDevice, DEVICE_NAMES, newBoard, platformSecret, startFaultPlatform,
+  bootBoard, canaryOnline, checkInvariants, platformDevice, DEVICE_NAMES, newBoard, platformSecret, startFaultPlatform,
   storedSecret, PSK_PRODUCT, type FaultPlatform,
 } from "./lib/harness";
 import { createNodeClock } from "../../hal/node/clock";
@@ -29,8 +29,7 @@ describe("fault matrix: device clock skew", function () {
         const board = newBoard("psk", names.shift()!);
         const label = `skew ${skew > 0 ? "+" : ""}${skew} s, sntp ${sntp ? "up" : "down"}`;
         const first = await bootBoard(board, { ...spec(), clock: createNodeClock({ skewMs: skew * 1000, sntpReachable: sntp }) });
-        const detail = await consoleDevice(env.platform.consoleUrl, PSK_PRODUCT.productId, board.deviceName);
-        const secrets = [PSK_PRODUCT.productSecret, platformSecret(detail)].filter((s): s is string => !!s);
+        const secrets = [PSK_PRODUCT.productSecret, platformSecret(platformDevice(env.platform, PSK_PRODUCT.productId, board.deviceName))].filter((s): s is string => !!s);
         const v1 = checkInvariants(first, { secrets });
         const activated = storedSecret(first);
         const again = await bootBoard(board, { ...spec(), clock: createNodeClock({ skewMs: skew * 1000, sntpReachable: sntp }) });

@@ -73,10 +73,10 @@ describe("fuzz: device-side parsers", function () {
   });
 
   it("parseDownMessage: never throws, always a known kind", async () => {
-    const downLike = fc.record({ method: fc.oneof(fc.constantFrom("report_reply", "control", "action"), anyJson), clientToken: anyJson, code: anyJson, status: anyJson, params: anyJson }, { requiredKeys: [] }).map((v) => utf8Encode(JSON.stringify(v)));
+    const downLike = fc.record({ method: fc.oneof(fc.constantFrom("report_reply", "control", "action", "get_status_reply", "event_reply", "clear_control_reply"), anyJson), clientToken: anyJson, code: anyJson, status: anyJson, params: anyJson }, { requiredKeys: [] }).map((v) => utf8Encode(JSON.stringify(v)));
     await checkProperty(FAMILY, fc.property(fc.oneof(fc.uint8Array({ maxLength: 1000 }), downLike), (payload) => {
       const message = parseDownMessage(payload);
-      assert.ok(["report_reply", "control", "other", "invalid"].includes(message.kind));
+      assert.ok(["report_reply", "control", "reply", "get_status_reply", "action", "other", "invalid"].includes(message.kind));
     }), 800);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Fuzzing the mock platform's HTTP side with fast-check: the registration API and the console
- * API with arbitrary methods, paths, headers and bodies, and raw bytes over TCP. Every exchange
+ * Fuzzing the mock platform's HTTP side with fast-check: the registration API, the Cloud API and
+ * the web console with arbitrary methods, paths, headers and bodies, and raw bytes over TCP. Every exchange
  * ends with a typed JSON error (never a 5xx) or a closed connection, and a canary device still
  * registers and comes online afterwards.
  */
@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import fc from "fast-check";
 import { checkProperty, expectCanaryOnline } from "./lib/fuzz";
-import { startFaultPlatform, PSK_PRODUCT, type FaultPlatform } from "./lib/harness";
+import { startFaultPlatform, CANARY_PRODUCT, CERT_PRODUCT, PSK_PRODUCT, type FaultPlatform } from "./lib/harness";
 
 interface Answer { status?: number; body?: string; closed?: boolean }
 
@@ -88,24 +88,50 @@ describe("fuzz: the mock platform's HTTP APIs", function () {
     }), 300);
   });
 
-  it("console API: arbitrary methods, paths and JSON bodies", async () => {
+  it("Cloud API and web console: arbitrary methods, paths, X-TC headers, authorizations and bodies; nothing secret comes back", async () => {
+    const secrets = [PSK_PRODUCT.productSecret, CERT_PRODUCT.productSecret, CANARY_PRODUCT.productSecret, env.platform.apiCredentials.secretKey];
     const segment = fc.oneof(
-      fc.constantFrom("products", "devices", "control", "ca", PSK_PRODUCT.productId, "d005", "..", "%2F", "%E0%A4%A", "%00"),
+      fc.constantFrom("console", "session", "events", "app.js", "index.html", "products", "devices", PSK_PRODUCT.productId, "d005", "..", "%2F", "%E0%A4%A", "%00"),
       fc.string({ unit: fc.constantFrom(..."abcXYZ0189-_.~%"), maxLength: 20 }),
     );
-    const path = fc.array(segment, { maxLength: 5 }).map((parts) => `/console/${parts.join("/")}`);
-    // DELETE included: this platform is the fuzz run's own; the canary product is never named.
-    const method = fc.constantFrom("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS");
+    const path = fc.oneof(
+      fc.constantFrom("/", "/?Action=DescribeDevice&ProductId=FAULTPSK01&DeviceName=d005", "/console", "/console/", "/console/session", "/console/events", "/console/app.js"),
+      fc.array(segment, { maxLength: 5 }).map((parts) => `/console/${parts.join("/")}`),
+    );
+    const method = fc.constantFrom("GET", "POST", "POST", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS");
+    const now = String(Math.floor(Date.now() / 1000));
+    const authorization = fc.oneof(
+      headerText,
+      fc.tuple(fc.constantFrom(env.platform.apiCredentials.secretId, "AKIDnobody", ""), fc.constantFrom(new Date().toISOString().slice(0, 10), "2020-01-01", "x"),
+        fc.constantFrom("iotexplorer", "127", ""), fc.constantFrom("content-type;host", "host", "content-type;host;x-tc-action", ""), fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), maxLength: 64 }))
+        .map(([id, date, service, signed, signature]) => `TC3-HMAC-SHA256 Credential=${id}/${date}/${service}/tc3_request, SignedHeaders=${signed}, Signature=${signature}`),
+    );
+    const headers = fc.record({
+      "content-type": fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "multipart/form-data"),
+      "x-tc-action": fc.oneof(fc.constantFrom("DescribeDevice", "GetDeviceList", "CreateDevice", "DescribeProductDynamicRegister", "DeleteDevices", "NoSuchAction", "__proto__", "constructor"), headerText),
+      "x-tc-version": fc.constantFrom("2019-04-23", "2021-04-08", ""),
+      "x-tc-timestamp": fc.oneof(fc.constant(now), fc.integer({ min: -1e12, max: 1e12 }).map(String), headerText),
+      "x-tc-region": fc.constantFrom("ap-guangzhou", "", "nowhere", "ap guangzhou"),
+      "x-tc-token": headerText,
+      authorization,
+    }, { requiredKeys: [] });
     const body = fc.oneof(
       anyJson.map((v) => Buffer.from(JSON.stringify(v))),
-      fc.record({ deviceName: anyJson, productId: anyJson, productSecret: anyJson, dynamicRegistration: anyJson, autoCreate: anyJson, authType: anyJson, params: anyJson }, { requiredKeys: [] }).map((v) => Buffer.from(JSON.stringify(v))),
+      fc.record({ ProductId: fc.oneof(fc.constant(PSK_PRODUCT.productId), anyJson), DeviceName: fc.oneof(fc.constantFrom("d005", "d006"), anyJson), DeviceId: anyJson, Token: anyJson,
+        DevicesItems: anyJson, RegisterType: anyJson, Limit: anyJson, Offset: anyJson }, { requiredKeys: [] }).map((v) => Buffer.from(JSON.stringify(v))),
       fc.uint8Array({ maxLength: 300 }),
     );
-    const contentType = fc.constantFrom("application/json", "text/plain", "application/json; charset=utf-8");
-    await checkProperty("fuzz: platform console API", fc.asyncProperty(method, path, contentType, body, async (m, p, ct, b) => {
-      const answer = await exchange(env.platform.httpUrl, m, p, { "content-type": ct }, m === "GET" || m === "HEAD" ? undefined : b);
+    await checkProperty("fuzz: platform Cloud API and console", fc.asyncProperty(method, path, headers, body, async (m, p, h, b) => {
+      const answer = await exchange(env.platform.httpUrl, m, p, h as Record<string, string>, m === "GET" || m === "HEAD" ? undefined : b);
       if (m === "HEAD" && answer.status !== undefined && answer.status < 500) return; // no body by definition
       assert.ok(isTypedAnswer(answer), `untyped answer ${answer.status} to ${m} ${p}: ${answer.body?.slice(0, 200)}`);
+      const text = answer.body ?? "";
+      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret in the answer to ${m} ${p}`);
+      assert.doesNotMatch(text, /PRIVATE KEY|"DevicePsk":"[^"]|"ProductSecret":"[^"]|"SecretKey"/, `a secret field in the answer to ${m} ${p}`);
+      if ((p.startsWith("/?") || p === "/") && !answer.closed && text !== "") {
+        if (answer.status === 302) return; // a browser's GET / goes to the console
+        assert.equal(typeof JSON.parse(text).Response?.Error?.Code, "string", "an unsigned Cloud API call must fail");
+      }
     }), 300);
   });
 

@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { recordCase } from "./lib/results";
 import {
-  bootBoard, canaryOnline, checkInvariants, consoleDevice, DEVICE_NAMES, newBoard, platformSecret, startFaultPlatform,
+  bootBoard, canaryOnline, checkInvariants, platformDevice, DEVICE_NAMES, newBoard, platformSecret, startFaultPlatform,
   storedSecret, CERT_PRODUCT, PSK_PRODUCT, type Board, type BootRun, type BootSpec, type FaultPlatform, type Mode,
 } from "./lib/harness";
 import { closedPort, HTTP_FAULTS, MQTT_FAULTS, STREAM_FAULTS, startHttpFront, startMqttFront, type HttpFront, type MqttFront } from "./lib/fault-proxy";
@@ -51,8 +51,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
     });
 
     async function secrets(board: Board): Promise<string[]> {
-      const detail = await consoleDevice(env.platform.consoleUrl, product.productId, board.deviceName);
-      return [product.productSecret, platformSecret(detail)].filter((s): s is string => typeof s === "string");
+      return [product.productSecret, platformSecret(platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
     }
 
     /** Checks the faulted boot and, when it ended fatally, that a clean boot recovers. */
@@ -99,8 +98,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
         http.queue.push(fault);
         const run = await bootBoard(board, spec());
         const found = await judge(`re-registration, http ${fault}`, board, run);
-        const detail = await consoleDevice(env.platform.consoleUrl, product.productId, board.deviceName);
-        if (storedSecret(run) !== platformSecret(detail)) found.push(`re-registration, http ${fault}: the device holds a secret the platform did not keep`);
+        if (storedSecret(run) !== platformSecret(platformDevice(env.platform, product.productId, board.deviceName))) found.push(`re-registration, http ${fault}: the device holds a secret the platform did not keep`);
         problems.push(...found);
       }
       assert.deepEqual(problems, []);

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { apiClient, apiTarget } from "../cloud-api-helpers";
 import { recordCase } from "./lib/results";
 import {
-  bootBoard, canaryOnline, checkInvariants, consoleDevice, DEVICE_NAMES, factoryInfo, newBoard, platformSecret,
+  bootBoard, canaryOnline, checkInvariants, platformDevice, DEVICE_NAMES, factoryInfo, newBoard, platformSecret,
   startFaultPlatform, storedSecret, PSK_PRODUCT, CERT_PRODUCT, type Board, type BootSpec, type FaultPlatform, type Mode,
 } from "./lib/harness";
 import { openFlashFile, truncateFlashFile, type PowerCutWhen } from "../../hal/node/flash";
@@ -41,8 +42,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
     });
 
     async function secretsOf(board: Board): Promise<string[]> {
-      const detail = await consoleDevice(env.platform.consoleUrl, product.productId, board.deviceName);
-      return [product.productSecret, platformSecret(detail)].filter((s): s is string => typeof s === "string");
+      return [product.productSecret, platformSecret(platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
     }
 
     /** One case: the given cut boot, then a clean boot; both checked, the last one must be online. */
@@ -205,11 +205,11 @@ for (const mode of ["psk", "cert"] as Mode[]) {
       assert.deepEqual(problems, []);
     });
 
-    it("a device deleted in the console is refused by the broker: a named fatal state, and flash keeps its record", async () => {
+    it("a device deleted through the Cloud API is refused by the broker: a named fatal state, and flash keeps its record", async () => {
       const board = newBoard(mode, names.shift()!);
       const online = await bootBoard(board, spec());
       const activated = storedSecret(online)!;
-      await fetch(`${env.platform.consoleUrl}/products/${product.productId}/devices/${board.deviceName}`, { method: "DELETE" });
+      await apiClient(apiTarget(env.platform)).DeleteDevice({ ProductId: product.productId, DeviceName: board.deviceName });
       const run = await bootBoard(board, spec());
       const verdict = checkInvariants(run, { activatedSecret: activated, secrets: [product.productSecret, activated], allowFatal: true });
       if (!run.outcome.startsWith("failed:")) verdict.violations.push(`a deleted device ended ${run.outcome}`);

@@ -5,17 +5,18 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { recordCase } from "./lib/results";
-import { bootBoard, checkInvariants, consoleDevice, newBoard, platformSecret, productsConfig, storedSecret, PSK_PRODUCT, type BootRun } from "./lib/harness";
+import { apiClient } from "../cloud-api-helpers";
+import { bootBoard, checkInvariants, newBoard, productsConfig, storedSecret, PSK_PRODUCT, type BootRun } from "./lib/harness";
 
 const BIN = fileURLToPath(new URL("../../simulator/bin/explorer-xs.js", import.meta.url)); // the compiled CLI
 const READY = /platform ready http=(\S+) mqtt=(\S+) console=(\S+)/;
 
-interface Child { process: ChildProcess; httpUrl: string; mqttUrl: string; consoleUrl: string }
+interface Child { process: ChildProcess; httpUrl: string; mqttUrl: string }
 
 async function spawnPlatform(dataDir: string, configFile: string, httpPort = 0, mqttPort = 0): Promise<Child> {
   const child = spawn(process.execPath, [BIN, "platform", "--data", dataDir, "--config", configFile,
@@ -34,7 +35,7 @@ async function spawnPlatform(dataDir: string, configFile: string, httpPort = 0, 
   });
   child.removeAllListeners("exit");
   child.stdout!.resume();
-  return { process: child, httpUrl: match[1], mqttUrl: match[2], consoleUrl: match[3] };
+  return { process: child, httpUrl: match[1], mqttUrl: match[2] };
 }
 
 function kill(child: Child, signal: NodeJS.Signals): Promise<void> {
@@ -87,13 +88,16 @@ describe("fault matrix: platform restart in the middle of a fleet boot", functio
         return run;
       }));
       const second = await (restarted ?? restart());
+      // The restarted platform is asked through its Cloud API, with the key pair it keeps in its data folder.
+      const keys = JSON.parse(readFileSync(join(dataDir, "cloud-api-credentials.json"), "utf8")) as { SecretId: string; SecretKey: string };
+      const api = apiClient({ url: second.httpUrl, secretId: keys.SecretId, secretKey: keys.SecretKey });
       const problems: string[] = [];
       for (const [i, run] of runs.entries()) {
-        const detail = await consoleDevice(second.consoleUrl, PSK_PRODUCT.productId, boards[i].deviceName);
-        const issued = platformSecret(detail);
+        const { Device: detail } = await api.DescribeDevice({ ProductId: PSK_PRODUCT.productId, DeviceName: boards[i].deviceName });
+        const issued = detail?.DevicePsk || undefined;
         const verdict = checkInvariants(run, { secrets: [PSK_PRODUCT.productSecret, ...(issued ? [issued] : [])] });
         if (storedSecret(run) !== issued) verdict.violations.push("the device's secret is not the one the registry kept");
-        if (detail.state !== "activated" && detail.activatedAt === null) verdict.violations.push(`registry state ${String(detail.state)}`);
+        if (detail?.FirstOnlineTime === null || detail?.FirstOnlineTime === undefined) verdict.violations.push(`registry status ${String(detail?.Status)}: never activated`);
         const label = `kill after ${killAfterOnline} online, ${boards[i].deviceName}`;
         recordCase({ family: "platform restart", label, survived: verdict.violations.length === 0, dataLost: storedSecret(run) !== undefined && storedSecret(run) !== issued, detail: verdict.violations.join("; ") });
         if (verdict.violations.length) problems.push(`${label}: ${verdict.violations.join("; ")}`);

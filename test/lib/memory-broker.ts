@@ -29,6 +29,8 @@ export class MemoryBroker implements SocketTransport {
   readonly published: SeenPublish[] = [];
   /** Answer each report with a report_reply (code 0), as the platform does. */
   replyToReports = true;
+  /** Sees each PUBLISH after it is recorded (tests that script the platform's answers). */
+  onPublish: ((publish: SeenPublish) => void) | undefined;
   private current: Connection | undefined;
 
   constructor(private readonly script: ConnectStep[] = []) {}
@@ -85,6 +87,7 @@ export class MemoryBroker implements SocketTransport {
       case "publish": {
         const body = JSON.parse(packet.payload.toString()) as Record<string, unknown>;
         this.published.push({ topic: packet.topic, body, qos: packet.qos });
+        this.onPublish?.({ topic: packet.topic, body, qos: packet.qos });
         if (packet.qos === 1) this.send(connection, { cmd: "puback", messageId: packet.messageId! });
         if (body.method === "report" && this.replyToReports) {
           const reply = { method: "report_reply", clientToken: body.clientToken, code: 0, status: "success" };

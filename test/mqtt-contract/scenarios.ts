@@ -73,7 +73,7 @@ export const CLIENT_ID = "PCONTRACTdev1";
 export const USERNAME = "PCONTRACTdev1;21010406;abcde;4102444800";
 export const PASSWORD = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef;hmacsha256";
 /** Defaults of every connect step. */
-export const CONNECT_DEFAULTS = { keepAliveSeconds: 60, ackTimeoutMs: 5000, maxPacketBytes: 64 * 1024, connectTimeoutMs: 5000 };
+export const CONNECT_DEFAULTS = { keepAliveSeconds: 60, ackTimeoutMs: 10_000, maxPacketBytes: 64 * 1024, connectTimeoutMs: 10_000 };
 
 const OK: Outcome = { ok: true };
 const connected: BrokerStep[] = [

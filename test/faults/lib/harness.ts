@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPlatform, type PlatformOptions, type RunningPlatform } from "../../../simulator/platform/index";
+import type { Device } from "../../../simulator/platform/registry";
 import { createNodeHal } from "../../../hal/node/index";
 import { createMemoryFlash, type NodeFlash } from "../../../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../../../hal/node/clock";
@@ -118,7 +119,7 @@ export interface BootSpec {
 /** Boots the board once, waits for online or a fatal state, then stops the task. */
 export async function bootBoard(board: Board, spec: BootSpec): Promise<BootRun> {
   const flash = spec.flash ?? board.flash.reboot();
-  const logger = createMemoryLogger();
+  const logger = createMemoryLogger({ redact: false }); // checkInvariants looks for secrets in what the core logged
   const clock = spec.clock ?? createNodeClock();
   const hal = createNodeHal({ flash, storageKey: board.storageKey, logger, clock, ca: spec.ca, http: spec.http, socket: spec.socket });
   const task = bootDevice(hal, {
@@ -213,13 +214,14 @@ export async function canaryOnline(platform: { httpUrl: string; mqttUrl: string 
   return run.outcome === "online" ? undefined : `canary ended ${run.outcome}`;
 }
 
-export async function consoleDevice(consoleUrl: string, productId: string, deviceName: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${consoleUrl}/products/${productId}/devices/${deviceName}`);
-  return (await response.json()) as Record<string, unknown>;
+/** The registry's record of a device, read in-process (the platform runs in this process). */
+export function platformDevice(platform: RunningPlatform, productId: string, deviceName: string): Device | undefined {
+  return platform.registry.getDevice(productId, deviceName);
 }
 
-export function platformSecret(detail: Record<string, unknown>): string | undefined {
-  if (typeof detail.psk === "string") return detail.psk;
-  if (typeof detail.certPem === "string" && typeof detail.keyPem === "string") return `${detail.certPem}\n${detail.keyPem}`;
+/** The secret the platform keeps for a device: its PSK, or its certificate and key. */
+export function platformSecret(device: Pick<Device, "psk" | "certPem" | "keyPem"> | undefined): string | undefined {
+  if (typeof device?.psk === "string") return device.psk;
+  if (typeof device?.certPem === "string" && typeof device.keyPem === "string") return `${device.certPem}\n${device.keyPem}`;
   return undefined;
 }

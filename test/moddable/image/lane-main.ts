@@ -17,6 +17,7 @@ import Instrumentation from "instrumentation";
 import Preference from "preference";
 import Timer from "timer";
 import { SntpClock } from "hal/esp32/clock";
+import { createCoreLog } from "firmware/log";
 import { TraceLogger } from "hal/esp32/log";
 import { startFirmware } from "hal/esp32/main";
 import { ModdableSocketTransport } from "hal/esp32/socket";
@@ -75,7 +76,7 @@ export default function main(): void {
   const sampler = Timer.repeat(sample, 1);
   const haltAfter = haltAfterRecordWrites();
   let recordWrites = 0;
-  startFirmware(new TraceLogger("debug"), {
+  startFirmware(createCoreLog(new TraceLogger("debug")), {
     onFlashWrite(operation, namespace, key) {
       trace(`lane.flash op=${operation} namespace=${namespace} key=${key}\n`);
       if (operation === "set" && namespace === RECORD_NAMESPACE && ++recordWrites === haltAfter) {
