@@ -10,7 +10,7 @@
  * loudly; in CI (CI=true) it fails instead.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
@@ -94,6 +94,17 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      ${label}: ${line}`);
   }
 
+  /** The raw trace (as xsbug-log printed it) holds none of the given secrets, nor their key material. */
+  function assertNoSecrets(run: LaneBoot, secrets: Array<string | undefined>): void {
+    const raw = readFileSync(run.traceFile, "utf8");
+    for (const secret of secrets) {
+      if (!secret) continue;
+      // A PEM secret is checked by its Base64 body lines, which is what a leak would show.
+      const needles = secret.includes("-----BEGIN") ? secret.split("\n").filter((line) => line.length >= 40 && !line.startsWith("-----")) : [secret];
+      for (const needle of needles) assert.ok(!raw.includes(needle), `the trace output shows a secret (${needle.slice(0, 6)}...)`);
+    }
+  }
+
   function recordWrites(run: LaneBoot): string[] {
     return run.lines.filter((line) => /^lane\.flash op=set namespace=exs /.test(line));
   }
@@ -116,6 +127,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
     const stored = coldBoot.preferences()!;
     assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in Moddable's Preference store");
+    assertNoSecrets(coldBoot, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "cold001")?.psk]);
   });
 
   it("warm boot on the same store: no registration, no Preference write, online", async () => {
@@ -162,6 +174,9 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
     assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
     assert.equal(connects[0].transport, "tls-cert", "the broker authenticated the device by its client certificate");
+    const device = platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
+    assert.ok(device?.keyPem);
+    assertNoSecrets(run, [CERT_PRODUCT.productSecret, device.keyPem]);
   });
 
   it("a bad ProductSecret ends in the named fatal state with the core's message, and no secret is stored", async () => {
@@ -171,6 +186,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.ok(run.lines.some((line) => /boot\.state state=failed:[a-z-]+/.test(line)), run.lines.join("\n"));
     assert.equal(eventsFor("badsecret01", "register", since).filter((entry) => entry.outcome === "ok").length, 0);
     assert.deepEqual(afterRegistering(run), [], "nothing was written after the registration attempt");
+    assertNoSecrets(run, ["d3JvbmdQcm9kdWN0U2VjcmV0MQ"]);
   });
 
   it("power cut right after the first slot write of the new secret: the next boot comes online with the secret the platform holds", async () => {
