@@ -241,7 +241,9 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
     it("opens mqtts:// endpoints on SecureSocket with the root CA, the server name and a client certificate as DER", async () => {
       const der = (text: string) => Buffer.from(text).toString("base64").match(/.{1,64}/g)!.join("\n");
       const certPem = `-----BEGIN CERTIFICATE-----\n${der("leaf cert")}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n${der("issuer")}\n-----END CERTIFICATE-----\n`;
-      const keyPem = `-----BEGIN PRIVATE KEY-----\n${der("pkcs8 key")}\n-----END PRIVATE KEY-----\n`;
+      const { generateKeyPairSync } = await import("node:crypto");
+      const rsaKey = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey;
+      const keyPem = rsaKey.export({ type: "pkcs8", format: "pem" }).toString();
       const socket = await transport.connect({ host: "127.0.0.1", port, tls: { serverName: "PID.iotcloud.example", clientCertificate: { certPem, keyPem } } }, recorder().handlers, 2000);
       const secure = Socket.instances[0].dictionary.secure as Record<string, unknown>;
       assert.equal(Socket.instances[0].constructor.name, "SecureSocket");
@@ -249,9 +251,22 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       assert.equal(secure.protocolVersion, 0x0303);
       assert.equal(secure.tls_server_name, "PID.iotcloud.example");
       assert.deepEqual((secure.clientCertificates as ArrayBuffer[]).map((item) => Buffer.from(item).toString()), ["leaf cert", "issuer"]);
-      assert.equal(Buffer.from(secure.clientKey as ArrayBuffer).toString(), "pkcs8 key");
+      assert.deepEqual(Buffer.from(secure.clientKey as ArrayBuffer), rsaKey.export({ type: "pkcs8", format: "der" }));
       socket.close();
       assert.throws(() => pemToDer("no armour here", "client key"), isNet("tls"));
+    });
+
+    it("refuses a client key Moddable's TLS cannot sign with (EC) as unusable credentials, before opening a socket", async () => {
+      const { generateKeyPairSync } = await import("node:crypto");
+      const der = (text: string) => Buffer.from(text).toString("base64");
+      const certPem = `-----BEGIN CERTIFICATE-----\n${der("leaf cert")}\n-----END CERTIFICATE-----\n`;
+      const keyPem = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      const opened = Socket.instances.length;
+      await assert.rejects(
+        transport.connect({ host: "127.0.0.1", port, tls: { clientCertificate: { certPem, keyPem } } }, recorder().handlers, 2000),
+        (error: unknown) => isNet("credentials")(error) && /RSA client keys only/.test((error as Error).message),
+      );
+      assert.equal(Socket.instances.length, opened);
     });
 
     describe("the MQTT contract's scenarios on this adapter (over the stand-ins)", () => {

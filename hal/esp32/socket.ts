@@ -211,6 +211,18 @@ class ModdableByteSocket implements ByteSocket {
   }
 }
 
+/** rsaEncryption (1.2.840.113549.1.1.1) as a DER object identifier. */
+const RSA_ENCRYPTION_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/** Whether a PKCS#8 key names rsaEncryption in its AlgorithmIdentifier (within its first bytes). */
+function isRsaPkcs8(der: ArrayBuffer): boolean {
+  const bytes = new Uint8Array(der, 0, Math.min(der.byteLength, 32));
+  for (let start = 0; start + RSA_ENCRYPTION_OID.length <= bytes.length; start++) {
+    if (RSA_ENCRYPTION_OID.every((byte, index) => bytes[start + index] === byte)) return true;
+  }
+  return false;
+}
+
 /**
  * Closes a native socket that may already be closed: after the peer's disconnect, lin's
  * modSocket.c throws "close on closed socket" (lwIP's returns quietly). Thrown from a timer,
@@ -233,7 +245,14 @@ function openNative(endpoint: SocketEndpoint, caResource: string): NativeSocket 
   const client = endpoint.tls.clientCertificate;
   if (client) {
     secure.clientCertificates = pemToDer(client.certPem, "client certificate");
-    [secure.clientKey] = pemToDer(client.keyPem, "client key");
+    const [key] = pemToDer(client.keyPem, "client key");
+    // Moddable's TLS client signs CertificateVerify with PKCS#1 v1.5 and parses PKCS#8 RSA keys
+    // only (crypt/ssl/ssl_handshake.js, crypt/etc/pkcs8.js): any other key cannot work, and no
+    // retry mends that.
+    if (!isRsaPkcs8(key)) {
+      throw new HalNetworkError("credentials", "the client key is not an RSA key in PKCS#8: Moddable's TLS client presents RSA client keys only (docs/ESP32.md)");
+    }
+    secure.clientKey = key;
   }
   return new settings.Socket({ host, port, secure }) as unknown as NativeSocket;
 }
