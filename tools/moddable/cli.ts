@@ -36,7 +36,7 @@ async function main(command: string | undefined): Promise<number> {
     return 0;
   }
   console.log(`build:esp32: XS bytecode (with preloading) in ${path.relative(REPO_ROOT, image.modulesDir)}:`);
-  console.log(formatSizes(bytecodeSizes(image.modulesDir)));
+  console.log(formatSizes(bytecodeSizes(image.modulesDir, path.join(image.tmpDir, "makefile"))));
   console.log(`build:esp32: ${path.relative(REPO_ROOT, image.artifact)} linked in ${seconds} s`);
   return 0;
 }

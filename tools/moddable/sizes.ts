@@ -1,5 +1,8 @@
-/** XS bytecode sizes of a build, per folder: the .xsb files mcconfig's xsc wrote. */
-import { readdirSync, statSync } from "node:fs";
+/**
+ * XS bytecode sizes of a build, per folder: the .xsb files mcconfig's xsc wrote for the modules
+ * its makefile lists (a reused output folder may still hold modules an earlier manifest had).
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
 export type SizeGroup = "firmware" | "hal" | "tweetnacl" | "moddable";
@@ -16,26 +19,21 @@ function groupOf(module: string): SizeGroup {
   return "moddable";
 }
 
-function walk(folder: string, prefix: string, visit: (module: string, bytes: number) => void): void {
-  for (const entry of readdirSync(folder)) {
-    const full = path.join(folder, entry);
-    const stat = statSync(full);
-    if (stat.isDirectory()) walk(full, `${prefix}${entry}/`, visit);
-    else if (entry.endsWith(".xsb")) visit(prefix + entry.slice(0, -4), stat.size);
-  }
-}
-
-export function bytecodeSizes(modulesDir: string): BytecodeSizes {
+export function bytecodeSizes(modulesDir: string, makefile: string): BytecodeSizes {
   const empty = () => ({ modules: 0, bytes: 0 });
   const groups: BytecodeSizes["groups"] = { firmware: empty(), hal: empty(), tweetnacl: empty(), moddable: empty() };
   const total = empty();
-  walk(modulesDir, "", (module, bytes) => {
+  for (const match of readFileSync(makefile, "utf8").matchAll(/^\$\(MODULES_DIR\)\/(\S+)\.xsb:/gm)) {
+    const module = match[1];
+    const file = path.join(modulesDir, `${module}.xsb`);
+    if (!existsSync(file)) continue;
+    const bytes = statSync(file).size;
     const group = groups[groupOf(module)];
     group.modules += 1;
     group.bytes += bytes;
     total.modules += 1;
     total.bytes += bytes;
-  });
+  }
   return { groups, total };
 }
 
