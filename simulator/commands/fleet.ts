@@ -86,6 +86,7 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
+        log: false, // nothing reads its event log here, and writing it costs the platform CPU
         configFile: join(workDir, "products.json"),
         config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices }] },
       });
