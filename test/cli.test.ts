@@ -107,11 +107,18 @@ describe("explorer-xs CLI", function () {
     const result = await cli(["device", "--flash", join(dir, "ghost.flash"), "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /device failed: device-unknown: /);
+    // The state's name is longer than the timeline's label column: a space still separates them.
+    assert.match(result.stdout, /failed:device-unknown device CLIPRD0001\/ghost is not pre-created/);
+    assert.doesNotMatch(result.stdout, / +\n/, "no trailing blanks");
   });
 
-  it("rejects bad input with a clear message and no stack trace", async () => {
+  it("rejects bad input with a clear message, exit code 2 and no stack trace or help dump", async () => {
     const badInfo = join(dir, "bad.json");
     writeFileSync(badInfo, JSON.stringify({ auth_mode: "KEY", productId: "TOO-LONG-PRODUCT-ID", productSecret: PRODUCT_SECRET, deviceName: "x" }));
+    const truncatedInfo = join(dir, "truncated.json");
+    writeFileSync(truncatedInfo, '{"auth_mode":"KEY","productId":');
+    const certInfo = join(dir, "cert-info.json");
+    writeFileSync(certInfo, JSON.stringify({ auth_mode: "CERT", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cam", cert_deviceinfo: { devCertFile: join(dir, "no-such.crt"), devPrivateKeyFile: join(dir, "no-such.key") } }));
     const cases: Array<[string[], RegExp]> = [
       [["device", "--flash", join(dir, "none.flash"), ...endpoints()], /has no identity to boot with/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", badInfo, ...endpoints()], /productId/],
