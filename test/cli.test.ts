@@ -2,7 +2,7 @@
  * The `explorer-xs` commands as a person runs them: separate processes, real sockets, real files.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -25,7 +25,7 @@ describe("explorer-xs CLI", function () {
     platform = await startPlatform({
       memory: true,
       log: () => undefined,
-      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2"] }] },
+      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3"] }] },
     });
     deviceInfoFile = join(dir, "device_info.json");
     writeFileSync(
@@ -124,15 +124,51 @@ describe("explorer-xs CLI", function () {
       [["device", "--flash", join(dir, "x.flash"), "--device-info", badInfo, ...endpoints()], /productId/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", deviceInfoFile, "--platform", "ftp://x"], /--platform must be http/],
       [["device", "--flash", join(dir, "x.flash"), "--power-cut-at-write", "zero"], /whole number/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", join(dir, "no-such.json"), ...endpoints()], /--device-info .*no-such\.json: cannot read it \(no such file\)/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", dir, ...endpoints()], /--device-info .*: cannot read it \(it is a folder/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", truncatedInfo, ...endpoints()], /truncated\.json is not valid JSON/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", certInfo, ...endpoints()], /cert_deviceinfo\.devCertFile names .*no-such\.crt, which cannot be read \(no such file\)/],
+      [["device", "--flash", join(dir, "x.flash"), "--no-such-flag"], /unknown option '--no-such-flag'\n\(explorer-xs device --help lists the options\)/],
+      [["device"], /required option '--flash <file>' not specified/],
       [["flash", "show", join(dir, "missing.flash")], /does not exist/],
+      [["flash", "export", join(dir, "missing.flash")], /does not exist/],
+      [["factory", "--csv", "--devices", join(dir, "no-such-list.txt")], /--devices .*: cannot read it \(no such file\)/],
       [["fleet", "--count", "-3"], /whole number/],
+      [["fleet", "--count", "3", "--platform", "http://127.0.0.1:9"], /--platform needs --product-id and --product-secret/],
+      [["no-such-command"], /unknown command 'no-such-command'/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(args);
-      assert.notEqual(result.code, 0, args.join(" "));
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, message, args.join(" "));
       assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/, `no stack trace for ${args.join(" ")}`);
+      assert.doesNotMatch(result.stderr, /^Commands:|^Options:/m, `one line of help at most for ${args.join(" ")}`);
     }
+  });
+
+  it("--version prints the package's version; --help exits 0", async () => {
+    const version = await cli(["--version"]);
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")).version);
+    const help = await cli(["device", "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /2 bad input/);
+  });
+
+  it("flash export --out replaces an existing world-readable file with one only its owner can read", async () => {
+    const flash = join(dir, "export.flash");
+    const info = join(dir, "export.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli3" }));
+    const booted = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(booted.code, 0, booted.stderr);
+    const out = join(dir, "shared.json");
+    writeFileSync(out, "{}", { mode: 0o644 });
+    chmodSync(out, 0o644);
+    const exported = await cli(["flash", "export", flash, "--out", out]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(statSync(out).mode & 0o777, 0o600, "the secrets are not left world-readable");
+    assert.equal(JSON.parse(readFileSync(out, "utf8")).deviceName, "cli3");
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith(".tmp")), [], "no temporary file left behind");
   });
 
   it("fleet --json boots a few devices against its own platform process and summarises them", async () => {

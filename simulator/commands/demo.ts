@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { UsageError } from "../cli-errors";
 
 export function register(program: Command): void {
   program
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .option("--keep-platform", "after the story, keep the platform and the device running for the web console until Ctrl-C")
     .action(async (options: { sign: string; flash?: string; keepPlatform?: boolean }) => {
       if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") {
-        program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
+        throw new UsageError(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
       }
       const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
       const flashFile = options.flash ?? join(tempDir!, "device.flash");

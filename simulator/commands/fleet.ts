@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
 import { resolveEndpoints } from "../endpoints";
+import { UsageError } from "../cli-errors";
 
 interface FleetCommandOptions {
   count: number;
@@ -64,14 +65,14 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
-      const summary = await runFleetCommand(program, options);
+      const summary = await runFleetCommand(options);
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
       process.exitCode = summary.failed === 0 ? 0 : 3;
     });
 }
 
-async function runFleetCommand(program: Command, options: FleetCommandOptions): Promise<FleetSummary> {
+async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary> {
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
@@ -80,9 +81,9 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
-      if (!options.productId || !options.productSecret) program.error("--platform needs --product-id and --product-secret");
+      if (!options.productId || !options.productSecret) throw new UsageError("--platform needs --product-id and --product-secret");
       product = { productId: options.productId!, productSecret: options.productSecret! };
-      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
