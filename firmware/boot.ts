@@ -52,7 +52,9 @@ export interface BootOptions {
   initialReport?: Record<string, unknown>;
   /**
    * Called for every control message, and at the first online of each boot for control the
-   * platform kept while the device was away (get_status); throw to refuse it.
+   * platform kept while the device was away (get_status); throw to refuse it. Control accepted
+   * (no throw) is answered with control_reply code 0 and then reported, as the C SDK's
+   * data_template_sample does, so the platform's reported values follow it.
    */
   onControl?: (params: Record<string, unknown>) => void;
   /** Called for every action; its result is the action_reply's `response`, a throw answers code 1. */
@@ -433,7 +435,9 @@ class BootRunner implements BootTask {
         status = error instanceof Error ? error.message : "control refused";
       }
       this.log.log("info", "control.received", { clientToken: message.clientToken, code });
-      this.session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
+      const session = this.session;
+      session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
+      if (code === 0 && session && this.info) this.reportApplied(session, this.info, message.params);
     } else if (message.kind === "invalid") {
       this.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
     }
@@ -523,6 +527,14 @@ class BootRunner implements BootTask {
     this.firstSync = "done";
     this.hal.log.log("info", "template.synced", { problems: sync.problems.length });
     this.resolveSynced(sync);
+  }
+
+  /** The new state after live control, as data_template_sample reports its changed properties after control_reply. */
+  private reportApplied(session: MqttSession, info: DeviceInfo, params: Record<string, unknown>): void {
+    if (Object.keys(params).length === 0) return;
+    this.publishReport(session, info, params).catch((error: unknown) => {
+      this.hal.log.log("warn", "control.report.failed", { reason: toExplorerError(error).message });
+    });
   }
 
   private noteLiveControl(params: Record<string, unknown>): void {
