@@ -193,6 +193,22 @@ describe("explorer-xs CLI", function () {
     assert.ok(summary.peakRssMb > 0 && summary.platformPeakRssMb > 0, "both processes' peak RSS are reported");
   });
 
+  it("fleet stops on SIGINT with exit code 130, says how far it got, and stops the platform it started", async () => {
+    const flashDir = join(dir, "fleet-interrupted");
+    const child = spawn(process.execPath, [BIN, "fleet", "--count", "5000", "--concurrency", "20", "--prefix", "stopped", "--flash-dir", flashDir], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // The first flash file means the devices are booting: the platform child is up by then.
+    while (!(readdirSyncSafe(flashDir).some((name) => name.endsWith(".flash")))) await new Promise((resolve) => setTimeout(resolve, 50));
+    const platformPids = childPids(child.pid!);
+    assert.equal(platformPids.length, 1, "the fleet's own platform process");
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /fleet stopped by SIGINT: \d+ of 5000 devices booted, \d+ online/);
+    assert.throws(() => process.kill(platformPids[0], 0), /ESRCH/, "the platform process was stopped with the fleet");
+  });
+
   it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {
     const flashDir = join(dir, "fleet-flash");
     const result = await cli(["fleet", "--count", "3", "--concurrency", "3", "--prefix", "kept", "--flash-dir", flashDir, "--json"]);
@@ -205,3 +221,16 @@ describe("explorer-xs CLI", function () {
     assert.match(shown.stdout, /\/kept-1: auth psk, device secret \*+/);
   });
 });
+
+function readdirSyncSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+/** The processes a process started (Linux: /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+}

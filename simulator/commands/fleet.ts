@@ -66,13 +66,36 @@ export function register(program: Command): void {
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
       const summary = await runFleetCommand(options);
+      if ("stoppedBy" in summary) {
+        process.stderr.write(`fleet stopped by ${summary.stoppedBy}: ${summary.booted} of ${options.count} devices booted, ${summary.online} online\n`);
+        process.exit(EXIT_INTERRUPTED); // the worker threads and the devices' sockets end with the process
+      }
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
       process.exitCode = summary.failed === 0 ? 0 : 3;
     });
 }
 
-async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary> {
+/** Exit code after Ctrl-C (SIGINT) or SIGTERM, as `explorer-xs device` uses. */
+const EXIT_INTERRUPTED = 130;
+
+/** How far a fleet got when a signal stopped it. */
+interface FleetStopped {
+  stoppedBy: string;
+  booted: number;
+  online: number;
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM; listening stops the default exit, so the platform and temporary files are cleaned up first. */
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary | FleetStopped> {
+  const signal = firstSignal();
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
@@ -95,7 +118,8 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
     const showBar = options.progress && !options.json && process.stderr.isTTY;
     const bar = showBar ? new SingleBar({ format: "fleet [{bar}] {value}/{total} booted, {online} online, {eta}s left", stream: process.stderr }, Presets.shades_classic) : undefined;
     bar?.start(options.count, 0, { online: 0 });
-    const summary = await runFleet({
+    const progress = { booted: 0, online: 0 };
+    const run = runFleet({
       count: options.count,
       concurrency: options.concurrency,
       prefix: options.prefix,
@@ -104,10 +128,15 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
       flashDir: options.flashDir,
       workers: options.workers ?? defaultWorkers(platform !== undefined),
       platformPid: platform?.child.pid,
-      onProgress: (done, online) => bar?.update(done, { online }),
+      onProgress: (done, online) => {
+        progress.booted = done;
+        progress.online = online;
+        bar?.update(done, { online });
+      },
     });
+    const summary = await Promise.race([run, signal]);
     bar?.stop();
-    return summary;
+    return typeof summary === "string" ? { stoppedBy: summary, ...progress } : summary;
   } finally {
     await platform?.stop();
     rmSync(workDir, { recursive: true, force: true });
