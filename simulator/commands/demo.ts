@@ -23,10 +23,23 @@ export function register(program: Command): void {
       }
       const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
       const flashFile = options.flash ?? join(tempDir!, "device.flash");
+      // Ctrl-C during the story: the temporary flash (a sealed PSK and its key file) goes too.
+      const stopStory = (signal: NodeJS.Signals) => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        process.stderr.write(`demo stopped by ${signal}\n`);
+        process.exit(130);
+      };
+      const storySignals = () => {
+        process.off("SIGINT", stopStory);
+        process.off("SIGTERM", stopStory);
+      };
+      process.once("SIGINT", stopStory);
+      process.once("SIGTERM", stopStory);
       try {
         const { runDemo } = await import("../demo"); // loaded by this command only: --help stays cheap
         const keepPlatformUntil = options.keepPlatform
           ? () => new Promise<void>((resolve) => {
+            storySignals(); // from here on, Ctrl-C ends the kept platform normally
             process.once("SIGINT", () => resolve());
             process.once("SIGTERM", () => resolve());
           })
@@ -34,6 +47,7 @@ export function register(program: Command): void {
         const result = await runDemo({ flashFile, signAlgorithm: options.sign as "hmacsha256" | "hmacsha1", keepPlatformUntil });
         process.exitCode = result.ok ? 0 : 1;
       } finally {
+        storySignals();
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       }
     });
