@@ -374,7 +374,9 @@ class BootRunner implements BootTask {
           markLost(error ?? new HalNetworkError("reset", "connection closed"));
         },
       },
-    );
+    ).catch((error: unknown) => {
+      throw explainRefusal(error, info, credentials.url);
+    });
     if (this.stopping) {
       await session.close().catch(() => undefined);
       throw new Stopped("stopped");
@@ -576,6 +578,18 @@ class BootRunner implements BootTask {
 
 function sameSecret(a: DeviceInfo, b: DeviceInfo): boolean {
   return a.deviceSecret === b.deviceSecret && a.clientCert === b.clientCert && a.clientKey === b.clientKey;
+}
+
+/**
+ * A certificate device refused over mqtt:// (no TLS, so no client certificate to present): the
+ * person must change the broker URL, not the device secret the generic refusal points at.
+ */
+function explainRefusal(error: unknown, info: DeviceInfo, url: string): unknown {
+  if (!(error instanceof HalMqttError) || error.returnCode === 3 || info.authMode !== "cert" || !url.startsWith("mqtt:")) return error;
+  return new ExplorerError(
+    "mqtt-refused",
+    `broker refused the connection (return code ${error.returnCode}) at ${url}: a certificate device presents its client certificate only over TLS: use an mqtts:// broker URL (Tencent's port 8883)`,
+  );
 }
 
 /** Maps anything thrown below the task to the core's error taxonomy. */
