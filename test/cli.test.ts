@@ -25,7 +25,7 @@ describe("explorer-xs CLI", function () {
     platform = await startPlatform({
       memory: true,
       log: () => undefined,
-      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3"] }] },
+      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4"] }] },
     });
     deviceInfoFile = join(dir, "device_info.json");
     writeFileSync(
@@ -75,6 +75,21 @@ describe("explorer-xs CLI", function () {
     const file = JSON.parse(readFileSync(out, "utf8"));
     assert.equal(file.key_deviceinfo.deviceSecret, psk);
     assert.equal(file.deviceName, "cli1");
+  });
+
+  it("says so when the flash already holds another device than --device-info names (the flash wins, as on a board)", async () => {
+    const flash = join(dir, "cli4.flash");
+    const info = join(dir, "cli4.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli4" }));
+    const first = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /note:/);
+    const again = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.doesNotMatch(again.stderr, /note:/, "same device: nothing to say");
+    const other = await cli(["device", "--flash", flash, "--device-info", deviceInfoFile, ...endpoints(), "--once"]);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(other.stderr, /note: .*cli4\.flash already holds CLIPRD0001\/cli4 and boots as it; --device-info \(CLIPRD0001\/cli1\) is read only from a factory-fresh flash: add --reset/);
+    assert.match(other.stdout, /as CLIPRD0001cli4/);
   });
 
   it("a power cut at the first flash write halts the device with exit code 4, and the next boot recovers", async () => {

@@ -80,8 +80,8 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
   if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") throw new UsageError(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
   const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
   // The device's modules load here, not with the CLI: `--help` and the other commands stay cheap.
-  const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }] = await Promise.all([
-    import("../device-info-file"), import("../sim-device"), import("../timeline"), import("../../hal/node/logger"),
+  const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }, { loadDevInfo }] = await Promise.all([
+    import("../device-info-file"), import("../sim-device"), import("../timeline"), import("../../hal/node/logger"), import("../../firmware/record-store"),
   ]);
   if (options.reset) {
     rmSync(options.flash, { force: true });
@@ -113,6 +113,12 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       },
     },
   });
+  // The flash wins over --device-info, as on a board: say so when they name different devices.
+  const stored = factoryInfo ? loadDevInfo(device.hal) : undefined;
+  if (factoryInfo && stored?.status === "ok" && (stored.info.productId !== factoryInfo.productId || stored.info.deviceName !== factoryInfo.deviceName)) {
+    process.stderr.write(`note: ${options.flash} already holds ${stored.info.productId}/${stored.info.deviceName} and boots as it; ` +
+      `--device-info (${factoryInfo.productId}/${factoryInfo.deviceName}) is read only from a factory-fresh flash: add --reset to start over\n`);
+  }
   device.task.onState((event) => {
     timeline.onState(event);
     if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");
