@@ -90,4 +90,21 @@ describe("npm start (explorer-xs demo)", function () {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  it("--flash keeps the flash for flash show, and a second run with the same file starts factory-fresh again", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "exs-demo-flash-"));
+    try {
+      const flash = join(tmp, "demo.flash");
+      for (const run of [1, 2]) {
+        const result = await runProcess(process.execPath, [BIN, "demo", "--flash", flash]);
+        assert.equal(result.code, 0, `run ${run}: ${result.stdout.slice(-600)}${result.stderr}`);
+        assert.match(result.stdout, /Summary: cold boot 1 registration request, 2 flash writes/, `run ${run}`);
+      }
+      const shown = await runProcess(process.execPath, [BIN, "flash", "show", flash]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /record ok/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .command("demo")
     .description("run the mock platform and one simulated device: cold boot with dynamic registration, then a warm reboot")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
-    .option("--flash <file>", "keep the device's flash in this file (default: a temporary file, removed at exit)")
+    .option("--flash <file>", "keep the device's flash in this file after the demo (erased at the start: the story begins factory-fresh; default: a temporary file, removed at exit)")
     .option("--keep-platform", "after the story, keep the platform and the device running for the web console until Ctrl-C")
     .action(async (options: { sign: string; flash?: string; keepPlatform?: boolean }) => {
       if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") {
@@ -23,6 +23,8 @@ export function register(program: Command): void {
       }
       const tempDir = options.flash ? undefined : mkdtempSync(join(tmpdir(), "explorer-xs-demo-"));
       const flashFile = options.flash ?? join(tempDir!, "device.flash");
+      // Each demo runs a new in-memory platform: a secret kept from an earlier run means nothing to it.
+      if (options.flash) rmSync(options.flash, { force: true });
       // Ctrl-C during the story: the temporary flash (a sealed PSK and its key file) goes too.
       const stopStory = (signal: NodeJS.Signals) => {
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
