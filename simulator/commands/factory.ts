@@ -14,8 +14,9 @@
  */
 import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileProblem, readInputFile, UsageError, writeSecretFile } from "../cli-errors";
 import { validateDeviceInfo, LIMITS } from "../../firmware/device-info";
 import { FACTORY_KEYS, FACTORY_NAMESPACE } from "../../hal/esp32/factory";
 import { checkNvsName, checkNvsValue } from "../../hal/esp32/nvs-limits";
@@ -131,7 +132,7 @@ export function runFactory(options: FactoryOptions): string[] {
   if (!options.csv) throw new FactoryInputError("choose an output format: --csv (the only one so far)");
   if ((options.devices === undefined) === (options.count === undefined)) throw new FactoryInputError("give exactly one of --devices <file> or --count <n>");
   const names = options.devices !== undefined
-    ? deviceNamesFromList(readFileSync(options.devices, "utf8"))
+    ? deviceNamesFromList(readInputFile(options.devices, "--devices"))
     : deviceNamesFromCount(parseInteger("--count", options.count), options.prefix ?? "", parseInteger("--start", options.start, 1));
   const entries = names.map((deviceName) => ({
     deviceName, productId: options.productId, productSecret: options.productSecret,
@@ -142,8 +143,12 @@ export function runFactory(options: FactoryOptions): string[] {
 
   if (options.out !== undefined && options.outDir !== undefined) throw new FactoryInputError("give --out or --out-dir, not both");
   if (options.outDir !== undefined) {
-    mkdirSync(options.outDir, { recursive: true });
-    for (const csv of csvs) writeFileSync(join(options.outDir, `${csv.name}.csv`), csv.text, { mode: 0o600 });
+    try {
+      mkdirSync(options.outDir, { recursive: true });
+    } catch (error) {
+      throw new FactoryInputError(`--out-dir ${options.outDir}: cannot make it a folder (${fileProblem(error)})`);
+    }
+    for (const csv of csvs) writeSecretFile(join(options.outDir, `${csv.name}.csv`), csv.text, "--out-dir");
     return [
       `wrote ${csvs.length} CSV file(s) to ${options.outDir} (namespace "${FACTORY_NAMESPACE}")`,
       `next, per device: python $IDF_PATH/components/nvs_flash/nvs_partition_generator/nvs_partition_gen.py generate <name>.csv <name>.bin 0x6000`,
@@ -152,7 +157,7 @@ export function runFactory(options: FactoryOptions): string[] {
   }
   if (csvs.length !== 1) throw new FactoryInputError(`${csvs.length} devices: use --out-dir <dir> to write one CSV per device`);
   if (options.out !== undefined) {
-    writeFileSync(options.out, csvs[0].text, { mode: 0o600 });
+    writeSecretFile(options.out, csvs[0].text, "--out");
     return [`wrote ${options.out} for ${csvs[0].name}`];
   }
   // Standard output ends up in terminals and CI logs: a ProductSecret or a seal key goes to a file only.
@@ -179,7 +184,7 @@ export function register(program: Command): void {
       try {
         for (const line of runFactory(options)) process.stdout.write(line + "\n");
       } catch (error) {
-        if (error instanceof FactoryInputError) program.error(`factory: ${error.message}`, { exitCode: 2 });
+        if (error instanceof FactoryInputError) throw new UsageError(`factory: ${error.message}`);
         throw error;
       }
     });

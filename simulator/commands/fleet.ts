@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
 import { resolveEndpoints } from "../endpoints";
+import { UsageError } from "../cli-errors";
 
 interface FleetCommandOptions {
   count: number;
@@ -64,14 +65,37 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
-      const summary = await runFleetCommand(program, options);
+      const summary = await runFleetCommand(options);
+      if ("stoppedBy" in summary) {
+        process.stderr.write(`fleet stopped by ${summary.stoppedBy}: ${summary.booted} of ${options.count} devices booted, ${summary.online} online\n`);
+        process.exit(EXIT_INTERRUPTED); // the worker threads and the devices' sockets end with the process
+      }
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
       process.exitCode = summary.failed === 0 ? 0 : 3;
     });
 }
 
-async function runFleetCommand(program: Command, options: FleetCommandOptions): Promise<FleetSummary> {
+/** Exit code after Ctrl-C (SIGINT) or SIGTERM, as `explorer-xs device` uses. */
+const EXIT_INTERRUPTED = 130;
+
+/** How far a fleet got when a signal stopped it. */
+interface FleetStopped {
+  stoppedBy: string;
+  booted: number;
+  online: number;
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM; listening stops the default exit, so the platform and temporary files are cleaned up first. */
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary | FleetStopped> {
+  const signal = firstSignal();
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
@@ -80,9 +104,9 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
-      if (!options.productId || !options.productSecret) program.error("--platform needs --product-id and --product-secret");
+      if (!options.productId || !options.productSecret) throw new UsageError("--platform needs --product-id and --product-secret");
       product = { productId: options.productId!, productSecret: options.productSecret! };
-      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
@@ -95,7 +119,8 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     const showBar = options.progress && !options.json && process.stderr.isTTY;
     const bar = showBar ? new SingleBar({ format: "fleet [{bar}] {value}/{total} booted, {online} online, {eta}s left", stream: process.stderr }, Presets.shades_classic) : undefined;
     bar?.start(options.count, 0, { online: 0 });
-    const summary = await runFleet({
+    const progress = { booted: 0, online: 0 };
+    const run = runFleet({
       count: options.count,
       concurrency: options.concurrency,
       prefix: options.prefix,
@@ -104,10 +129,15 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
       flashDir: options.flashDir,
       workers: options.workers ?? defaultWorkers(platform !== undefined),
       platformPid: platform?.child.pid,
-      onProgress: (done, online) => bar?.update(done, { online }),
+      onProgress: (done, online) => {
+        progress.booted = done;
+        progress.online = online;
+        bar?.update(done, { online });
+      },
     });
+    const summary = await Promise.race([run, signal]);
     bar?.stop();
-    return summary;
+    return typeof summary === "string" ? { stoppedBy: summary, ...progress } : summary;
   } finally {
     await platform?.stop();
     rmSync(workDir, { recursive: true, force: true });

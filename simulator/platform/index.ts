@@ -14,6 +14,7 @@ import { createCloudApiHandler } from "./cloud-api/server";
 import { createDataActions } from "./cloud-api/data-actions";
 import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
 import { PlatformEvents } from "./events";
+import { lockDataFolder } from "./data-lock";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import { createRegisterHandler, type PlatformLog } from "./register-api";
 import { Registry } from "./registry";
@@ -113,8 +114,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   const persistent = options.dataDir !== undefined && !options.memory;
 
-  const registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
-  const cleanups: Array<() => Promise<void> | void> = [() => registry.close()];
+  const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
+  let registry: Registry;
+  try {
+    registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
+  } catch (error) {
+    releaseDataFolder();
+    throw error;
+  }
+  const cleanups: Array<() => Promise<void> | void> = [releaseDataFolder, () => registry.close()];
   let closing: Promise<void> | undefined;
   // Idempotent, and in reverse order of start: listeners, broker, CA, database.
   const closeAll = () => (closing ??= (async () => {
