@@ -7,7 +7,7 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs)
+ * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs, moddable)
  *          --large       run the large sections instead (fleet-100k, registry-1m; tens of minutes)
  *          --out FILE    write the results there instead of bench/results.json
  *          --markdown    print the table as Markdown (for BENCHMARKS.md)
@@ -50,6 +50,7 @@ const SECTIONS: Section[] = [
   { name: "connect-ceiling", file: "connect-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
   { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
+  { name: "moddable", file: "moddable.ts", timeoutMs: 900_000, toRows: moddableRows },
   { name: "fleet-100k", file: "fleet-large.ts", timeoutMs: 30 * 60_000, toRows: ownRows, large: true },
   { name: "registry-1m", file: "registry-growth.ts", timeoutMs: 25 * 60_000, toRows: ownRows, large: true },
 ];
@@ -80,6 +81,15 @@ function xsRows(output: unknown): BenchRow[] {
     return [{ section: "xs", name: "XS lane", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${xs.details.skipped}` }];
   }
   return xs.rows;
+}
+
+/** The Moddable lane's heap figures (bench/moddable.ts); without an SDK it says why it skipped. */
+function moddableRows(output: unknown): BenchRow[] {
+  const result = output as SectionOutput & { details?: { skipped?: string } };
+  if (result.rows.length === 0 && result.details?.skipped) {
+    return [{ section: "moddable", name: "Moddable lane heap", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${result.details.skipped}` }];
+  }
+  return result.rows;
 }
 
 // ---------------------------------------------------------------------------------------------

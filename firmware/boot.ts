@@ -52,7 +52,9 @@ export interface BootOptions {
   initialReport?: Record<string, unknown>;
   /**
    * Called for every control message, and at the first online of each boot for control the
-   * platform kept while the device was away (get_status); throw to refuse it.
+   * platform kept while the device was away (get_status); throw to refuse it. Control accepted
+   * (no throw) is answered with control_reply code 0 and then reported, as the C SDK's
+   * data_template_sample does, so the platform's reported values follow it.
    */
   onControl?: (params: Record<string, unknown>) => void;
   /** Called for every action; its result is the action_reply's `response`, a throw answers code 1. */
@@ -373,7 +375,9 @@ class BootRunner implements BootTask {
           markLost(error ?? new HalNetworkError("reset", "connection closed"));
         },
       },
-    );
+    ).catch((error: unknown) => {
+      throw explainRefusal(error, info, credentials.url);
+    });
     if (this.stopping) {
       await session.close().catch(() => undefined);
       throw new Stopped("stopped");
@@ -445,7 +449,9 @@ class BootRunner implements BootTask {
         status = error instanceof Error ? error.message : "control refused";
       }
       this.log.log("info", "control.received", { clientToken: message.clientToken, code });
-      this.session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
+      const session = this.session;
+      session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
+      if (code === 0 && session && this.info) this.reportApplied(session, this.info, message.params);
     } else if (message.kind === "invalid") {
       this.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
     }
@@ -537,6 +543,14 @@ class BootRunner implements BootTask {
     this.resolveSynced(sync);
   }
 
+  /** The new state after live control, as data_template_sample reports its changed properties after control_reply. */
+  private reportApplied(session: MqttSession, info: DeviceInfo, params: Record<string, unknown>): void {
+    if (Object.keys(params).length === 0) return;
+    this.publishReport(session, info, params).catch((error: unknown) => {
+      this.hal.log.log("warn", "control.report.failed", { reason: toExplorerError(error).message });
+    });
+  }
+
   private noteLiveControl(params: Record<string, unknown>): void {
     for (const [name, value] of Object.entries(params)) this.liveControl[name] = JSON.stringify(value);
   }
@@ -576,6 +590,18 @@ class BootRunner implements BootTask {
 
 function sameSecret(a: DeviceInfo, b: DeviceInfo): boolean {
   return a.deviceSecret === b.deviceSecret && a.clientCert === b.clientCert && a.clientKey === b.clientKey;
+}
+
+/**
+ * A certificate device refused over mqtt:// (no TLS, so no client certificate to present): the
+ * person must change the broker URL, not the device secret the generic refusal points at.
+ */
+function explainRefusal(error: unknown, info: DeviceInfo, url: string): unknown {
+  if (!(error instanceof HalMqttError) || error.returnCode === 3 || info.authMode !== "cert" || !url.startsWith("mqtt:")) return error;
+  return new ExplorerError(
+    "mqtt-refused",
+    `broker refused the connection (return code ${error.returnCode}) at ${url}: a certificate device presents its client certificate only over TLS: use an mqtts:// broker URL (Tencent's port 8883)`,
+  );
 }
 
 /** Maps anything thrown below the task to the core's error taxonomy. */

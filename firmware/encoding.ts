@@ -2,11 +2,14 @@
  * Byte encodings the core needs on every engine. XS has no TextEncoder, atob or Buffer,
  * so these are plain ECMAScript. Decoders throw EncodingError on malformed input.
  */
+import { nameErrorClass } from "../hal/types";
 
 export class EncodingError extends Error {
+  static {
+    nameErrorClass(this, "EncodingError");
+  }
   constructor(message: string) {
     super(message);
-    this.name = "EncodingError";
   }
 }
 

@@ -3,6 +3,7 @@
  * converted to and from the core's DeviceInfo.
  */
 import { readFileSync } from "node:fs";
+import { fileProblem } from "./cli-errors";
 import { validateDeviceInfo, PSK_PLACEHOLDER, CERT_PLACEHOLDER, KEY_PLACEHOLDER, type DeviceInfo } from "../firmware/device-info";
 import { DeviceInfoError } from "../firmware/errors";
 
@@ -23,16 +24,25 @@ function field(record: Record<string, unknown>, name: string): string | undefine
   return value;
 }
 
-/** Parses the file's JSON text; errors name the field at fault. */
-export function parseTencentDeviceInfo(text: string): DeviceInfo {
+/** Reads a certificate or key file the device_info.json names; one that cannot be read is a DeviceInfoError naming the field. */
+function readNamedFile(fieldName: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new DeviceInfoError(fieldName, `cert_deviceinfo.${fieldName} names ${path}, which cannot be read (${fileProblem(error)})`);
+  }
+}
+
+/** Parses the file's JSON text (`source`: the file's name, for messages); errors name the field at fault. */
+export function parseTencentDeviceInfo(text: string, source = "device_info.json"): DeviceInfo {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new DeviceInfoError("device_info.json", `device_info.json is not valid JSON: ${(error as Error).message}`);
+    throw new DeviceInfoError("device_info.json", `${source} is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new DeviceInfoError("device_info.json", "device_info.json must hold a JSON object");
+    throw new DeviceInfoError("device_info.json", `${source} must hold a JSON object`);
   }
   const record = parsed as Record<string, unknown>;
   const authMode = field(record, "auth_mode") ?? "KEY";
@@ -53,8 +63,8 @@ export function parseTencentDeviceInfo(text: string): DeviceInfo {
     // The SDKs name certificate files here; this project keeps PEM text, so a file name is read.
     const cert = field(certInfo, "devCertFile");
     const key = field(certInfo, "devPrivateKeyFile");
-    if (cert && cert !== CERT_PLACEHOLDER) info.clientCert = readFileSync(cert, "utf8");
-    if (key && key !== KEY_PLACEHOLDER) info.clientKey = readFileSync(key, "utf8");
+    if (cert && cert !== CERT_PLACEHOLDER) info.clientCert = readNamedFile("devCertFile", cert);
+    if (key && key !== KEY_PLACEHOLDER) info.clientKey = readNamedFile("devPrivateKeyFile", key);
   }
   return validateDeviceInfo(info);
 }

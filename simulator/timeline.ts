@@ -11,7 +11,8 @@ export class Timeline {
 
   line(label: string, detail = ""): void {
     const elapsed = (performance.now() - this.startedMs).toFixed(1).padStart(8);
-    this.write(`  +${elapsed} ms  ${label.padEnd(20)}${detail}`);
+    // A label longer than its column still gets a space before the detail; no trailing blanks.
+    this.write(`  +${elapsed} ms  ${detail ? `${label.padEnd(19)} ${detail}` : label}`);
   }
 
   onState(event: BootEvent): void {

@@ -78,7 +78,12 @@ describe("certificate products (real TLS on loopback)", function () {
     await first.task.online;
     await first.close();
     const plain = device("cdev2", { mqttUrl: platform.mqttUrl });
-    await assert.rejects(plain.task.online, (error: { code?: string }) => error.code === "mqtt-refused");
+    await assert.rejects(plain.task.online, (error: { code?: string; message?: string }) => {
+      assert.equal(error.code, "mqtt-refused");
+      // Not "check the device secret": the fix is the URL.
+      assert.match(error.message ?? "", /a certificate device presents its client certificate only over TLS: use an mqtts:\/\/ broker URL/);
+      return true;
+    });
     await plain.close();
   });
 

@@ -212,5 +212,8 @@ describe("boot task against the mock platform (real sockets)", function () {
       mine = platform.registry.getControl(clientToken);
     }
     assert.deepEqual(mine?.reply && { code: mine.reply.code, status: mine.reply.status }, { code: 0, status: "success" });
+    // Then the device reports the new state, so the platform's reported values (DescribeDeviceData) follow the control.
+    for (let i = 0; i < 100 && platform.thing.latestReported(PRODUCT_ID, "dev1").power_switch?.value !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(platform.thing.latestReported(PRODUCT_ID, "dev1").power_switch?.value, 0);
   });
 });

@@ -201,7 +201,7 @@ describe("boot task (scripted HAL)", () => {
     scripted.clock.cancelAll();
   });
 
-  it("answers a control message with control_reply carrying its clientToken", async () => {
+  it("answers a control message with control_reply carrying its clientToken, then reports the new state", async () => {
     const scripted = new ScriptedHal([success()]);
     const published: Array<{ topic: string; body: Record<string, unknown> }> = [];
     const controls: Array<Record<string, unknown>> = [];
@@ -213,10 +213,33 @@ describe("boot task (scripted HAL)", () => {
     const down = "$thing/down/property/ABCDEFGHIJ/dev001";
     const before = scripted.broker.published.length;
     scripted.broker.deliver(down, { method: "control", clientToken: "ct-9", params: { power_switch: 0 } }, 1);
-    for (let i = 0; i < 50 && scripted.broker.published.length === before; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50 && scripted.broker.published.length < before + 2; i++) await new Promise((resolve) => setImmediate(resolve));
     published.push(...scripted.broker.published.slice(before).map(({ topic, body }) => ({ topic, body })));
     assert.deepEqual(controls, [{ power_switch: 0 }]);
-    assert.deepEqual(published, [{ topic: "$thing/up/property/ABCDEFGHIJ/dev001", body: { method: "control_reply", clientToken: "ct-9", code: 0, status: "success" } }]);
+    const up = "$thing/up/property/ABCDEFGHIJ/dev001";
+    assert.deepEqual(published[0], { topic: up, body: { method: "control_reply", clientToken: "ct-9", code: 0, status: "success" } });
+    // As the C SDK's data_template_sample: the changed properties are reported after the reply.
+    assert.equal(published.length, 2, JSON.stringify(published));
+    assert.equal(published[1].topic, up);
+    assert.equal(published[1].body.method, "report");
+    assert.deepEqual(published[1].body.params, { power_switch: 0 });
+    await task.stop();
+    scripted.clock.cancelAll();
+  });
+
+  it("answers a refused control (onControl throws) with control_reply code 1 and reports nothing", async () => {
+    const scripted = new ScriptedHal([success()]);
+    const task = bootDevice(scripted.hal, {
+      factoryInfo: FACTORY, registerUrl: "http://127.0.0.1:1/device/register", mqttUrl: "mqtt://127.0.0.1:1", backoff: fastBackoff,
+      onControl: () => { throw new Error("brightness out of range"); },
+    });
+    await task.online;
+    const before = scripted.broker.published.length;
+    scripted.broker.deliver("$thing/down/property/ABCDEFGHIJ/dev001", { method: "control", clientToken: "ct-10", params: { brightness: 900 } }, 1);
+    for (let i = 0; i < 50 && scripted.broker.published.length === before; i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve)); // room for a report that must not come
+    const published = scripted.broker.published.slice(before).map(({ body }) => body);
+    assert.deepEqual(published, [{ method: "control_reply", clientToken: "ct-10", code: 1, status: "brightness out of range" }]);
     await task.stop();
     scripted.clock.cancelAll();
   });

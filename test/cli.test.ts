@@ -2,7 +2,7 @@
  * The `explorer-xs` commands as a person runs them: separate processes, real sockets, real files.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
@@ -25,7 +25,7 @@ describe("explorer-xs CLI", function () {
     platform = await startPlatform({
       memory: true,
       log: () => undefined,
-      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2"] }] },
+      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4"] }] },
     });
     deviceInfoFile = join(dir, "device_info.json");
     writeFileSync(
@@ -77,6 +77,21 @@ describe("explorer-xs CLI", function () {
     assert.equal(file.deviceName, "cli1");
   });
 
+  it("says so when the flash already holds another device than --device-info names (the flash wins, as on a board)", async () => {
+    const flash = join(dir, "cli4.flash");
+    const info = join(dir, "cli4.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli4" }));
+    const first = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /note:/);
+    const again = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.doesNotMatch(again.stderr, /note:/, "same device: nothing to say");
+    const other = await cli(["device", "--flash", flash, "--device-info", deviceInfoFile, ...endpoints(), "--once"]);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(other.stderr, /note: .*cli4\.flash already holds CLIPRD0001\/cli4 and boots as it; --device-info \(CLIPRD0001\/cli1\) is read only from a factory-fresh flash: add --reset/);
+    assert.match(other.stdout, /as CLIPRD0001cli4/);
+  });
+
   it("a power cut at the first flash write halts the device with exit code 4, and the next boot recovers", async () => {
     const flash = join(dir, "cli2.flash");
     const info = join(dir, "cli2.json");
@@ -107,25 +122,68 @@ describe("explorer-xs CLI", function () {
     const result = await cli(["device", "--flash", join(dir, "ghost.flash"), "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /device failed: device-unknown: /);
+    // The state's name is longer than the timeline's label column: a space still separates them.
+    assert.match(result.stdout, /failed:device-unknown device CLIPRD0001\/ghost is not pre-created/);
+    assert.doesNotMatch(result.stdout, / +\n/, "no trailing blanks");
   });
 
-  it("rejects bad input with a clear message and no stack trace", async () => {
+  it("rejects bad input with a clear message, exit code 2 and no stack trace or help dump", async () => {
     const badInfo = join(dir, "bad.json");
     writeFileSync(badInfo, JSON.stringify({ auth_mode: "KEY", productId: "TOO-LONG-PRODUCT-ID", productSecret: PRODUCT_SECRET, deviceName: "x" }));
+    const truncatedInfo = join(dir, "truncated.json");
+    writeFileSync(truncatedInfo, '{"auth_mode":"KEY","productId":');
+    const certInfo = join(dir, "cert-info.json");
+    writeFileSync(certInfo, JSON.stringify({ auth_mode: "CERT", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cam", cert_deviceinfo: { devCertFile: join(dir, "no-such.crt"), devPrivateKeyFile: join(dir, "no-such.key") } }));
     const cases: Array<[string[], RegExp]> = [
       [["device", "--flash", join(dir, "none.flash"), ...endpoints()], /has no identity to boot with/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", badInfo, ...endpoints()], /productId/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", deviceInfoFile, "--platform", "ftp://x"], /--platform must be http/],
       [["device", "--flash", join(dir, "x.flash"), "--power-cut-at-write", "zero"], /whole number/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", join(dir, "no-such.json"), ...endpoints()], /--device-info .*no-such\.json: cannot read it \(no such file\)/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", dir, ...endpoints()], /--device-info .*: cannot read it \(it is a folder/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", truncatedInfo, ...endpoints()], /truncated\.json is not valid JSON/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", certInfo, ...endpoints()], /cert_deviceinfo\.devCertFile names .*no-such\.crt, which cannot be read \(no such file\)/],
+      [["device", "--flash", join(dir, "x.flash"), "--no-such-flag"], /unknown option '--no-such-flag'\n\(explorer-xs device --help lists the options\)/],
+      [["device"], /required option '--flash <file>' not specified/],
       [["flash", "show", join(dir, "missing.flash")], /does not exist/],
+      [["flash", "export", join(dir, "missing.flash")], /does not exist/],
+      [["factory", "--csv", "--devices", join(dir, "no-such-list.txt")], /--devices .*: cannot read it \(no such file\)/],
       [["fleet", "--count", "-3"], /whole number/],
+      [["fleet", "--count", "3", "--platform", "http://127.0.0.1:9"], /--platform needs --product-id and --product-secret/],
+      [["no-such-command"], /unknown command 'no-such-command'/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(args);
-      assert.notEqual(result.code, 0, args.join(" "));
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, message, args.join(" "));
       assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/, `no stack trace for ${args.join(" ")}`);
+      assert.doesNotMatch(result.stderr, /^Commands:|^Options:/m, `one line of help at most for ${args.join(" ")}`);
     }
+  });
+
+  it("--version prints the package's version; --help exits 0", async () => {
+    const version = await cli(["--version"]);
+    assert.equal(version.code, 0, version.stderr);
+    assert.equal(version.stdout.trim(), JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8")).version);
+    const help = await cli(["device", "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /2 bad input/);
+  });
+
+  it("flash export --out replaces an existing world-readable file with one only its owner can read", async () => {
+    const flash = join(dir, "export.flash");
+    const info = join(dir, "export.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli3" }));
+    const booted = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(booted.code, 0, booted.stderr);
+    const out = join(dir, "shared.json");
+    writeFileSync(out, "{}", { mode: 0o644 });
+    chmodSync(out, 0o644);
+    const exported = await cli(["flash", "export", flash, "--out", out]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(statSync(out).mode & 0o777, 0o600, "the secrets are not left world-readable");
+    assert.equal(JSON.parse(readFileSync(out, "utf8")).deviceName, "cli3");
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith(".tmp")), [], "no temporary file left behind");
   });
 
   it("fleet --json boots a few devices against its own platform process and summarises them", async () => {
@@ -150,6 +208,23 @@ describe("explorer-xs CLI", function () {
     assert.ok(summary.peakRssMb > 0 && summary.platformPeakRssMb > 0, "both processes' peak RSS are reported");
   });
 
+  it("fleet stops on SIGINT with exit code 130, says how far it got, and stops the platform it started", async () => {
+    const flashDir = join(dir, "fleet-interrupted");
+    const child = spawn(process.execPath, [BIN, "fleet", "--count", "5000", "--concurrency", "20", "--prefix", "stopped", "--flash-dir", flashDir], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // The first flash file means the devices are booting: the platform child is up by then.
+    while (!(readdirSyncSafe(flashDir).some((name) => name.endsWith(".flash")))) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The command runs again under node with the fleet's GC options: the platform is a grandchild.
+    const platformPids = descendantPids(child.pid!).filter((pid) => commandLine(pid).includes(" platform "));
+    assert.equal(platformPids.length, 1, "the fleet's own platform process");
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /fleet stopped by SIGINT: \d+ of 5000 devices booted, \d+ online/);
+    assert.throws(() => process.kill(platformPids[0], 0), /ESRCH/, "the platform process was stopped with the fleet");
+  });
+
   it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {
     const flashDir = join(dir, "fleet-flash");
     const result = await cli(["fleet", "--count", "3", "--concurrency", "3", "--prefix", "kept", "--flash-dir", flashDir, "--json"]);
@@ -162,3 +237,24 @@ describe("explorer-xs CLI", function () {
     assert.match(shown.stdout, /\/kept-1: auth psk, device secret \*+/);
   });
 });
+
+function readdirSyncSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+/** The processes a process started (Linux: /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+function descendantPids(pid: number): number[] {
+  return childPids(pid).flatMap((child) => [child, ...descendantPids(child)]);
+}
+
+function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+}

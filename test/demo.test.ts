@@ -3,6 +3,8 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess } from "./lib/run-process";
 import { apiClient } from "./cloud-api-helpers";
@@ -63,6 +65,46 @@ describe("npm start (explorer-xs demo)", function () {
       assert.match(stdout, /Summary: .* OK/);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  it("Ctrl-C during the story exits 130 and removes the temporary flash (a sealed PSK and its key)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "exs-demo-int-"));
+    try {
+      const child = spawn(process.execPath, [BIN, "demo"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } });
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      await new Promise<void>((resolve) => child.stdout.on("data", (chunk) => {
+        stdout += chunk;
+        if (stdout.includes("Boot 1:")) resolve();
+      }));
+      assert.equal(readdirSync(tmp).length, 1, "the demo's temporary folder exists while it runs");
+      child.kill("SIGINT");
+      const code = await exited;
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /demo stopped by SIGINT/);
+      assert.deepEqual(readdirSync(tmp), [], "nothing left in the temporary folder");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("--flash keeps the flash for flash show, and a second run with the same file starts factory-fresh again", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "exs-demo-flash-"));
+    try {
+      const flash = join(tmp, "demo.flash");
+      for (const run of [1, 2]) {
+        const result = await runProcess(process.execPath, [BIN, "demo", "--flash", flash]);
+        assert.equal(result.code, 0, `run ${run}: ${result.stdout.slice(-600)}${result.stderr}`);
+        assert.match(result.stdout, /Summary: cold boot 1 registration request, 2 flash writes/, `run ${run}`);
+      }
+      const shown = await runProcess(process.execPath, [BIN, "flash", "show", flash]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /record ok/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import mqtt, { MqttClient } from "mqtt";
 import { connect as tlsConnect } from "node:tls";
+import { createServer, type AddressInfo } from "node:net";
 import { PID, SECRET, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
 // The installed command, as a user runs it: the compiled CLI (dist/cli.js, rebuilt by the mocha setup when stale).
@@ -113,11 +114,33 @@ describe("platform: explorer-xs platform (CLI)", function () {
     await assert.rejects(both.ready, /alias of --mqtt-tls-port/);
   });
 
-  it("exits non-zero with a clear message for a bad config", async () => {
+  it("exits 2 (bad input) with a clear message for a bad config or an unreadable TLS file", async () => {
     const config = join(temp.dir, "bad.json");
     writeFileSync(config, JSON.stringify({ products: [{ productId: "X", productSecret: "short" }] }));
     const run = startCli(["--config", config, "--memory", "--http-port", "0", "--mqtt-port", "0"]);
     await assert.rejects(run.ready, /productSecret/);
-    assert.equal(await exited(run.child), 1);
+    assert.equal(await exited(run.child), 2);
+    const tls = startCli(["--memory", "--http-port", "0", "--mqtt-port", "0", "--tls-key", join(temp.dir, "none.key"), "--tls-cert", join(temp.dir, "none.pem")]);
+    await assert.rejects(tls.ready, /--tls-key .*none\.key: cannot read it \(no such file\)/);
+    assert.equal(await exited(tls.child), 2);
+  });
+
+  it("a port in use names the address and the flag to change, without a stack trace", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      for (const flag of ["--http-port", "--mqtt-port"]) {
+        const args = ["--memory", "--http-port", "0", "--mqtt-port", "0"];
+        args[args.indexOf(flag) + 1] = String(taken);
+        const run = startCli(args);
+        const failure = await run.ready.then(() => assert.fail("started on a port in use"), (error: Error) => error.message);
+        assert.match(failure, new RegExp(`127\\.0\\.0\\.1:${taken} is already in use .*choose another with ${flag} \\(0 picks a free port\\)`));
+        assert.doesNotMatch(failure, /\n\s+at /);
+        assert.equal(await exited(run.child), 1);
+      }
+    } finally {
+      holder.close();
+    }
   });
 });

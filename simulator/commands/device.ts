@@ -2,8 +2,9 @@
  * `explorer-xs device`: one simulated device with a persistent flash file.
  */
 import { type Command, InvalidArgumentError } from "commander";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { resolveEndpoints } from "../endpoints";
+import { readInputFile, UsageError } from "../cli-errors";
 import type { ExplorerError } from "../../firmware/errors";
 
 export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const;
@@ -62,31 +63,32 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       `
-Exit codes: 0 online (with --once) or stopped by a signal once online, 3 failed in a named
-state, 4 halted by an injected power cut, 130 stopped by SIGINT/SIGTERM before it came online.
+Exit codes: 0 online (with --once) or stopped by a signal once online, 2 bad input (flags,
+files), 3 failed in a named state, 4 halted by an injected power cut, 130 stopped by
+SIGINT/SIGTERM before it came online.
 Examples:
   explorer-xs device --flash dev1.flash --device-info device_info.json --once
   explorer-xs device --flash dev1.flash --platform https://ap-guangzhou.gateway.tencentdevices.com \\
       --mqtt mqtts://PRODUCTID.iotcloud.tencentdevices.com:8883`,
     )
     .action(async (options: DeviceCommandOptions) => {
-      process.exitCode = await runDeviceCommand(program, options);
+      process.exitCode = await runDeviceCommand(options);
     });
 }
 
-async function runDeviceCommand(program: Command, options: DeviceCommandOptions): Promise<number> {
-  if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") program.error(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
-  const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> {
+  if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") throw new UsageError(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
+  const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
   // The device's modules load here, not with the CLI: `--help` and the other commands stay cheap.
-  const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }] = await Promise.all([
-    import("../device-info-file"), import("../sim-device"), import("../timeline"), import("../../hal/node/logger"),
+  const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }, { loadDevInfo }] = await Promise.all([
+    import("../device-info-file"), import("../sim-device"), import("../timeline"), import("../../hal/node/logger"), import("../../firmware/record-store"),
   ]);
   if (options.reset) {
     rmSync(options.flash, { force: true });
   }
-  const factoryInfo = options.deviceInfo ? parseTencentDeviceInfo(readFileSync(options.deviceInfo, "utf8")) : undefined;
+  const factoryInfo = options.deviceInfo ? parseTencentDeviceInfo(readInputFile(options.deviceInfo, "--device-info"), options.deviceInfo) : undefined;
   if (!factoryInfo && !existsSync(options.flash)) {
-    program.error(`${options.flash} does not exist and no --device-info was given: the device has no identity to boot with`);
+    throw new UsageError(`${options.flash} does not exist and no --device-info was given: the device has no identity to boot with`);
   }
   const timeline = new Timeline();
   const signal = firstSignal();
@@ -111,6 +113,12 @@ async function runDeviceCommand(program: Command, options: DeviceCommandOptions)
       },
     },
   });
+  // The flash wins over --device-info, as on a board: say so when they name different devices.
+  const stored = factoryInfo ? loadDevInfo(device.hal) : undefined;
+  if (factoryInfo && stored?.status === "ok" && (stored.info.productId !== factoryInfo.productId || stored.info.deviceName !== factoryInfo.deviceName)) {
+    process.stderr.write(`note: ${options.flash} already holds ${stored.info.productId}/${stored.info.deviceName} and boots as it; ` +
+      `--device-info (${factoryInfo.productId}/${factoryInfo.deviceName}) is read only from a factory-fresh flash: add --reset to start over\n`);
+  }
   device.task.onState((event) => {
     timeline.onState(event);
     if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");

@@ -13,11 +13,14 @@
  * device-info limits (docs/PROTOCOL.md §1) and NVS limits before anything is written.
  */
 import type { Command } from "commander";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileProblem, readInputFile, UsageError, writeSecretFile } from "../cli-errors";
 import { validateDeviceInfo, LIMITS } from "../../firmware/device-info";
 import { FACTORY_KEYS, FACTORY_NAMESPACE } from "../../hal/esp32/factory";
 import { checkNvsName, checkNvsValue } from "../../hal/esp32/nvs-limits";
+import { FACTORY_SEAL_KEY, STORAGE_KEY_BYTES } from "../../hal/esp32/storage-key";
 
 export class FactoryInputError extends Error {
   constructor(message: string) {
@@ -30,6 +33,8 @@ export interface FactoryEntry {
   deviceName: string;
   productId?: string;
   productSecret?: string;
+  /** The device's storage key (32 random bytes), written as factory/sealKey (docs/ESP32.md). */
+  sealKey?: Uint8Array;
 }
 
 /** The largest batch one run writes (a bound, not a platform limit). */
@@ -93,6 +98,10 @@ export function factoryCsv(entry: FactoryEntry): string {
   rows.push([FACTORY_KEYS.deviceName, "data", "string", entry.deviceName]);
   if (entry.productId !== undefined) rows.push([FACTORY_KEYS.productId, "data", "string", entry.productId]);
   if (entry.productSecret !== undefined) rows.push([FACTORY_KEYS.productSecret, "data", "string", entry.productSecret]);
+  if (entry.sealKey !== undefined) {
+    if (entry.sealKey.length !== STORAGE_KEY_BYTES) throw new FactoryInputError(`device ${JSON.stringify(entry.deviceName)}: a seal key is ${STORAGE_KEY_BYTES} bytes`);
+    rows.push([FACTORY_SEAL_KEY, "data", "hex2bin", Buffer.from(entry.sealKey).toString("hex")]);
+  }
   return rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n";
 }
 
@@ -104,6 +113,7 @@ interface FactoryOptions {
   start?: string;
   productId?: string;
   productSecret?: string;
+  sealKey?: boolean;
   out?: string;
   outDir?: string;
 }
@@ -122,15 +132,23 @@ export function runFactory(options: FactoryOptions): string[] {
   if (!options.csv) throw new FactoryInputError("choose an output format: --csv (the only one so far)");
   if ((options.devices === undefined) === (options.count === undefined)) throw new FactoryInputError("give exactly one of --devices <file> or --count <n>");
   const names = options.devices !== undefined
-    ? deviceNamesFromList(readFileSync(options.devices, "utf8"))
+    ? deviceNamesFromList(readInputFile(options.devices, "--devices"))
     : deviceNamesFromCount(parseInteger("--count", options.count), options.prefix ?? "", parseInteger("--start", options.start, 1));
-  const entries = names.map((deviceName) => ({ deviceName, productId: options.productId, productSecret: options.productSecret }));
+  const entries = names.map((deviceName) => ({
+    deviceName, productId: options.productId, productSecret: options.productSecret,
+    // One key per device from Node's CSPRNG: the firmware then never draws or writes one.
+    sealKey: options.sealKey ? new Uint8Array(randomBytes(STORAGE_KEY_BYTES)) : undefined,
+  }));
   const csvs = entries.map((entry) => ({ name: entry.deviceName, text: factoryCsv(entry) }));
 
   if (options.out !== undefined && options.outDir !== undefined) throw new FactoryInputError("give --out or --out-dir, not both");
   if (options.outDir !== undefined) {
-    mkdirSync(options.outDir, { recursive: true });
-    for (const csv of csvs) writeFileSync(join(options.outDir, `${csv.name}.csv`), csv.text, { mode: 0o600 });
+    try {
+      mkdirSync(options.outDir, { recursive: true });
+    } catch (error) {
+      throw new FactoryInputError(`--out-dir ${options.outDir}: cannot make it a folder (${fileProblem(error)})`);
+    }
+    for (const csv of csvs) writeSecretFile(join(options.outDir, `${csv.name}.csv`), csv.text, "--out-dir");
     return [
       `wrote ${csvs.length} CSV file(s) to ${options.outDir} (namespace "${FACTORY_NAMESPACE}")`,
       `next, per device: python $IDF_PATH/components/nvs_flash/nvs_partition_generator/nvs_partition_gen.py generate <name>.csv <name>.bin 0x6000`,
@@ -139,11 +157,12 @@ export function runFactory(options: FactoryOptions): string[] {
   }
   if (csvs.length !== 1) throw new FactoryInputError(`${csvs.length} devices: use --out-dir <dir> to write one CSV per device`);
   if (options.out !== undefined) {
-    writeFileSync(options.out, csvs[0].text, { mode: 0o600 });
+    writeSecretFile(options.out, csvs[0].text, "--out");
     return [`wrote ${options.out} for ${csvs[0].name}`];
   }
-  // Standard output ends up in terminals and CI logs: a ProductSecret goes to a file only.
+  // Standard output ends up in terminals and CI logs: a ProductSecret or a seal key goes to a file only.
   if (options.productSecret !== undefined) throw new FactoryInputError("with --product-secret, write to a file: --out <file> or --out-dir <dir>");
+  if (options.sealKey) throw new FactoryInputError("with --seal-key, write to a file: --out <file> or --out-dir <dir>");
   return [csvs[0].text.trimEnd()];
 }
 
@@ -158,13 +177,14 @@ export function register(program: Command): void {
     .option("--start <n>", "first index with --count", "1")
     .option("--product-id <id>", "ProductId to burn into every device (else the manifest config's)")
     .option("--product-secret <secret>", "ProductSecret to burn into every device (else the manifest config's)")
+    .option("--seal-key", "a random 32-byte storage key per device (factory/sealKey), so the firmware never makes one (docs/ESP32.md)")
     .option("--out <file>", "write the CSV of a single device to this file (default: standard output)")
     .option("--out-dir <dir>", "write one <DeviceName>.csv per device into this directory")
     .action((options: FactoryOptions) => {
       try {
         for (const line of runFactory(options)) process.stdout.write(line + "\n");
       } catch (error) {
-        if (error instanceof FactoryInputError) program.error(`factory: ${error.message}`, { exitCode: 2 });
+        if (error instanceof FactoryInputError) throw new UsageError(`factory: ${error.message}`);
         throw error;
       }
     });

@@ -3,8 +3,9 @@
  * The record is opened with the device's own storage key (the `<FILE>.efuse` sidecar).
  */
 import type { Command } from "commander";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { FlashReport } from "../../firmware/record-store";
+import { UsageError, writeSecretFile } from "../cli-errors";
 
 /** The flash modules, loaded by these commands only: `--help` and the other commands stay cheap. */
 async function flashModules() {
@@ -14,11 +15,11 @@ async function flashModules() {
   return { createNodeHal, openFlashFile, efusePathFor, inspectFlash, loadDevInfo, toTencentDeviceInfo };
 }
 
-async function openForReading(program: Command, file: string) {
+async function openForReading(file: string) {
   const { createNodeHal, openFlashFile, efusePathFor } = await flashModules();
-  if (!existsSync(file)) program.error(`${file} does not exist`);
+  if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
   if (!existsSync(efusePathFor(file))) {
-    program.error(`${efusePathFor(file)} is missing: without the device's storage key the sealed record cannot be opened`);
+    throw new UsageError(`${efusePathFor(file)} is missing: without the device's storage key the sealed record cannot be opened`);
   }
   const flash = openFlashFile(file);
   return { flash, hal: createNodeHal({ flashFile: file, flash, logger: { log: () => undefined } }) };
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .argument("<file>", "the device's flash file")
     .option("--json", "print as JSON")
     .action(async (file: string, options: { json?: boolean }) => {
-      const { flash: nvs, hal } = await openForReading(program, file);
+      const { flash: nvs, hal } = await openForReading(file);
       const { inspectFlash } = await flashModules();
       const report = inspectFlash(hal);
       const stats = nvs.stats();
@@ -50,15 +51,15 @@ export function register(program: Command): void {
     .argument("<file>", "the device's flash file")
     .option("--out <path>", "where to write (default: standard output)")
     .action(async (file: string, options: { out?: string }) => {
-      const { hal } = await openForReading(program, file);
+      const { hal } = await openForReading(file);
       const { loadDevInfo, toTencentDeviceInfo } = await flashModules();
       const load = loadDevInfo(hal);
       if (load.status !== "ok") {
-        program.error(load.status === "empty" ? `${file} holds no device record` : `${file} holds no readable record: ${load.reason}`);
+        throw new UsageError(load.status === "empty" ? `${file} holds no device record` : `${file} holds no readable record: ${load.reason}`);
       }
       const text = JSON.stringify(toTencentDeviceInfo(load.info), null, 2) + "\n";
       if (options.out) {
-        writeFileSync(options.out, text, { mode: 0o600 });
+        writeSecretFile(options.out, text, "--out");
         process.stderr.write(`wrote ${options.out} (contains secrets, mode 0600)\n`);
       } else process.stdout.write(text);
     });

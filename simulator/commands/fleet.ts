@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
 import { resolveEndpoints } from "../endpoints";
+import { UsageError } from "../cli-errors";
 
 interface FleetCommandOptions {
   count: number;
@@ -71,7 +72,11 @@ export function register(program: Command): void {
         process.exitCode = await runAgainWith(FLEET_NODE_ARGS);
         return;
       }
-      const summary = await runFleetCommand(program, options);
+      const summary = await runFleetCommand(options);
+      if ("stoppedBy" in summary) {
+        process.stderr.write(`fleet stopped by ${summary.stoppedBy}: ${summary.booted} of ${options.count} devices booted, ${summary.online} online\n`);
+        process.exit(EXIT_INTERRUPTED); // the worker threads and the devices' sockets end with the process
+      }
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
       process.exitCode = summary.failed === 0 ? 0 : 3;
@@ -80,11 +85,12 @@ export function register(program: Command): void {
 
 /**
  * Runs this process's command line again in a child node with `nodeArgs` added, output to the same
- * terminal; resolves with its exit code. A signal to this process goes on to the child, which
- * ends on it as the command would have.
+ * terminal; resolves with its exit code. The child has a process group of its own, so a Ctrl-C
+ * reaches it once, forwarded from here (SIGINT, SIGTERM and SIGHUP alike), and it stops as the
+ * command does: platform stopped, temporary files removed, exit code 130.
  */
 function runAgainWith(nodeArgs: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, [...nodeArgs, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  const child = spawn(process.execPath, [...nodeArgs, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", detached: true });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
   return new Promise((resolve) => {
@@ -96,7 +102,26 @@ function runAgainWith(nodeArgs: readonly string[]): Promise<number> {
   });
 }
 
-async function runFleetCommand(program: Command, options: FleetCommandOptions): Promise<FleetSummary> {
+/** Exit code after Ctrl-C (SIGINT) or SIGTERM, as `explorer-xs device` uses. */
+const EXIT_INTERRUPTED = 130;
+
+/** How far a fleet got when a signal stopped it. */
+interface FleetStopped {
+  stoppedBy: string;
+  booted: number;
+  online: number;
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM; listening stops the default exit, so the platform and temporary files are cleaned up first. */
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary | FleetStopped> {
+  const signal = firstSignal();
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
@@ -105,9 +130,9 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
-      if (!options.productId || !options.productSecret) program.error("--platform needs --product-id and --product-secret");
+      if (!options.productId || !options.productSecret) throw new UsageError("--platform needs --product-id and --product-secret");
       product = { productId: options.productId!, productSecret: options.productSecret! };
-      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => program.error(message));
+      endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
@@ -121,7 +146,8 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
     const showBar = options.progress && !options.json && process.stderr.isTTY;
     const bar = showBar ? new SingleBar({ format: "fleet [{bar}] {value}/{total} booted, {online} online, {eta}s left", stream: process.stderr }, Presets.shades_classic) : undefined;
     bar?.start(options.count, 0, { online: 0 });
-    const summary = await runFleet({
+    const progress = { booted: 0, online: 0 };
+    const run = runFleet({
       count: options.count,
       concurrency: options.concurrency,
       prefix: options.prefix,
@@ -130,10 +156,15 @@ async function runFleetCommand(program: Command, options: FleetCommandOptions): 
       flashDir: options.flashDir,
       workers: options.workers ?? defaultWorkers(platform !== undefined),
       platformPid: platform?.child.pid,
-      onProgress: (done, online) => bar?.update(done, { online }),
+      onProgress: (done, online) => {
+        progress.booted = done;
+        progress.online = online;
+        bar?.update(done, { online });
+      },
     });
+    const summary = await Promise.race([run, signal]);
     bar?.stop();
-    return summary;
+    return typeof summary === "string" ? { stoppedBy: summary, ...progress } : summary;
   } finally {
     await platform?.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -4,8 +4,8 @@
  * one JSON line per registration, connection and Cloud API call (never a secret).
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { readFileSync } from "node:fs";
 import type { RunningPlatform } from "../platform/index";
+import { EXIT_BAD_INPUT, readInputFile, UsageError } from "../cli-errors";
 
 /**
  * Log lines are written in batches, at most every LOG_FLUSH_MS or LOG_FLUSH_CHARS (the lines
@@ -73,6 +73,20 @@ interface PlatformCommandOptions {
   secretKey?: string;
 }
 
+/** Why the platform did not start, in words that say what to do; a port in use names its flag. */
+function startFailure(error: unknown, options: PlatformCommandOptions): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code, port } = error as NodeJS.ErrnoException & { port?: number };
+  if (code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL") return error.message;
+  const flags = [
+    ["--http-port", options.httpPort], ["--mqtt-port", options.mqttPort], ["--https-port", options.httpsPort],
+    ["--mqtt-tls-port", options.mqttTlsPort ?? options.mqttPskPort],
+  ].filter(([, value]) => value === port).map(([flag]) => flag);
+  const choose = flags.length ? `choose another with ${flags.join(" or ")} (0 picks a free port)` : "choose other ports (0 picks a free port)";
+  if (code === "EADDRNOTAVAIL") return `${options.host} is not an address of this machine (--host): ${error.message}`;
+  return `${options.host}:${port} is already in use (another platform running?): stop what holds it, or ${choose}`;
+}
+
 /** Lines before the ready line: where the Cloud API's key pair is, and a one-time console link. */
 export function credentialLines(platform: RunningPlatform): string[] {
   const { secretId, secretKey, source } = platform.apiCredentials;
@@ -120,13 +134,13 @@ export function register(program: Command): void {
     .option("--secret-key <key>", "the Cloud API's SecretKey (with --secret-id)")
     .action(async (options: PlatformCommandOptions) => {
       if ((options.tlsKey === undefined) !== (options.tlsCert === undefined)) {
-        program.error("--tls-key and --tls-cert go together");
+        throw new UsageError("--tls-key and --tls-cert go together");
       }
       if (options.mqttPskPort !== undefined && options.mqttTlsPort !== undefined && options.mqttPskPort !== options.mqttTlsPort) {
-        program.error("--mqtt-psk-port is an alias of --mqtt-tls-port: give one of them");
+        throw new UsageError("--mqtt-psk-port is an alias of --mqtt-tls-port: give one of them");
       }
       if ((options.secretId === undefined) !== (options.secretKey === undefined)) {
-        program.error("--secret-id and --secret-key go together");
+        throw new UsageError("--secret-id and --secret-key go together");
       }
       let platform: RunningPlatform;
       const log = createBatchedLog((text) => process.stdout.write(text));
@@ -139,7 +153,7 @@ export function register(program: Command): void {
           host: options.host,
           httpPort: options.httpPort,
           mqttPort: options.mqttPort,
-          tls: options.tlsKey && options.tlsCert ? { key: readFileSync(options.tlsKey), cert: readFileSync(options.tlsCert) } : undefined,
+          tls: options.tlsKey && options.tlsCert ? { key: readInputFile(options.tlsKey, "--tls-key"), cert: readInputFile(options.tlsCert, "--tls-cert") } : undefined,
           httpsPort: options.httpsPort,
           mqttTlsPort: options.mqttTlsPort ?? options.mqttPskPort,
           timestampWindowSeconds: options.timestampWindow,
@@ -149,8 +163,9 @@ export function register(program: Command): void {
           log: options.log ? log.line : undefined, // none: the platform then skips what only the log would show
         });
       } catch (error) {
-        process.stderr.write(`platform failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exitCode = 1;
+        process.stderr.write(`platform failed to start: ${startFailure(error, options)}\n`);
+        // A config file or flag the user can fix is bad input; anything else (a port in use) is not.
+        process.exitCode = error instanceof Error && (error.name === "ConfigError" || error.name === "UsageError") ? EXIT_BAD_INPUT : 1;
         return;
       }
       const extra = [

@@ -7,13 +7,14 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PlatformBroker } from "./broker";
-import { CertAuthority } from "./cert-authority";
+import { CertAuthority, type DeviceKeyType } from "./cert-authority";
 import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
 import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
 import { createCloudApiHandler } from "./cloud-api/server";
 import { createDataActions } from "./cloud-api/data-actions";
 import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
 import { PlatformEvents } from "./events";
+import { lockDataFolder } from "./data-lock";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import { createRegisterHandler, type PlatformLog } from "./register-api";
 import { Registry } from "./registry";
@@ -57,6 +58,8 @@ export interface PlatformOptions {
   apiCredentials?: ApiKeyPair;
   /** How long CallDeviceActionSync waits for the device's action_reply; default 5000 ms. */
   actionTimeoutMs?: number;
+  /** Key algorithm of the device certificates it issues: "ec" (default) or "rsa" (what Moddable firmware can present). */
+  deviceKeyType?: DeviceKeyType;
 }
 
 /** Where the Cloud API's key pair came from, for the ready output. */
@@ -114,8 +117,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   const persistent = options.dataDir !== undefined && !options.memory;
 
-  const registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
-  const cleanups: Array<() => Promise<void> | void> = [() => registry.close()];
+  const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
+  let registry: Registry;
+  try {
+    registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
+  } catch (error) {
+    releaseDataFolder();
+    throw error;
+  }
+  const cleanups: Array<() => Promise<void> | void> = [releaseDataFolder, () => registry.close()];
   let closing: Promise<void> | undefined;
   // Idempotent, and in reverse order of start: listeners, broker, CA, database.
   const closeAll = () => (closing ??= (async () => {
@@ -131,7 +141,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.
     let caPromise: Promise<CertAuthority> | undefined;
-    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined));
+    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined, options.deviceKeyType));
     cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 
