@@ -150,6 +150,8 @@ describe("explorer-xs CLI", function () {
       [["factory", "--csv", "--devices", join(dir, "no-such-list.txt")], /--devices .*: cannot read it \(no such file\)/],
       [["fleet", "--count", "-3"], /whole number/],
       [["fleet", "--count", "3", "--platform", "http://127.0.0.1:9"], /--platform needs --product-id and --product-secret/],
+      [["fleet", "--count", "3", "--mqtt", "mqtt://127.0.0.1:9", "--product-id", PRODUCT_ID], /--mqtt, --product-id go with --platform URL/],
+      [["fleet", "--count", "3", "--auto-create", "--platform", "http://127.0.0.1:9", "--product-id", PRODUCT_ID, "--product-secret", PRODUCT_SECRET], /--auto-create is for the fleet's own platform/],
       [["no-such-command"], /unknown command 'no-such-command'/],
     ];
     for (const [args, message] of cases) {
