@@ -6,6 +6,8 @@
  * markers), by function, and garbage collection. What BENCHMARKS.md quotes for every miss.
  *
  *   node --import tsx bench/profile.ts [COUNT]       (default 10000; profiles kept in a temp folder, path printed)
+ *   node --import tsx bench/profile.ts --summarise FILE.cpuprofile...   (any profile, e.g. of
+ *       `node --cpu-prof simulator/bin/explorer-xs.js device ... --once`)
  */
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   for (const side of ["platform", "fleet"]) mkdirSync(join(dir, side));
   const names = Array.from({ length: count }, (_, index) => `p-${index}`);
   const platform = await startPlatformProcess({
+    log: false, // as `explorer-xs fleet` runs its platform
     configFile: join(dir, "products.json"),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
     nodeArgs: ["--cpu-prof", "--cpu-prof-dir", join(dir, "platform")],
@@ -101,4 +104,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) await main();
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  if (process.argv[2] === "--summarise") for (const file of process.argv.slice(3)) process.stdout.write(`${summarise(file, 25)}\n\n`);
+  else await main();
+}

@@ -7,7 +7,7 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs)
+ * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs, moddable)
  *          --large       run the large sections instead (fleet-100k, registry-1m; tens of minutes)
  *          --out FILE    write the results there instead of bench/results.json
  *          --markdown    print the table as Markdown (for BENCHMARKS.md)
@@ -15,7 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow, SectionOutput } from "./lib/row";
@@ -24,8 +24,6 @@ import { round, spread } from "./lib/stats";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TOTAL_BUDGET_MS = 9.5 * 60_000;
 const LARGE_BUDGET_MS = 60 * 60_000;
-/** Open files a large section's processes may hold: 100,000 sockets each, and room. */
-const LARGE_OPEN_FILES = 262_144;
 
 interface Section {
   name: string;
@@ -52,6 +50,7 @@ const SECTIONS: Section[] = [
   { name: "connect-ceiling", file: "connect-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
   { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
+  { name: "moddable", file: "moddable.ts", timeoutMs: 900_000, toRows: moddableRows },
   { name: "fleet-100k", file: "fleet-large.ts", timeoutMs: 30 * 60_000, toRows: ownRows, large: true },
   { name: "registry-1m", file: "registry-growth.ts", timeoutMs: 25 * 60_000, toRows: ownRows, large: true },
 ];
@@ -84,6 +83,15 @@ function xsRows(output: unknown): BenchRow[] {
   return xs.rows;
 }
 
+/** The Moddable lane's heap figures (bench/moddable.ts); without an SDK it says why it skipped. */
+function moddableRows(output: unknown): BenchRow[] {
+  const result = output as SectionOutput & { details?: { skipped?: string } };
+  if (result.rows.length === 0 && result.details?.skipped) {
+    return [{ section: "moddable", name: "Moddable lane heap", unit: "", figure: Number.NaN, spread: spread([Number.NaN]), note: `skipped: ${result.details.skipped}` }];
+  }
+  return result.rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running one section.
 // ---------------------------------------------------------------------------------------------
@@ -109,17 +117,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  * processes included), killing the group if it overruns, and once it is done so that nothing
  * a section started can outlive it.
  */
-function runScript(file: string, timeoutMs: number, openFiles?: number): Promise<unknown> {
-  const node = [process.execPath, "--import", "tsx", join(HERE, file)];
-  // A large section holds one socket per device in each process: raise the soft open-file limit
-  // of its whole process group as far as the hard limit allows (util-linux prlimit; raising the
-  // hard limit needs CAP_SYS_RESOURCE, which a container may not grant even to root); the
-  // section reports the limit it ran into.
-  const hard = openFileLimits()?.hard;
-  const soft = openFiles !== undefined && hard !== undefined ? Math.min(openFiles, hard) : undefined;
-  const raise = soft !== undefined && soft > (openFileLimits()?.soft ?? 0) && existsSync("/usr/bin/prlimit");
-  const [command, ...args] = raise ? ["/usr/bin/prlimit", `--nofile=${soft}:${hard}`, "--", ...node] : node;
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], detached: true });
+function runScript(file: string, timeoutMs: number): Promise<unknown> {
+  // The section may read its own deadline (bench/lib/deadline.ts), kept a little before the kill.
+  const env = { ...process.env, BENCH_SECTION_DEADLINE: String(Date.now() + timeoutMs - 15_000) };
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file)], { stdio: ["ignore", "pipe", "inherit"], detached: true, env });
   if (child.pid !== undefined) runningGroups.add(child.pid);
   let stdout = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
@@ -146,18 +147,6 @@ function runScript(file: string, timeoutMs: number, openFiles?: number): Promise
   });
 }
 
-/** This process's open-file limits (Linux /proc), or undefined elsewhere. */
-function openFileLimits(): { soft: number; hard: number } | undefined {
-  try {
-    const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    if (!match) return undefined;
-    const value = (text: string) => (text === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(text));
-    return { soft: value(match[1]), hard: value(match[2]) };
-  } catch {
-    return undefined;
-  }
-}
-
 interface SectionResult { name: string; status: "ok" | "failed"; seconds: number; error?: string; rows: BenchRow[]; raw?: unknown }
 
 async function runSection(section: Section, deadline: number): Promise<SectionResult> {
@@ -165,7 +154,7 @@ async function runSection(section: Section, deadline: number): Promise<SectionRe
   try {
     const left = deadline - Date.now();
     if (left < 5000) throw new Error("no time left in the bench's overall budget");
-    const output = await runScript(section.file, Math.min(section.timeoutMs, left), section.large ? LARGE_OPEN_FILES : undefined);
+    const output = await runScript(section.file, Math.min(section.timeoutMs, left));
     return { name: section.name, status: "ok", seconds: round((performance.now() - started) / 1000), rows: section.toRows(output), raw: output };
   } catch (error) {
     const message = (error as Error).message;

@@ -69,6 +69,20 @@ async function pairs(make: (run: number) => { a: () => Promise<number>; b: () =>
 
 const pairRatios = (figures: number[], ceilings: number[]) => figures.map((figure, index) => figure / ceilings[index]);
 
+/** A timed pair as a row: ours against a reference; `limit` is the largest accepted ours/reference. */
+function pairRow(name: string, timings: { a: number[]; b: number[] }, reference: string, limit: number, goal: string): BenchRow {
+  const ratio = median(pairRatios(timings.a, timings.b));
+  const ours = spread(timings.a, 0);
+  const theirs = spread(timings.b, 0);
+  return {
+    section: "startup", name, unit: "ms",
+    figure: ours.median, spread: ours,
+    ceiling: { name: reference, figure: theirs.median, spread: theirs },
+    ratio: round(1 / ratio, 2), goal, pass: ratio <= limit,
+    note: `${round(ratio, 2)}× ${reference} (median of ${PAIRS} alternating pairs)`,
+  };
+}
+
 export async function runStartupBench(): Promise<SectionOutput> {
   const dir = mkdtempSync(join(tmpdir(), "explorer-xs-bench-startup-"));
   const platform = await startPlatformProcess({
@@ -83,16 +97,7 @@ export async function runStartupBench(): Promise<SectionOutput> {
       a: async () => must(await timeProcess(process.execPath, [BIN, "--help"]), "explorer-xs --help"),
       b: async () => must(await timeProcess(process.execPath, ["-e", ""]), "node -e ''"),
     }));
-    const helpRatio = median(pairRatios(help.a, help.b));
-    const helpStats = spread(help.a, 0);
-    const nodeStats = spread(help.b, 0);
-    rows.push({
-      section: "startup", name: "`explorer-xs --help` (compiled CLI, whole process)", unit: "ms",
-      figure: helpStats.median, spread: helpStats,
-      ceiling: { name: "node -e ''", figure: nodeStats.median, spread: nodeStats },
-      ratio: round(1 / helpRatio, 2), goal: "within 2× of node -e '' (ratio >= 0.5)", pass: helpRatio <= 2,
-      note: `${round(helpRatio, 2)}× node -e '' (median of ${PAIRS} alternating pairs)`,
-    });
+    rows.push(pairRow("`explorer-xs --help` (compiled CLI, whole process)", help, "node -e ''", 2, "within 2× of node -e '' (ratio >= 0.5)"));
 
     // cold device as a whole process vs the bare Node client
     const deviceInfo = (name: string) => {
@@ -100,20 +105,14 @@ export async function runStartupBench(): Promise<SectionOutput> {
       writeFileSync(file, JSON.stringify({ auth_mode: "KEY", ...PRODUCT, deviceName: name }));
       return file;
     };
+    const ourColdDevice = async (name: string) => must(await timeProcess(process.execPath,
+      [BIN, "device", "--flash", join(dir, `${name}.flash`), "--device-info", deviceInfo(name), "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--once"]), "explorer-xs device --once");
     const cold = await pairs((run) => ({
-      a: async () => must(await timeProcess(process.execPath, [BIN, "device", "--flash", join(dir, `ours-${run}.flash`), "--device-info", deviceInfo(`ours-${run}`), "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--once"]), "explorer-xs device --once"),
+      a: () => ourColdDevice(`ours-${run}`),
       b: async () => must(await timeProcess(process.execPath, [join(HERE, "ceiling", "bare-device.mjs"), platform.httpUrl, platform.mqttUrl, PRODUCT.productId, PRODUCT.productSecret, `bare-${run}`]), "bare-device.mjs"),
     }));
-    const coldRatio = median(pairRatios(cold.a, cold.b));
-    const coldStats = spread(cold.a, 0);
-    const bareStats = spread(cold.b, 0);
-    rows.push({
-      section: "startup", name: "cold device, whole process: `explorer-xs device --once` (register, flash, connect, report acked)", unit: "ms",
-      figure: coldStats.median, spread: coldStats,
-      ceiling: { name: "bare Node: one signed POST + one MQTT.js CONNECT", figure: bareStats.median, spread: bareStats },
-      ratio: round(1 / coldRatio, 2), goal: "within 2× of the bare client (ratio >= 0.5)", pass: coldRatio <= 2,
-      note: `${round(coldRatio, 2)}× the bare client (median of ${PAIRS} alternating pairs)`,
-    });
+    rows.push(pairRow("cold device, whole process: `explorer-xs device --once` (register, flash, connect, report acked)", cold,
+      "bare Node: one signed POST + one MQTT.js CONNECT", 2, "within 2× of the bare client (ratio >= 0.5)"));
 
     // Tencent's Python SDK, where installed
     const script = join(HERE, "python", "tencent_sdk_cold_boot.py");
@@ -121,19 +120,11 @@ export async function runStartupBench(): Promise<SectionOutput> {
     let pythonDetails: unknown;
     if (probe.code === 0) {
       const python = await pairs((run) => ({
-        a: async () => must(await timeProcess(process.execPath, [BIN, "device", "--flash", join(dir, `vs-py-${run}.flash`), "--device-info", deviceInfo(`vs-py-${run}`), "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--once"]), "explorer-xs device --once"),
+        a: () => ourColdDevice(`vs-py-${run}`),
         b: async () => must(await timeProcess(PYTHON, [script, platform.httpUrl, platform.mqttUrl, PRODUCT.productId, PRODUCT.productSecret, `py-${run}`]), "Tencent Python SDK"),
       }));
-      const ratio = median(pairRatios(python.a, python.b));
-      const ours = spread(python.a, 0);
-      const theirs = spread(python.b, 0);
-      rows.push({
-        section: "startup", name: "cold device, whole process, vs Tencent's Python SDK (dynregDevice + connect)", unit: "ms",
-        figure: ours.median, spread: ours,
-        ceiling: { name: "Tencent Python SDK, same platform", figure: theirs.median, spread: theirs },
-        ratio: round(ratio, 2), goal: "at most 0.5× the Python SDK's time", pass: ratio <= 0.5,
-        note: `ratio = ours / Python, median of ${PAIRS} alternating pairs`,
-      });
+      rows.push(pairRow("cold device, whole process, vs Tencent's Python SDK (dynregDevice + connect)", python,
+        "Tencent Python SDK, same platform", 0.5, "at most 0.5× the Python SDK's time (ratio >= 2)"));
       pythonDetails = { ours: python.a, python: python.b };
     } else {
       const reason = probe.code === PYTHON_SKIPPED ? probe.stderr.trim()

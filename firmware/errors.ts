@@ -2,6 +2,7 @@
  * Typed errors of the core. Every failure a device can meet maps to one `code`, classified as
  * retryable (try again later, with backoff) or fatal (a person must act; never retried in a loop).
  */
+import { nameErrorClass } from "../hal/types";
 
 export type ErrorCode =
   // retryable
@@ -39,11 +40,13 @@ export function isRetryableCode(code: ErrorCode): boolean {
 }
 
 export class ExplorerError extends Error {
+  static {
+    nameErrorClass(this, "ExplorerError");
+  }
   readonly code: ErrorCode;
   readonly retryable: boolean;
   constructor(code: ErrorCode, message: string) {
     super(message);
-    this.name = "ExplorerError";
     this.code = code;
     this.retryable = isRetryableCode(code);
   }
@@ -51,10 +54,12 @@ export class ExplorerError extends Error {
 
 /** Raised by the device-info model and record store. */
 export class DeviceInfoError extends ExplorerError {
+  static {
+    nameErrorClass(this, "DeviceInfoError");
+  }
   readonly field: string;
   constructor(field: string, message: string) {
     super("invalid-device-info", message);
-    this.name = "DeviceInfoError";
     this.field = field;
   }
 }
@@ -64,12 +69,14 @@ export class DeviceInfoError extends ExplorerError {
  * and `serverDate` the answer's Date header, so a "timestamp-rejected" can correct the clock.
  */
 export class DynregError extends ExplorerError {
+  static {
+    nameErrorClass(this, "DynregError");
+  }
   readonly platformCode?: string;
   readonly httpStatus?: number;
   readonly serverDate?: string;
   constructor(code: ErrorCode, message: string, details: { platformCode?: string; httpStatus?: number; serverDate?: string } = {}) {
     super(code, message);
-    this.name = "DynregError";
     this.platformCode = details.platformCode;
     this.httpStatus = details.httpStatus;
     this.serverDate = details.serverDate;

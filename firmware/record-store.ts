@@ -17,7 +17,7 @@
  *   rec.a, rec.b          slot heads (ArrayBuffer: nonce || secretbox(JSON))
  *   rec.a.0 .. rec.a.7    slot A chunks (only for records that do not fit in the head)
  */
-import { FlashError, NVS_MAX_BLOB_BYTES, type FlashValue, type Hal } from "../hal/types";
+import { FlashError, nameErrorClass, NVS_MAX_BLOB_BYTES, type FlashValue, type Hal } from "../hal/types";
 import { validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { constantTimeEqual, hexEncode, maskSecret, utf8Decode, utf8Encode } from "./encoding";
 import { ExplorerError } from "./errors";
@@ -35,10 +35,12 @@ export type StoreHal = Pick<Hal, "flash" | "crypto" | "storageKey">;
 
 /** A flash failure below the record store (limit, I/O, power cut), kept as `cause`. */
 export class RecordStoreError extends ExplorerError {
+  static {
+    nameErrorClass(this, "RecordStoreError");
+  }
   readonly flashCode?: FlashError["code"];
   constructor(message: string, cause?: unknown) {
     super("storage", message);
-    this.name = "RecordStoreError";
     if (cause instanceof FlashError) this.flashCode = cause.code;
   }
 }

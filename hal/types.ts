@@ -198,31 +198,47 @@ export interface Hal {
 // Errors a port raises. Plain classes so both engines can `instanceof` them.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Names an Error subclass on its prototype. Moddable's preloading freezes the built-ins, so
+ * `this.name = "..."` in a constructor throws there ("set name: not writable": an own property
+ * cannot be assigned over a frozen inherited one); defining it once on the prototype works on
+ * every engine.
+ */
+export function nameErrorClass(errorClass: { prototype: Error }, name: string): void {
+  Object.defineProperty(errorClass.prototype, "name", { value: name, writable: true, configurable: true });
+}
+
 export class HalNetworkError extends Error {
+  static {
+    nameErrorClass(this, "HalNetworkError");
+  }
   readonly code: NetworkErrorCode;
   constructor(code: NetworkErrorCode, message: string) {
     super(message);
-    this.name = "HalNetworkError";
     this.code = code;
   }
 }
 
 /** Raised by the core's MQTT engine: the broker said no. */
 export class HalMqttError extends Error {
+  static {
+    nameErrorClass(this, "HalMqttError");
+  }
   /** CONNACK return code (1..5), or 0x80 for a refused subscription. */
   readonly returnCode: number;
   constructor(returnCode: number, message: string) {
     super(message);
-    this.name = "HalMqttError";
     this.returnCode = returnCode;
   }
 }
 
 export class FlashError extends Error {
+  static {
+    nameErrorClass(this, "FlashError");
+  }
   readonly code: "limit" | "io" | "power-cut";
   constructor(code: "limit" | "io" | "power-cut", message: string) {
     super(message);
-    this.name = "FlashError";
     this.code = code;
   }
 }

@@ -23,6 +23,8 @@ export interface PlatformProcessOptions {
   /** Keep the registry in this folder (SQLite file, WAL); default: in memory. */
   dataDir?: string;
   extraArgs?: string[];
+  /** Print the JSON event log (default true); a fleet that never reads it saves the platform's CPU. */
+  log?: boolean;
   /** Options for node itself (e.g. --cpu-prof). */
   nodeArgs?: string[];
   readyTimeoutMs?: number;
@@ -32,7 +34,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
   if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.extraArgs ?? [])],
+    [...(options.nodeArgs ?? []), "--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.log === false ? ["--no-log"] : []), ...(options.extraArgs ?? [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

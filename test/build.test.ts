@@ -3,9 +3,9 @@
  * stale build is noticed, and that stack traces still name the TypeScript sources.
  */
 import { strict as assert } from "node:assert";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { runProcess } from "./lib/run-process";
 // @ts-expect-error plain JavaScript module without type declarations (it runs before anything is built)
 import { staleReason } from "../scripts/build.mjs";
@@ -28,7 +28,7 @@ describe("compiled CLI (dist/)", function () {
     const dir = mkdtempSync(join(tmpdir(), "exs-bin-"));
     try {
       mkdirSync(join(dir, "simulator", "bin"), { recursive: true });
-      copyFileSync(BIN, join(dir, "simulator", "bin", "explorer-xs.js"));
+      for (const file of readdirSync(dirname(BIN))) copyFileSync(join(dirname(BIN), file), join(dir, "simulator", "bin", file));
       const result = await runProcess(process.execPath, [join(dir, "simulator", "bin", "explorer-xs.js"), "--help"]);
       assert.equal(result.code, 2);
       assert.match(result.stderr, /not built.*npm run build/);
@@ -50,6 +50,21 @@ describe("compiled CLI (dist/)", function () {
       }
       assert.equal(staleReason(), undefined);
     }
+  });
+
+  it("the bin maps a crash's dist/ frames to the TypeScript files and lines, only when it prints one", async () => {
+    // @ts-expect-error plain JavaScript beside the bin
+    const { mapStack } = await import("../simulator/bin/mapped-stack.js");
+    const bundle = join(ROOT, "dist", "fleet-worker.js");
+    const lines = readFileSync(bundle, "utf8").split("\n");
+    const line = lines.findIndex((text) => text.includes("runs as a worker thread"));
+    const column = lines[line].indexOf("throw");
+    const stack = `Error: x\n    at file://${bundle}:${line + 1}:${column + 1}\n    at run (${bundle}:${line + 1}:${column + 1})\n    at node:internal/main:1:1`;
+    const source = readFileSync(join(ROOT, "simulator", "fleet-worker.ts"), "utf8").split("\n");
+    const expected = source.findIndex((text) => text.includes("runs as a worker thread")) + 1;
+    const mapped = mapStack(stack, ROOT) as string;
+    assert.equal(mapped.match(new RegExp(`simulator/fleet-worker\\.ts:${expected}:\\d+`, "g"))?.length, 2, mapped);
+    assert.match(mapped, /node:internal\/main:1:1/, "frames outside dist/ are left as they are");
   });
 
   it("a crash in compiled code reports the TypeScript file and line", async () => {

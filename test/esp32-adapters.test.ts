@@ -241,7 +241,9 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
     it("opens mqtts:// endpoints on SecureSocket with the root CA, the server name and a client certificate as DER", async () => {
       const der = (text: string) => Buffer.from(text).toString("base64").match(/.{1,64}/g)!.join("\n");
       const certPem = `-----BEGIN CERTIFICATE-----\n${der("leaf cert")}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n${der("issuer")}\n-----END CERTIFICATE-----\n`;
-      const keyPem = `-----BEGIN PRIVATE KEY-----\n${der("pkcs8 key")}\n-----END PRIVATE KEY-----\n`;
+      const { generateKeyPairSync } = await import("node:crypto");
+      const rsaKey = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey;
+      const keyPem = rsaKey.export({ type: "pkcs8", format: "pem" }).toString();
       const socket = await transport.connect({ host: "127.0.0.1", port, tls: { serverName: "PID.iotcloud.example", clientCertificate: { certPem, keyPem } } }, recorder().handlers, 2000);
       const secure = Socket.instances[0].dictionary.secure as Record<string, unknown>;
       assert.equal(Socket.instances[0].constructor.name, "SecureSocket");
@@ -249,9 +251,22 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       assert.equal(secure.protocolVersion, 0x0303);
       assert.equal(secure.tls_server_name, "PID.iotcloud.example");
       assert.deepEqual((secure.clientCertificates as ArrayBuffer[]).map((item) => Buffer.from(item).toString()), ["leaf cert", "issuer"]);
-      assert.equal(Buffer.from(secure.clientKey as ArrayBuffer).toString(), "pkcs8 key");
+      assert.deepEqual(Buffer.from(secure.clientKey as ArrayBuffer), rsaKey.export({ type: "pkcs8", format: "der" }));
       socket.close();
       assert.throws(() => pemToDer("no armour here", "client key"), isNet("tls"));
+    });
+
+    it("refuses a client key Moddable's TLS cannot sign with (EC) as unusable credentials, before opening a socket", async () => {
+      const { generateKeyPairSync } = await import("node:crypto");
+      const der = (text: string) => Buffer.from(text).toString("base64");
+      const certPem = `-----BEGIN CERTIFICATE-----\n${der("leaf cert")}\n-----END CERTIFICATE-----\n`;
+      const keyPem = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      const opened = Socket.instances.length;
+      await assert.rejects(
+        transport.connect({ host: "127.0.0.1", port, tls: { clientCertificate: { certPem, keyPem } } }, recorder().handlers, 2000),
+        (error: unknown) => isNet("credentials")(error) && /RSA client keys only/.test((error as Error).message),
+      );
+      assert.equal(Socket.instances.length, opened);
     });
 
     describe("the MQTT contract's scenarios on this adapter (over the stand-ins)", () => {
@@ -287,15 +302,30 @@ describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
       prefs.calls.length = 0;
     });
 
-    it("stores typed values and lists keys although Preference.keys() is empty on ESP32", () => {
-      const flash = new PreferenceFlash({ exs: ["rec.a", "rec.b"] });
+    it("stores typed values and lists keys with Preference.keys(), which works on ESP32 (nvs_entry_find)", () => {
+      const flash = new PreferenceFlash();
       flash.set("exs", "rec.b", new Uint8Array([1, 2]).buffer);
       flash.set("other", "count", 7);
       assert.deepEqual(flash.keys("exs"), ["rec.b"]);
-      assert.deepEqual(flash.keys("other"), ["count"], "keys written this boot are known");
+      assert.deepEqual(flash.keys("other"), ["count"]);
       flash.delete("exs", "rec.b");
       assert.deepEqual(flash.keys("exs"), []);
       assert.equal(flash.get("other", "count"), 7);
+    });
+
+    it("lists keys written on an earlier boot under names it was never told, with one Preference.keys() call and no reads", () => {
+      prefs.nvs.set("exs/rec.a.7", new Uint8Array([9]).buffer);
+      prefs.nvs.set("exs/zz-stray", "left by an older firmware");
+      const flash = new PreferenceFlash();
+      prefs.calls.length = 0;
+      assert.deepEqual(flash.keys("exs"), ["rec.a.7", "zz-stray"]);
+      assert.deepEqual(prefs.calls, ["keys exs"]);
+    });
+
+    it("reports a failing Preference.keys() as FlashError io", () => {
+      const flash = new PreferenceFlash();
+      prefs.failures.next = new Error("nvs_entry_find failed");
+      assert.throws(() => flash.keys("exs"), (e: unknown) => e instanceof FlashError && e.code === "io" && /listing exs failed/.test(e.message));
     });
 
     it("refuses limit violations before Preference is touched", () => {

@@ -9,7 +9,9 @@ import { randomBytes } from "node:crypto";
 import { FlashError, HalNetworkError, type FlashValue, type KeyValueFlash } from "../hal/types";
 import { checkNvsName, checkNvsValue } from "../hal/esp32/nvs-limits";
 import { parseHttpUrl, parseMqttUrl } from "../hal/esp32/url";
-import { loadOrCreateStorageKey, STORAGE_KEY_NAME, STORAGE_KEY_NAMESPACE } from "../hal/esp32/storage-key";
+import { FACTORY_SEAL_KEY, loadStorageKey, STORAGE_KEY_NAMES, STORAGE_KEY_NAMESPACE, StorageKeyLostError } from "../hal/esp32/storage-key";
+import { nodeCrypto } from "../hal/node/crypto";
+import { loadDevInfo, RECORD_NAMESPACE, setDevInfo } from "../firmware/record-store";
 import { ConfigError, parseFirmwareConfig } from "../hal/esp32/config-parse";
 import { deviceNameFromMac, FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";
 import { seedFactoryRecord, UnreadableRecordError, type DevInfoStore } from "../hal/esp32/record-seed";
@@ -80,20 +82,67 @@ describe("hal/esp32 engine-neutral parts", () => {
   });
 
   describe("storage key", () => {
-    it("is created once from the random source, then read back on every later boot", () => {
+    const random = (n: number) => new Uint8Array(randomBytes(n));
+    const noRecord = { randomBytes: random, sealedRecordsExist: () => false };
+    const keyAt = (name: string) => `${STORAGE_KEY_NAMESPACE}/${name}`;
+
+    /** A device whose record store seals with loadStorageKey over `flash`, as hal/esp32/hal.ts wires it. */
+    function deviceOn(flash: KeyValueFlash) {
+      const source = { randomBytes: random, sealedRecordsExist: () => flash.keys(RECORD_NAMESPACE).length > 0 };
+      return { flash, crypto: nodeCrypto, storageKey: () => loadStorageKey(flash, source) };
+    }
+    const info: DeviceInfo = { productId: "ABCDEFGHIJ", deviceName: "dev001", authMode: "psk", deviceSecret: "c2VjcmV0c2VjcmV0MTIzNA==" } as DeviceInfo;
+
+    it("is drawn once from the random source and kept twice, then read back on every later boot", () => {
       const flash = memoryFlash();
-      const first = loadOrCreateStorageKey(flash, (n) => new Uint8Array(randomBytes(n)));
+      const first = loadStorageKey(flash, noRecord);
       assert.equal(first.length, 32);
-      assert.equal(flash.writes, 1);
-      const again = loadOrCreateStorageKey(flash, () => assert.fail("no new key on a later boot"));
+      assert.equal(flash.writes, 2);
+      for (const name of STORAGE_KEY_NAMES) assert.deepEqual(new Uint8Array(flash.get(STORAGE_KEY_NAMESPACE, name) as ArrayBuffer), first);
+      const again = loadStorageKey(flash, { randomBytes: () => assert.fail("no new key on a later boot"), sealedRecordsExist: () => true });
       assert.deepEqual(again, first);
-      assert.equal(flash.writes, 1);
+      assert.equal(flash.writes, 2);
     });
 
-    it("refuses to replace a stored value of the wrong shape", () => {
-      const flash = memoryFlash({ [`${STORAGE_KEY_NAMESPACE}/${STORAGE_KEY_NAME}`]: new ArrayBuffer(16) });
-      assert.throws(() => loadOrCreateStorageKey(flash, (n) => new Uint8Array(n)), (e: unknown) => e instanceof FlashError && e.code === "io");
+    it("prefers the factory key, which it never writes", () => {
+      const factoryKey = random(32);
+      const flash = memoryFlash({ [`${FACTORY_NAMESPACE}/${FACTORY_SEAL_KEY}`]: factoryKey.slice().buffer });
+      assert.deepEqual(loadStorageKey(flash, noRecord), factoryKey);
       assert.equal(flash.writes, 0);
+    });
+
+    it("lost key: with one NVS entry gone the record still opens and the copy is restored; with both gone the boot stops, naming the loss, and writes nothing", () => {
+      const flash = memoryFlash();
+      setDevInfo(deviceOn(flash), info);
+      const key = loadStorageKey(flash, noRecord);
+
+      flash.delete(STORAGE_KEY_NAMESPACE, STORAGE_KEY_NAMES[0]); // one entry lost
+      const load = loadDevInfo(deviceOn(flash));
+      assert.equal(load.status, "ok");
+      assert.deepEqual(new Uint8Array(flash.get(STORAGE_KEY_NAMESPACE, STORAGE_KEY_NAMES[0]) as ArrayBuffer), key, "the lost copy is written back");
+
+      for (const name of STORAGE_KEY_NAMES) flash.delete(STORAGE_KEY_NAMESPACE, name); // both lost
+      const writes = flash.writes;
+      assert.throws(() => loadDevInfo(deviceOn(flash)), (e: unknown) => e instanceof StorageKeyLostError && /refusing to create a new one/.test(e.message));
+      assert.equal(flash.writes, writes, "no new key was created");
+      assert.equal(flash.get(STORAGE_KEY_NAMESPACE, STORAGE_KEY_NAMES[0]), undefined);
+    });
+
+    it("refuses to replace damaged copies, and copies that disagree", () => {
+      const damaged = memoryFlash({ [keyAt(STORAGE_KEY_NAMES[0])]: new ArrayBuffer(16) });
+      assert.throws(() => loadStorageKey(damaged, noRecord), StorageKeyLostError);
+      assert.equal(damaged.writes, 0);
+      const disagree = memoryFlash({ [keyAt(STORAGE_KEY_NAMES[0])]: random(32).buffer, [keyAt(STORAGE_KEY_NAMES[1])]: random(32).buffer });
+      assert.throws(() => loadStorageKey(disagree, noRecord), (e: unknown) => e instanceof StorageKeyLostError && /differ/.test(e.message));
+      const badFactory = memoryFlash({ [`${FACTORY_NAMESPACE}/${FACTORY_SEAL_KEY}`]: "not a key" });
+      assert.throws(() => loadStorageKey(badFactory, noRecord), (e: unknown) => e instanceof FlashError && e.code === "io");
+    });
+
+    it("reads the single copy earlier firmware kept and adds the second", () => {
+      const old = random(32);
+      const flash = memoryFlash({ [keyAt("sealkey")]: old.slice().buffer });
+      assert.deepEqual(loadStorageKey(flash, { randomBytes: random, sealedRecordsExist: () => true }), old);
+      assert.deepEqual(new Uint8Array(flash.get(STORAGE_KEY_NAMESPACE, STORAGE_KEY_NAMES[1]) as ArrayBuffer), old);
     });
   });
 
@@ -105,7 +154,9 @@ describe("hal/esp32 engine-neutral parts", () => {
       assert.deepEqual(config.sntpServers, ["a.example", "b.example"]);
       assert.equal(config.deviceNameRule, "mac");
       assert.equal(parseFirmwareConfig({ ledPin: "-1" }).ledPin, undefined);
-      assert.equal(parseFirmwareConfig({}).tlsCa, "tencent-root-ca.der");
+      assert.equal(parseFirmwareConfig({}).registerCa, "digicert-global-root-ca.der");
+      assert.equal(parseFirmwareConfig({}).mqttCa, "tencent-iot-root-ca.der");
+      assert.equal(parseFirmwareConfig({ registerCa: "a.der", mqttCa: "b.der" }).registerCa, "a.der");
     });
 
     it("refuses a value that would silently do the wrong thing", () => {
@@ -140,6 +191,15 @@ describe("hal/esp32 engine-neutral parts", () => {
       const { info } = resolveFactoryDeviceInfo(memoryFlash(), { ...config, deviceName: "d1" }, () => "");
       assert.equal(info.authMode, "psk");
       assert.equal(info.deviceSecret, undefined);
+    });
+
+    it("yields a certificate device for a certificate product (factory NVS or config authMode), so the registration's cert credentials are accepted", () => {
+      assert.equal(resolveFactoryDeviceInfo(memoryFlash(), { ...config, deviceName: "d1", authMode: "cert" }, () => "").info.authMode, "cert");
+      const flash = memoryFlash({ [`${FACTORY_NAMESPACE}/authMode`]: "cert" });
+      assert.equal(resolveFactoryDeviceInfo(flash, { ...config, deviceName: "d1", authMode: "psk" }, () => "").info.authMode, "cert");
+      assert.throws(() => resolveFactoryDeviceInfo(memoryFlash({ [`${FACTORY_NAMESPACE}/authMode`]: "rsa" }), { ...config, deviceName: "d1" }, () => ""), /authMode/);
+      assert.equal(parseFirmwareConfig({ authMode: "cert" }).authMode, "cert");
+      assert.throws(() => parseFirmwareConfig({ authMode: "key" }), ConfigError);
     });
 
     it("refuses a factory value of the wrong type", () => {

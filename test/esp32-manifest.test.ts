@@ -8,11 +8,12 @@
  * - walking the runtime imports from every listed project module reaches only listed project
  *   modules or Moddable SDK modules: never a Node built-in or an npm package, and no listed
  *   file uses a Node global;
- * - preloaded modules do not reach tweetnacl or hardware modules (see hal/esp32/nacl.ts).
+ * - preloaded modules do not reach tweetnacl or hardware modules (see hal/esp32/tweetnacl/nacl.ts).
  * The checker runs against the real repository and against a small broken fixture, so it is
  * shown to fail when it should.
  */
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { builtinModules } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -28,8 +29,14 @@ const MODDABLE_MODULES = new Set([
   "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "instrumentation",
 ]);
 
-/** Modules that touch hardware or networking: preloading them would run them at build time. */
-const NOT_PRELOADABLE = new Set(["preference", "http", "securesocket", "socket", "mqtt", "sntp", "wifi", "net", "pins/digital", "hal/esp32/hwrng", "tweetnacl", "tweetnacl-raw"]);
+/**
+ * Preloading runs a module's body at build time and freezes what it made; importing an SDK
+ * module from there is fine (the SDK preloads its own), except `preference`, whose lin version
+ * reads its store when it loads: preloaded for every platform, that would bake the build
+ * machine's store into the image. (What a preloaded module must not do at run time, such as
+ * assigning to its own closure variables, only the image can tell: the Moddable lane runs it.)
+ */
+const NOT_PRELOADABLE = new Set(["preference"]);
 
 const NODE_GLOBALS = ["Buffer", "process", "require", "__dirname", "__filename", "setImmediate"];
 const SOURCE_EXTENSIONS = [".ts", ".js", ".c"];
@@ -206,6 +213,12 @@ function checkManifest(root: string): Problem[] {
   };
   for (const entry of listed) walk(entry.file);
 
+  // Preloaded on every platform: the common list and what each platform section adds alike.
+  const platformPreloads = Object.values(manifest.platforms ?? {}).map((section: any) => new Set<string>(section?.error ? [] : section?.preload ?? []));
+  const everywhere = new Set<string>([
+    ...(manifest.preload ?? []),
+    ...[...(platformPreloads[0] ?? [])].filter((name) => platformPreloads.every((set) => set.size === 0 || set.has(name))),
+  ]);
   for (const name of manifest.preload ?? []) {
     const file = byName.get(name);
     if (!file) {
@@ -214,6 +227,7 @@ function checkManifest(root: string): Problem[] {
     }
     for (const reached of [name, ...walk(file)]) {
       if (NOT_PRELOADABLE.has(reached)) problems.push({ what: `preloaded ${name} reaches ${reached}, which must not be preloaded` });
+      else if (byName.has(reached) && !MODDABLE_MODULES.has(reached) && !everywhere.has(reached)) problems.push({ what: `preloaded ${name} reaches ${reached}, which is not preloaded` });
     }
   }
   return problems;
@@ -234,11 +248,21 @@ describe("manifest.json (ESP32 build)", () => {
     assert.deepEqual(problems, []);
   });
 
-  it("includes Moddable's base and network manifests and names TLS data", () => {
+  it("includes Moddable's base and network manifests and a trust anchor per role in its data", () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_base.json"));
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_net.json"));
-    assert.ok(manifest.data["*"].some((entry: string) => entry.endsWith("/tencent-root-ca")));
+    // Registration HTTPS: DigiCert Global Root CA, as Moddable ships it (modules/crypt/data/ca106).
+    assert.equal(manifest.config.registerCa, "digicert-global-root-ca.der");
+    assert.equal(manifest.data["digicert-global-root-ca"], "$(MODULES)/crypt/data/ca106");
+    // MQTT: the Tencent IoT root that Tencent's device SDKs embed as iot_ca_crt.
+    assert.equal(manifest.config.mqttCa, "tencent-iot-root-ca.der");
+    assert.equal(manifest.data["tencent-iot-root-ca"], "./hal/esp32/certs/tencent-iot-root-ca");
+    const der = fs.readFileSync(path.join(ROOT, "hal/esp32/certs/tencent-iot-root-ca.der"));
+    const certificate = new X509Certificate(der);
+    assert.equal(certificate.fingerprint256, "3B:1F:A1:E1:14:9E:3F:3B:D3:72:27:30:DB:EF:9E:B7:2E:C4:B9:FD:95:55:30:63:A9:C6:0B:A6:27:78:E7:40");
+    assert.match(certificate.subject, /OU=Tencent Iothub/);
+    assert.ok(certificate.verify(certificate.publicKey), "self-signed: a byte changed in transcription would break the signature");
     assert.equal(manifest.creation.main, "hal/esp32/main");
     for (const key of ["productId", "productSecret", "deviceName", "deviceNameRule", "region", "registerUrl", "ledPin"]) {
       assert.ok(key in manifest.config, `config.${key}`);

@@ -1,16 +1,17 @@
 /**
  * XS-lane entry for test/esp32-xs.test.ts: the engine-neutral parts of hal/esp32 and the
- * tweetnacl loading trick of hal/esp32/nacl.ts, run inside Moddable's XS engine (xsnap), where
- * there is no Node, no `self` and no CommonJS `module`.
+ * tweetnacl loading trick of hal/esp32/tweetnacl/ (a `self` whose crypto.getRandomValues
+ * tweetnacl takes its PRNG from while it loads), run inside Moddable's XS engine (xsnap), where
+ * there is no Node, no `self` and no CommonJS `module`. (nacl-global.ts itself draws from the
+ * native hardware RNG module, which only a Moddable image has: the Moddable lane runs it.)
  */
-import "../hal/esp32/nacl-global";
 import type { FlashValue, KeyValueFlash } from "../hal/types";
 import { hexEncode } from "../firmware/encoding";
 import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";
 import { parseHttpUrl, parseMqttUrl } from "../hal/esp32/url";
 import { checkNvsValue } from "../hal/esp32/nvs-limits";
 import { parseFirmwareConfig } from "../hal/esp32/config-parse";
-import { loadOrCreateStorageKey } from "../hal/esp32/storage-key";
+import { loadStorageKey } from "../hal/esp32/storage-key";
 import { bridgeHal } from "../xs/bridge-hal";
 import { expose, installCommandHandler } from "../xs/runtime";
 
@@ -34,7 +35,7 @@ function errorName(run: () => unknown): string | null {
 }
 
 expose({
-  engine: () => ({ hasSelf: (globalThis as { self?: unknown }).self === globalThis, hasModule: typeof (globalThis as Record<string, unknown>).module !== "undefined" }),
+  engine: () => ({ hasSelf: (globalThis as { self?: unknown }).self !== undefined, hasModule: typeof (globalThis as Record<string, unknown>).module !== "undefined" }),
   factory: (factoryName: string | null, mac: string) => {
     const flash = memoryFlash(factoryName === null ? {} : { [`${FACTORY_NAMESPACE}/deviceName`]: factoryName });
     const resolved = resolveFactoryDeviceInfo(flash, { productId: "PID0000001", productSecret: "0123456789abcdef", deviceNameRule: "mac", deviceNamePrefix: "exs-" }, () => mac);
@@ -55,34 +56,42 @@ expose({
   config: (raw: Record<string, unknown>) => parseFirmwareConfig(raw),
   storageKeyTwice: () => {
     const flash = memoryFlash({});
-    const first = loadOrCreateStorageKey(flash, (n) => bridgeHal.crypto.randomBytes(n));
-    const second = loadOrCreateStorageKey(flash, () => {
-      throw new Error("a second key was drawn");
+    const first = loadStorageKey(flash, { randomBytes: (n) => bridgeHal.crypto.randomBytes(n), sealedRecordsExist: () => false });
+    const second = loadStorageKey(flash, {
+      randomBytes: () => {
+        throw new Error("a second key was drawn");
+      },
+      sealedRecordsExist: () => true,
     });
     return { first: hexEncode(first), second: hexEncode(second) };
   },
   /**
    * Evaluates tweetnacl's unchanged nacl-fast.js as a script, as the Moddable build loads it
-   * after nacl-global: it must attach to self.nacl, take a PRNG, and seal like Node's tweetnacl.
+   * after nacl-global: with a `self` offering crypto.getRandomValues (here the bridged random
+   * source) it must attach to self.nacl, take its PRNG while loading, and seal like Node's tweetnacl.
    */
   naclScript: (source: string, message: Uint8Array, nonce: Uint8Array, key: Uint8Array) => {
+    let drawn = 0;
+    const getRandomValues = (view: Uint8Array) => {
+      drawn += view.length;
+      view.set(bridgeHal.crypto.randomBytes(view.length));
+      return view;
+    };
+    const self: { crypto: unknown; nacl?: any } = { crypto: { getRandomValues } };
+    (globalThis as { self?: unknown }).self = self;
     (0, eval)(source);
-    const nacl = (globalThis as { nacl?: any }).nacl;
+    const nacl = self.nacl;
     if (!nacl || typeof nacl.secretbox !== "function") return { loaded: false };
-    let randomWithoutPrng: string | null = null;
-    try {
-      nacl.randomBytes(4);
-    } catch (error) {
-      randomWithoutPrng = (error as Error).message;
-    }
-    nacl.setPRNG((out: Uint8Array, n: number) => out.set(bridgeHal.crypto.randomBytes(n)));
+    const random = nacl.randomBytes(16);
     return {
       loaded: true,
-      randomWithoutPrng,
-      randomAfterPrng: nacl.randomBytes(16).length,
+      onGlobal: (globalThis as { nacl?: unknown }).nacl !== undefined,
+      randomLength: random.length,
+      drawnFromGetRandomValues: drawn,
       sealed: hexEncode(nacl.secretbox(message, nonce, key)),
     };
   },
+
 });
 
 installCommandHandler();

@@ -1,7 +1,7 @@
 /**
  * The engine-neutral parts of hal/esp32 inside XS (the XS lane, xsnap), compared with Node:
  * what the ESP32 build runs must not depend on Node. Also loads tweetnacl's unchanged
- * nacl-fast.js the way the Moddable build does (hal/esp32/nacl.ts): with `self` pointed at the
+ * nacl-fast.js the way the Moddable build does (hal/esp32/tweetnacl/nacl.ts): with `self` pointed at the
  * global object and no CommonJS `module`.
  */
 import { strict as assert } from "node:assert";
@@ -31,8 +31,8 @@ describe("hal/esp32 on the XS engine", function () {
   });
   after(async () => lane?.close());
 
-  it("runs where there is no CommonJS module, once nacl-global has defined self", async () => {
-    assert.deepEqual(await lane.invoke("engine"), { hasSelf: true, hasModule: false });
+  it("runs where there is neither a CommonJS module nor a self for tweetnacl to attach to", async () => {
+    assert.deepEqual(await lane.invoke("engine"), { hasSelf: false, hasModule: false });
   });
 
   it("resolves factory data as on Node: factory NVS first, then the MAC rule", async () => {
@@ -64,15 +64,16 @@ describe("hal/esp32 on the XS engine", function () {
     assert.equal(second, first);
   });
 
-  it("loads tweetnacl's unchanged nacl-fast.js onto self.nacl and seals as Node's tweetnacl", async () => {
+  it("loads tweetnacl's unchanged nacl-fast.js onto self.nacl, with its PRNG from self.crypto.getRandomValues, and seals as Node's tweetnacl", async () => {
     const source = readFileSync(createRequire(import.meta.url).resolve("tweetnacl/nacl-fast.js"), "utf8");
     const message = new Uint8Array(randomBytes(100));
     const nonce = new Uint8Array(randomBytes(24));
     const key = new Uint8Array(randomBytes(32));
     const result = (await lane.invoke("naclScript", source, message, nonce, key)) as Record<string, unknown>;
     assert.equal(result.loaded, true);
-    assert.match(String(result.randomWithoutPrng), /no PRNG/, "without setPRNG tweetnacl has no randomness on XS");
-    assert.equal(result.randomAfterPrng, 16);
+    assert.equal(result.onGlobal, false, "attached to the self made for it, not to the global object");
+    assert.equal(result.randomLength, 16);
+    assert.ok(Number(result.drawnFromGetRandomValues) >= 16, "randomBytes drew from getRandomValues, with no setPRNG at run time");
     assert.equal(result.sealed, Buffer.from(nacl.secretbox(message, nonce, key)).toString("hex"));
   });
 });

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type { FlashValue, KeyValueFlash } from "../hal/types";
 import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";
+import { loadStorageKey } from "../hal/esp32/storage-key";
 import {
   FactoryInputError,
   deviceNamesFromCount,
@@ -56,9 +57,9 @@ function flashFromCsv(text: string): KeyValueFlash {
       continue;
     }
     assert.equal(type, "data");
-    assert.equal(encoding, "string");
+    assert.ok(encoding === "string" || encoding === "hex2bin", `encoding ${encoding}`);
     assert.ok(namespace, "a data row before any namespace row");
-    store.set(`${namespace}/${key}`, value);
+    store.set(`${namespace}/${key}`, encoding === "hex2bin" ? new Uint8Array(Buffer.from(value, "hex")).buffer : value);
   }
   return {
     get: (ns, key) => store.get(`${ns}/${key}`),
@@ -150,6 +151,22 @@ describe("explorer-xs factory --csv", () => {
       const flash = flashFromCsv(fs.readFileSync(path.join(out, "unit-2.csv"), "utf8"));
       assert.equal(resolveFactoryDeviceInfo(flash, {}, () => "").info.deviceName, "unit-2");
       assert.ok(!written.join("").includes("0123456789abcdef"), "the secret is never printed");
+    });
+
+    it("--seal-key gives each device its own 32-byte storage key (hex2bin), which the firmware then uses and never writes", () => {
+      const out = path.join(dir, "sealed");
+      runFactory({ csv: true, count: "2", prefix: "key", sealKey: true, outDir: out });
+      const keys = ["key1", "key2"].map((name) => {
+        const text = fs.readFileSync(path.join(out, `${name}.csv`), "utf8");
+        assert.match(text, /\nsealKey,data,hex2bin,[0-9a-f]{64}\n/);
+        assert.equal((fs.statSync(path.join(out, `${name}.csv`)).mode & 0o777), 0o600);
+        const flash = flashFromCsv(text);
+        const key = loadStorageKey(flash, { randomBytes: () => assert.fail("no key is drawn"), sealedRecordsExist: () => false });
+        assert.equal(Buffer.from(key).toString("hex"), /sealKey,data,hex2bin,([0-9a-f]{64})/.exec(text)![1]);
+        return Buffer.from(key).toString("hex");
+      });
+      assert.notEqual(keys[0], keys[1]);
+      assert.throws(() => runFactory({ csv: true, count: "1", sealKey: true }), /write to a file/);
     });
 
     it("prints a single device's CSV, but never one holding a secret", () => {

@@ -16,6 +16,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "n
 import * as mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { EXPIRY_GRACE_MS } from "../simulator/platform/mqtt-auth";
 import {
   CAPTURED_LEGACY_REGISTER, CAPTURED_NOTLS_CONNECT, CAPTURED_TEMPLATE_PAYLOADS, C_SDK_HTTP_FIRST_READ_BYTES, C_SDK_PSK_SUITES,
   C_SDK_TIME_REQUEST, LONG_MAX_32, LONG_MAX_64, cSdkActionReply, cSdkClearControl, cSdkClientToken, cSdkConnectPacket,
@@ -251,10 +252,10 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       });
     }
 
-    it("still refuses a past expiry, in seconds and in milliseconds, compared exactly", async () => {
+    it("still refuses an expiry past the 300 s grace, in seconds and in milliseconds, compared exactly", async () => {
       const { psk } = await registerLikeTheSdk(PSK_PID, PSK_SECRET, "dev002");
       const clientId = `${PSK_PID}dev002`;
-      for (const expiry of [String(Math.floor(clock / 1000) - 1), String(clock - 1)]) {
+      for (const expiry of [String(Math.floor((clock - EXPIRY_GRACE_MS) / 1000) - 1), String(clock - EXPIRY_GRACE_MS - 1)]) {
         const username = `${clientId};21010406;${CONN_ID};${expiry}`;
         const peer = await mqttPeer(await tcpSocket(platform.mqttUrl));
         peer.send(cSdkConnectPacket({ clientId, username, password: cSdkNoTlsPassword(username, psk) }));

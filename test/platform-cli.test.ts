@@ -61,6 +61,26 @@ describe("platform: explorer-xs platform (CLI)", function () {
     }
   });
 
+  it("--no-log prints no event line (ready and stop lines stay), while registrations and connections still work", async () => {
+    const config = join(temp.dir, "products.json");
+    writeFileSync(config, JSON.stringify(testConfig()));
+    const run = startCli(["--config", config, "--memory", "--no-log", "--http-port", "0", "--mqtt-port", "0"]);
+    try {
+      const [, httpUrl, mqttUrl] = await run.ready;
+      const psk = await registerPsk(httpUrl, "dev002");
+      const client = await mqtt.connectAsync(mqttUrl, { ...mqttCredentials(PID, "dev002", psk), reconnectPeriod: 0 });
+      await client.endAsync();
+      run.child.kill("SIGTERM");
+      assert.equal(await exited(run.child), 0);
+      const lines = run.output().trim().split("\n");
+      assert.deepEqual(lines.filter((line) => line.startsWith("{")), [], "no JSON event line");
+      assert.equal(lines.filter((line) => line.startsWith("platform ready ")).length, 1);
+      assert.match(lines[lines.length - 1], /^platform stopped \(SIGTERM\)$/);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
   it("stops on SIGINT, and refuses --data with --memory", async () => {
     const run = startCli(["--memory", "--http-port", "0", "--mqtt-port", "0"]);
     await run.ready;

@@ -80,9 +80,16 @@ describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", (
     await connect(platform.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), protocolVersion: 3, protocolId: "MQIsdp" });
   });
 
-  it("treats a millisecond expiry as valid, and refuses an expiry in the past", async () => {
+  it("treats a millisecond expiry as valid, and refuses an expiry more than 300 s in the past", async () => {
     await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: Date.now() + 60_000 }));
-    assert.equal(await refusal(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: nowSeconds() - 10 })), 4);
+    assert.equal(await refusal(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: nowSeconds() - 310 })), 4);
+    assert.equal(await refusal(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: Date.now() - 310_000 })), 4);
+  });
+
+  it("accepts Tencent's Python SDK username, whose expiry is its signing time in ms (already past on arrival)", async () => {
+    // hub/protocol/protocol.py signs with int(round(time.time() * 1000)): the device's "now".
+    await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: Date.now() - 2_000 }));
+    await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { expiry: nowSeconds() - 2 }));
   });
 
   it("refuses a wrong password, a password of another device's PSK and a malformed password", async () => {

@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, ThingError, type RunningPlatform } from "../simulator/platform/index";
-import { expiryHasPassed } from "../simulator/platform/mqtt-auth";
+import { EXPIRY_GRACE_MS, expiryHasPassed } from "../simulator/platform/mqtt-auth";
 import { MOCK_BAD_REQUEST_CODE } from "../simulator/platform/thing";
 import { PID, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
@@ -49,10 +49,15 @@ afterEach(async () => {
 describe("platform: username expiry, exact (mqtt-auth.ts)", () => {
   const now = 1_700_000_000_123;
   it("compares seconds and milliseconds exactly, and never expires LONG_MAX of either width", () => {
-    assert.equal(expiryHasPassed(1_700_000_000n, now), false);
-    assert.equal(expiryHasPassed(1_699_999_999n, now), true);
-    assert.equal(expiryHasPassed(1_700_000_000_123n, now), false);
-    assert.equal(expiryHasPassed(1_700_000_000_122n, now), true);
+    assert.equal(expiryHasPassed(1_700_000_000n, now, 0), false);
+    assert.equal(expiryHasPassed(1_699_999_999n, now, 0), true);
+    assert.equal(expiryHasPassed(1_700_000_000_123n, now, 0), false);
+    assert.equal(expiryHasPassed(1_700_000_000_122n, now, 0), true);
+    // The default grace: Tencent's Python SDK signs with expiry = its current time in ms.
+    assert.equal(expiryHasPassed(BigInt(now - EXPIRY_GRACE_MS), now), false);
+    assert.equal(expiryHasPassed(BigInt(now - EXPIRY_GRACE_MS - 1), now), true);
+    assert.equal(expiryHasPassed(BigInt(Math.floor((now - EXPIRY_GRACE_MS) / 1000)), now), false, "a seconds expiry covers its whole second");
+    assert.equal(expiryHasPassed(BigInt(Math.floor((now - EXPIRY_GRACE_MS) / 1000) - 1), now), true);
     assert.equal(expiryHasPassed(2_147_483_647n, Date.UTC(2040, 0, 1)), false, "32-bit LONG_MAX past 2038 still means never");
     assert.equal(expiryHasPassed(9_223_372_036_854_775_807n, now), false);
     // 19 digits a double cannot hold: 9007199254740993 ms would round to ...992 as a Number.

@@ -1,31 +1,20 @@
 /**
- * The fleet's ceiling, server side: the same aedes version the platform runs, on a plain TCP
- * listener with no authentication, no ACL and no data template. Forked by bench/fleet.ts;
- * sends `{ mqttUrl }` once listening and stops on SIGTERM or when its parent goes away.
+ * The connect ceiling's server: a bare aedes (bench/ceiling/bare-aedes.ts) in its own process.
+ * Forked by bench/connect-ceiling.ts; sends `{ mqttUrl }` once listening and stops on SIGTERM or
+ * when its parent goes away.
  */
-import { Aedes } from "aedes";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { createBareAedes } from "./bare-aedes";
 
-const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 });
-const sockets = new Set<Socket>();
-const server = createServer((socket) => {
-  socket.setNoDelay(true); // as the platform's listener does
-  sockets.add(socket);
-  socket.once("close", () => sockets.delete(socket));
-  socket.on("error", () => socket.destroy());
-  aedes.handle(socket);
-});
-// The fleet keeps every client connected; the platform allows 10,000 per listener, so do we.
-server.maxConnections = 20_000;
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo;
+// The platform allows 10,000 connections per listener; the ceiling is never the one to refuse.
+const broker = await createBareAedes(20_000);
+broker.server.listen(0, "127.0.0.1", () => {
+  const { port } = broker.server.address() as AddressInfo;
   process.send?.({ mqttUrl: `mqtt://127.0.0.1:${port}` });
 });
 
 const stop = () => {
-  for (const socket of sockets) socket.destroy();
-  server.close();
-  aedes.close(() => process.exit(0));
+  broker.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.once("SIGTERM", stop);

@@ -6,8 +6,8 @@
  * Forked by bench/fleet.ts; sends `{ httpUrl, mqttUrl }` once both listen; stops on SIGTERM or
  * when its parent goes away.
  */
-import { Aedes } from "aedes";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import { createBareAedes } from "./bare-aedes";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, readBody, sendJson } from "../../simulator/platform/http-server";
 import { CONSTANT_REGISTRATION_ANSWER } from "./constant-answer";
 
@@ -16,16 +16,8 @@ const http = createPlatformHttpServer(async (req, res) => {
   sendJson(res, 200, CONSTANT_REGISTRATION_ANSWER, { date: new Date() });
 }, DEFAULT_HTTP_LIMITS);
 
-const aedes = await Aedes.createBroker({ maxClientsIdLength: 128 });
-const sockets = new Set<Socket>();
-const mqtt = createServer((socket) => {
-  socket.setNoDelay(true); // as the platform's listener does
-  sockets.add(socket);
-  socket.once("close", () => sockets.delete(socket));
-  socket.on("error", () => socket.destroy());
-  aedes.handle(socket);
-});
-mqtt.maxConnections = 200_000; // never the limit here: the ceiling measures aedes, not a cap
+const broker = await createBareAedes(200_000); // never the limit here: the ceiling measures aedes, not a cap
+const mqtt = broker.server;
 
 const listen = (server: { listen(port: number, host: string, cb: () => void): unknown; address(): unknown }) =>
   new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
@@ -33,11 +25,9 @@ const [httpPort, mqttPort] = await Promise.all([listen(http), listen(mqtt)]);
 process.send?.({ httpUrl: `http://127.0.0.1:${httpPort}`, mqttUrl: `mqtt://127.0.0.1:${mqttPort}` });
 
 const stop = () => {
-  for (const socket of sockets) socket.destroy();
   http.closeAllConnections();
   http.close();
-  mqtt.close();
-  aedes.close(() => process.exit(0));
+  broker.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.once("SIGTERM", stop);

@@ -2,7 +2,7 @@
  * MQTT 3.1.1 packets as the client sees them: control packet types, the packets a broker sends
  * (what the parser yields), and the codec's typed error. OASIS MQTT 3.1.1, section 2-3.
  */
-import { HalNetworkError } from "../../hal/types";
+import { HalNetworkError, nameErrorClass } from "../../hal/types";
 
 export const CONNECT = 1;
 export const CONNACK = 2;
@@ -83,10 +83,12 @@ export type InboundPacket = ConnackPacket | PublishPacket | AckPacket | SubackPa
 export type MqttProtocolFault = "malformed" | "too-large" | "unexpected";
 
 export class MqttProtocolError extends HalNetworkError {
+  static {
+    nameErrorClass(this, "MqttProtocolError");
+  }
   readonly fault: MqttProtocolFault;
   constructor(fault: MqttProtocolFault, message: string) {
     super(fault === "too-large" ? "too-large" : "other", message);
-    this.name = "MqttProtocolError";
     this.fault = fault;
   }
 }

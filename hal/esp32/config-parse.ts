@@ -3,12 +3,15 @@
  * (`mcconfig ... productId=ABC ledPin=2`) as strings, so numbers and booleans are parsed here
  * and a bad value is a clear ConfigError at boot rather than a wrong GPIO. Engine-neutral.
  */
+import { nameErrorClass } from "../types";
 import type { DeviceConfig } from "./factory";
 
 export class ConfigError extends Error {
+  static {
+    nameErrorClass(this, "ConfigError");
+  }
   constructor(message: string) {
     super(message);
-    this.name = "ConfigError";
   }
 }
 
@@ -20,8 +23,10 @@ export interface FirmwareConfig extends DeviceConfig {
   ledPin?: number;
   ledActiveLow: boolean;
   sntpServers: string[];
-  /** Name of the DER root certificate in the build's data (see manifest.json "data"). */
-  tlsCa: string;
+  /** DER trust anchor (a resource in the build's data) for the registration gateway's HTTPS. */
+  registerCa: string;
+  /** DER trust anchor for the MQTT broker's TLS. Tencent pins different roots for the two. */
+  mqttCa: string;
   ssid?: string;
   password?: string;
   wifiAttemptMs: number;
@@ -29,6 +34,9 @@ export interface FirmwareConfig extends DeviceConfig {
 }
 
 const DEFAULT_SNTP = ["pool.ntp.org", "time.cloudflare.com"];
+/** The anchors Tencent's current C SDK pins (docs/ESP32.md, "Trust anchors"). */
+export const DEFAULT_REGISTER_CA = "digicert-global-root-ca.der";
+export const DEFAULT_MQTT_CA = "tencent-iot-root-ca.der";
 
 function text(raw: Record<string, unknown>, name: string): string | undefined {
   const value = raw[name];
@@ -55,6 +63,8 @@ function flag(raw: Record<string, unknown>, name: string): boolean {
 export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfig {
   const rule = text(raw, "deviceNameRule") ?? "config";
   if (rule !== "config" && rule !== "mac") throw new ConfigError(`config.deviceNameRule must be "config" or "mac", not ${JSON.stringify(rule)}`);
+  const authMode = text(raw, "authMode") ?? "psk";
+  if (authMode !== "psk" && authMode !== "cert") throw new ConfigError(`config.authMode must be "psk" or "cert", not ${JSON.stringify(authMode)}`);
   const algorithm = text(raw, "signAlgorithm");
   if (algorithm !== undefined && algorithm !== "hmacsha256" && algorithm !== "hmacsha1") {
     throw new ConfigError(`config.signAlgorithm must be hmacsha256 or hmacsha1, not ${JSON.stringify(algorithm)}`);
@@ -68,13 +78,15 @@ export function parseFirmwareConfig(raw: Record<string, unknown>): FirmwareConfi
     deviceNameRule: rule,
     deviceNamePrefix: text(raw, "deviceNamePrefix"),
     region: text(raw, "region"),
+    authMode,
     registerUrl: text(raw, "registerUrl"),
     mqttUrl: text(raw, "mqttUrl"),
     signAlgorithm: algorithm,
     ledPin: ledPin === undefined || ledPin < 0 ? undefined : ledPin,
     ledActiveLow: flag(raw, "ledActiveLow"),
     sntpServers: sntp ? sntp.split(",").map((host) => host.trim()).filter((host) => host !== "") : DEFAULT_SNTP,
-    tlsCa: text(raw, "tlsCa") ?? "tencent-root-ca.der",
+    registerCa: text(raw, "registerCa") ?? DEFAULT_REGISTER_CA,
+    mqttCa: text(raw, "mqttCa") ?? DEFAULT_MQTT_CA,
     ssid: text(raw, "ssid"),
     password: text(raw, "password"),
     wifiAttemptMs: integer(raw, "wifiAttemptMs", 1000, 120_000) ?? 20_000,

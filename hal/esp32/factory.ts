@@ -20,9 +20,23 @@ export const FACTORY_KEYS = {
   productSecret: "productSecret",
   deviceName: "deviceName",
   region: "region",
+  /** "psk" (key products) or "cert" (certificate products): what the registration returns. */
+  authMode: "authMode",
 } as const;
 
 export type FactoryField = keyof typeof FACTORY_KEYS;
+
+/**
+ * Optional per-device endpoints in the same namespace: a fleet on a private deployment, or a
+ * bench board pointed at the mock platform, without rebuilding the image. Absent: the manifest
+ * config, then the core's defaults.
+ */
+export const FACTORY_ENDPOINT_KEYS = {
+  registerUrl: "registerUrl",
+  mqttUrl: "mqttUrl",
+} as const;
+
+export type FactoryEndpoint = keyof typeof FACTORY_ENDPOINT_KEYS;
 export type FieldSource = "factory" | "config" | "mac";
 
 /** The subset of the manifest `config` this module reads. */
@@ -34,6 +48,8 @@ export interface DeviceConfig {
   deviceNameRule?: "config" | "mac";
   deviceNamePrefix?: string;
   region?: string;
+  /** The product's authentication type; default "psk". */
+  authMode?: string;
 }
 
 export interface ResolvedDeviceInfo {
@@ -51,13 +67,25 @@ export function deviceNameFromMac(prefix: string, mac: string): string {
   return prefix + mac.replace(/:/g, "").toUpperCase();
 }
 
-function factoryText(flash: KeyValueFlash, field: FactoryField): string | undefined {
-  const value = flash.get(FACTORY_NAMESPACE, FACTORY_KEYS[field]);
+function factoryText(flash: KeyValueFlash, field: FactoryField | FactoryEndpoint): string | undefined {
+  const key = field in FACTORY_KEYS ? FACTORY_KEYS[field as FactoryField] : FACTORY_ENDPOINT_KEYS[field as FactoryEndpoint];
+  const value = flash.get(FACTORY_NAMESPACE, key);
   if (value === undefined) return undefined;
   if (typeof value !== "string") {
-    throw new DeviceInfoError(field, `factory NVS ${FACTORY_NAMESPACE}/${FACTORY_KEYS[field]} must be a string, found ${typeof value}`);
+    throw new DeviceInfoError(field, `factory NVS ${FACTORY_NAMESPACE}/${key} must be a string, found ${typeof value}`);
   }
   return value === "" ? undefined : value;
+}
+
+/** Each endpoint from the factory namespace when present there, else from the config. */
+export function resolveFactoryEndpoints(
+  flash: KeyValueFlash,
+  config: { registerUrl?: string; mqttUrl?: string },
+): { registerUrl?: string; mqttUrl?: string } {
+  return {
+    registerUrl: factoryText(flash, "registerUrl") ?? configText(config.registerUrl),
+    mqttUrl: factoryText(flash, "mqttUrl") ?? configText(config.mqttUrl),
+  };
 }
 
 function configText(value: unknown): string | undefined {
@@ -65,8 +93,10 @@ function configText(value: unknown): string | undefined {
 }
 
 /**
- * The factory device info for a device with no record yet: validated (docs/PROTOCOL.md §1 limits),
- * in PSK mode with no secret, so the core registers dynamically. `mac` is called only when the
+ * The factory device info for a device with no record yet: validated (docs/PROTOCOL.md §1
+ * limits), with no secret and the product's auth mode (PSK unless the factory or config says
+ * "cert"), so the core registers dynamically and expects the credential type the platform will
+ * send. `mac` is called only when the
  * DeviceName has to be derived.
  */
 export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceConfig, mac: () => string): ResolvedDeviceInfo {
@@ -84,6 +114,7 @@ export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceCon
   const productId = pick("productId", config.productId);
   const productSecret = pick("productSecret", config.productSecret);
   const region = pick("region", config.region);
+  const authMode = pick("authMode", config.authMode) ?? "psk";
   let deviceName = pick("deviceName", config.deviceName);
   if (deviceName === undefined && config.deviceNameRule === "mac") {
     deviceName = deviceNameFromMac(config.deviceNamePrefix ?? "", mac());
@@ -93,7 +124,7 @@ export function resolveFactoryDeviceInfo(flash: KeyValueFlash, config: DeviceCon
     productId: productId ?? "",
     deviceName: deviceName ?? "",
     productSecret,
-    authMode: "psk",
+    authMode: authMode as DeviceInfo["authMode"],
     region,
   });
   return { info, sources };

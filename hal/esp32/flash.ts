@@ -5,8 +5,9 @@
  * - Preference.set erases the key before writing the new value (an IDF type-change
  *   workaround), so a power cut inside one set can lose that key's old value too. The core's
  *   A/B record slots are what make a torn write harmless; a single key alone is not atomic.
- * - Preference.keys returns an empty array on ESP32, so keys() answers from the names this
- *   adapter was told about or has written this boot, each checked against NVS.
+ * - Preference.keys lists a namespace with ESP-IDF's nvs_entry_find (modPreference.c,
+ *   xs_preference_keys), an empty array for a namespace that does not exist, so keys() is that
+ *   list, sorted.
  */
 import Preference from "preference";
 import { FlashError, type FlashValue, type KeyValueFlash } from "../types";
@@ -16,14 +17,14 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export class PreferenceFlash implements KeyValueFlash {
-  readonly #knownKeys = new Map<string, Set<string>>();
+/** Called after each committed write or delete (the Moddable lane traces writes through it). */
+export type FlashWriteObserver = (operation: "set" | "delete", namespace: string, key: string) => void;
 
-  /** `knownKeys`: per namespace, the key names the firmware may have written on earlier boots. */
-  constructor(knownKeys: Record<string, readonly string[]> = {}) {
-    for (const namespace of Object.keys(knownKeys)) {
-      for (const key of knownKeys[namespace]) this.#remember(namespace, key);
-    }
+export class PreferenceFlash implements KeyValueFlash {
+  readonly #observe: FlashWriteObserver | undefined;
+
+  constructor(observe?: FlashWriteObserver) {
+    this.#observe = observe;
   }
 
   get(namespace: string, key: string): FlashValue | undefined {
@@ -40,12 +41,12 @@ export class PreferenceFlash implements KeyValueFlash {
     checkNvsName("namespace", namespace);
     checkNvsName("key", key);
     checkNvsValue(namespace, key, value);
-    this.#remember(namespace, key);
     try {
       Preference.set(namespace, key, value);
     } catch (error) {
       throw new FlashError("io", `writing ${namespace}/${key} failed: ${describe(error)}`);
     }
+    this.#observe?.("set", namespace, key);
   }
 
   delete(namespace: string, key: string): void {
@@ -56,22 +57,15 @@ export class PreferenceFlash implements KeyValueFlash {
     } catch (error) {
       throw new FlashError("io", `deleting ${namespace}/${key} failed: ${describe(error)}`);
     }
+    this.#observe?.("delete", namespace, key);
   }
 
   keys(namespace: string): string[] {
     checkNvsName("namespace", namespace);
-    const candidates = new Set<string>(this.#knownKeys.get(namespace) ?? []);
     try {
-      for (const key of Preference.keys(namespace)) candidates.add(key);
+      return [...Preference.keys(namespace)].sort();
     } catch (error) {
       throw new FlashError("io", `listing ${namespace} failed: ${describe(error)}`);
     }
-    return [...candidates].filter((key) => this.get(namespace, key) !== undefined).sort();
-  }
-
-  #remember(namespace: string, key: string): void {
-    let keys = this.#knownKeys.get(namespace);
-    if (!keys) this.#knownKeys.set(namespace, (keys = new Set()));
-    keys.add(key);
   }
 }

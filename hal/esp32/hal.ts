@@ -6,7 +6,8 @@ import { CryptHal } from "./crypto";
 import { PreferenceFlash } from "./flash";
 import { ModdableHttpClient } from "./http";
 import { ModdableSocketTransport } from "./socket";
-import { loadOrCreateStorageKey } from "./storage-key";
+import { loadStorageKey } from "./storage-key";
+import { RECORD_NAMESPACE } from "../../firmware/record-store";
 
 export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: FirmwareConfig): Hal {
   const crypto = new CryptHal();
@@ -14,11 +15,15 @@ export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: Firm
   return {
     flash,
     crypto,
-    http: new ModdableHttpClient(config.tlsCa),
-    socket: new ModdableSocketTransport(config.tlsCa),
+    http: new ModdableHttpClient(config.registerCa),
+    // The socket carries MQTT only: its TLS trusts the broker's anchor.
+    socket: new ModdableSocketTransport(config.mqttCa),
     clock: new SntpClock(config.sntpServers),
     log,
     // Read (or created) on first use, after Wi-Fi is up so the RNG has RF entropy.
-    storageKey: () => (storageKey ??= loadOrCreateStorageKey(flash, (length) => crypto.randomBytes(length))).slice(),
+    storageKey: () => (storageKey ??= loadStorageKey(flash, {
+      randomBytes: (length) => crypto.randomBytes(length),
+      sealedRecordsExist: () => flash.keys(RECORD_NAMESPACE).length > 0,
+    })).slice(),
   };
 }

@@ -8,41 +8,35 @@
  */
 import config from "mc/config";
 import Net from "net";
-import nacl from "tweetnacl";
 import { bootDevice, type BootOptions } from "../../firmware/boot";
 import { DEFAULT_BACKOFF } from "../../firmware/backoff";
 import { createCoreLog, type CoreLog } from "../../firmware/log";
 import { parseFirmwareConfig, type FirmwareConfig } from "./config-parse";
-import { openDevInfoStore, recordKeyNames } from "./core-store";
-import { FACTORY_KEYS, FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "./factory";
-import { PreferenceFlash } from "./flash";
+import { openDevInfoStore } from "./core-store";
+import { resolveFactoryDeviceInfo, resolveFactoryEndpoints } from "./factory";
+import { PreferenceFlash, type FlashWriteObserver } from "./flash";
 import { createEsp32Hal } from "./hal";
 import { TraceLogger } from "./log";
-import { hardwareRandomBytes, MAX_RANDOM_BYTES } from "./random";
 import { seedFactoryRecord } from "./record-seed";
 import { StatusLed } from "./status-led";
-import { STORAGE_KEY_NAME, STORAGE_KEY_NAMESPACE } from "./storage-key";
 import { WifiLink } from "./wifi";
 
-function bootOptions(settings: FirmwareConfig): BootOptions {
+function bootOptions(settings: FirmwareConfig, endpoints: { registerUrl?: string; mqttUrl?: string }): BootOptions {
   const options: BootOptions = {};
-  if (settings.registerUrl) options.registerUrl = settings.registerUrl;
-  if (settings.mqttUrl) options.mqttUrl = settings.mqttUrl;
+  if (endpoints.registerUrl) options.registerUrl = endpoints.registerUrl;
+  if (endpoints.mqttUrl) options.mqttUrl = endpoints.mqttUrl;
   if (settings.signAlgorithm) options.signAlgorithm = settings.signAlgorithm;
   if (settings.keepAliveSeconds) options.keepAliveSeconds = settings.keepAliveSeconds;
   return options;
 }
 
-/** tweetnacl draws from the hardware RNG, never from Math.random. */
-function feedNacl(): void {
-  nacl.setPRNG((target: Uint8Array, length: number) => {
-    for (let offset = 0; offset < length; offset += MAX_RANDOM_BYTES) {
-      target.set(hardwareRandomBytes(Math.min(MAX_RANDOM_BYTES, length - offset)), offset);
-    }
-  });
+/** What a test image (test/moddable) may watch; production passes nothing. */
+export interface FirmwareHooks {
+  onFlashWrite?: FlashWriteObserver;
 }
 
-async function start(log: CoreLog): Promise<void> {
+/** Boots the device; resolves once it is online, rejects with the reason it cannot be. */
+export async function startFirmware(log: CoreLog, hooks: FirmwareHooks = {}): Promise<void> {
   const settings = parseFirmwareConfig(config);
   // The console never shows what the build was configured with in secret.
   log.protect(settings.productSecret, settings.password);
@@ -53,14 +47,8 @@ async function start(log: CoreLog): Promise<void> {
     { ssid: settings.ssid, password: settings.password, attemptTimeoutMs: settings.wifiAttemptMs, backoff: DEFAULT_BACKOFF },
     log,
   ).up();
-  feedNacl();
 
-  const record = recordKeyNames();
-  const flash = new PreferenceFlash({
-    [FACTORY_NAMESPACE]: Object.values(FACTORY_KEYS),
-    [STORAGE_KEY_NAMESPACE]: [STORAGE_KEY_NAME],
-    [record.namespace]: record.keys,
-  });
+  const flash = new PreferenceFlash(hooks.onFlashWrite);
   const hal = createEsp32Hal(flash, log, settings);
 
   const factory = resolveFactoryDeviceInfo(flash, settings, () => Net.get("MAC"));
@@ -72,7 +60,7 @@ async function start(log: CoreLog): Promise<void> {
     deviceNameFrom: factory.sources.deviceName ?? "none",
   });
 
-  const task = bootDevice(hal, bootOptions(settings));
+  const task = bootDevice(hal, bootOptions(settings, resolveFactoryEndpoints(flash, settings)));
   task.onState((event) => {
     led.show(event.state);
     log.log(event.state.startsWith("failed:") ? "error" : "info", "boot.state", {
@@ -88,7 +76,7 @@ async function start(log: CoreLog): Promise<void> {
 export default function main(): void {
   // Even the port's own lines (Wi-Fi, factory data, a fatal error's message) go through the core's masking.
   const log = createCoreLog(new TraceLogger());
-  start(log).catch((error: unknown) => {
+  startFirmware(log).catch((error: unknown) => {
     log.log("error", "boot.fatal", { message: error instanceof Error ? error.message : String(error) });
   });
 }

@@ -7,6 +7,7 @@
  * a normal boot writes nothing), and a store that holds something unreadable is not papered
  * over with factory data: that needs a person (see docs/ESP32.md).
  */
+import { nameErrorClass } from "../types";
 import type { DeviceInfo } from "../../firmware/device-info";
 
 /** What the core's record store (firmware/record-store.ts) offers, as main.ts needs it. */
@@ -21,9 +22,11 @@ export interface DevInfoStore {
 export type SeedOutcome = "seeded" | "kept" | "kept-different";
 
 export class UnreadableRecordError extends Error {
+  static {
+    nameErrorClass(this, "UnreadableRecordError");
+  }
   constructor(reason: string) {
     super(`the stored device-info record cannot be read (${reason}); not replacing it with factory data`);
-    this.name = "UnreadableRecordError";
   }
 }
 

@@ -2,8 +2,9 @@
  * SocketTransport on Moddable's `socket` (TCP, lwIP on ESP32) and `securesocket` (TLS): the
  * byte socket the core's MQTT engine (firmware/mqtt) runs on.
  *
- * Written from the Moddable SDK 8.2.3 sources, NOT YET RUN on Moddable's runtime (the lin lane
- * proves it; see docs/MQTT.md). What it relies on, with the source that says so:
+ * Written from the Moddable SDK 8.2.3 sources and run on Moddable's runtime by the lin lane
+ * (test/moddable-lane.test.ts: the MQTT contract suite, PSK and certificate logins over TLS).
+ * What it relies on, with the source that says so:
  * - callback(message, value): 1 connected (SecureSocket: handshake done), 2 readable with `value`
  *   bytes, 3 writable with `value` bytes of room, -1 disconnected (peer closed), -2 error
  *   (modules/network/socket/socket.js; crypt/securesocket/securesocket.js).
@@ -206,7 +207,32 @@ class ModdableByteSocket implements ByteSocket {
     this.#queuedBytes = 0;
     const native = this.#native;
     this.#native = undefined;
-    if (native) Timer.set(() => native.close(), 0);
+    if (native) Timer.set(() => closeQuietly(native), 0);
+  }
+}
+
+/** rsaEncryption (1.2.840.113549.1.1.1) as a DER object identifier. */
+const RSA_ENCRYPTION_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/** Whether a PKCS#8 key names rsaEncryption in its AlgorithmIdentifier (within its first bytes). */
+function isRsaPkcs8(der: ArrayBuffer): boolean {
+  const bytes = new Uint8Array(der, 0, Math.min(der.byteLength, 32));
+  for (let start = 0; start + RSA_ENCRYPTION_OID.length <= bytes.length; start++) {
+    if (RSA_ENCRYPTION_OID.every((byte, index) => bytes[start + index] === byte)) return true;
+  }
+  return false;
+}
+
+/**
+ * Closes a native socket that may already be closed: after the peer's disconnect, lin's
+ * modSocket.c throws "close on closed socket" (lwIP's returns quietly). Thrown from a timer,
+ * that was an unhandled exception, and XS aborts (seen on the Moddable lane).
+ */
+function closeQuietly(native: NativeSocket): void {
+  try {
+    native.close();
+  } catch {
+    // already closed by the peer: nothing left to release
   }
 }
 
@@ -219,7 +245,14 @@ function openNative(endpoint: SocketEndpoint, caResource: string): NativeSocket 
   const client = endpoint.tls.clientCertificate;
   if (client) {
     secure.clientCertificates = pemToDer(client.certPem, "client certificate");
-    [secure.clientKey] = pemToDer(client.keyPem, "client key");
+    const [key] = pemToDer(client.keyPem, "client key");
+    // Moddable's TLS client signs CertificateVerify with PKCS#1 v1.5 and parses PKCS#8 RSA keys
+    // only (crypt/ssl/ssl_handshake.js, crypt/etc/pkcs8.js): any other key cannot work, and no
+    // retry mends that.
+    if (!isRsaPkcs8(key)) {
+      throw new HalNetworkError("credentials", "the client key is not an RSA key in PKCS#8: Moddable's TLS client presents RSA client keys only (docs/ESP32.md)");
+    }
+    secure.clientKey = key;
   }
   return new settings.Socket({ host, port, secure }) as unknown as NativeSocket;
 }

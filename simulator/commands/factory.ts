@@ -13,12 +13,14 @@
  * device-info limits (docs/PROTOCOL.md §1) and NVS limits before anything is written.
  */
 import type { Command } from "commander";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileProblem, readInputFile, UsageError, writeSecretFile } from "../cli-errors";
 import { validateDeviceInfo, LIMITS } from "../../firmware/device-info";
 import { FACTORY_KEYS, FACTORY_NAMESPACE } from "../../hal/esp32/factory";
 import { checkNvsName, checkNvsValue } from "../../hal/esp32/nvs-limits";
+import { FACTORY_SEAL_KEY, STORAGE_KEY_BYTES } from "../../hal/esp32/storage-key";
 
 export class FactoryInputError extends Error {
   constructor(message: string) {
@@ -31,6 +33,8 @@ export interface FactoryEntry {
   deviceName: string;
   productId?: string;
   productSecret?: string;
+  /** The device's storage key (32 random bytes), written as factory/sealKey (docs/ESP32.md). */
+  sealKey?: Uint8Array;
 }
 
 /** The largest batch one run writes (a bound, not a platform limit). */
@@ -94,6 +98,10 @@ export function factoryCsv(entry: FactoryEntry): string {
   rows.push([FACTORY_KEYS.deviceName, "data", "string", entry.deviceName]);
   if (entry.productId !== undefined) rows.push([FACTORY_KEYS.productId, "data", "string", entry.productId]);
   if (entry.productSecret !== undefined) rows.push([FACTORY_KEYS.productSecret, "data", "string", entry.productSecret]);
+  if (entry.sealKey !== undefined) {
+    if (entry.sealKey.length !== STORAGE_KEY_BYTES) throw new FactoryInputError(`device ${JSON.stringify(entry.deviceName)}: a seal key is ${STORAGE_KEY_BYTES} bytes`);
+    rows.push([FACTORY_SEAL_KEY, "data", "hex2bin", Buffer.from(entry.sealKey).toString("hex")]);
+  }
   return rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n";
 }
 
@@ -105,6 +113,7 @@ interface FactoryOptions {
   start?: string;
   productId?: string;
   productSecret?: string;
+  sealKey?: boolean;
   out?: string;
   outDir?: string;
 }
@@ -125,7 +134,11 @@ export function runFactory(options: FactoryOptions): string[] {
   const names = options.devices !== undefined
     ? deviceNamesFromList(readInputFile(options.devices, "--devices"))
     : deviceNamesFromCount(parseInteger("--count", options.count), options.prefix ?? "", parseInteger("--start", options.start, 1));
-  const entries = names.map((deviceName) => ({ deviceName, productId: options.productId, productSecret: options.productSecret }));
+  const entries = names.map((deviceName) => ({
+    deviceName, productId: options.productId, productSecret: options.productSecret,
+    // One key per device from Node's CSPRNG: the firmware then never draws or writes one.
+    sealKey: options.sealKey ? new Uint8Array(randomBytes(STORAGE_KEY_BYTES)) : undefined,
+  }));
   const csvs = entries.map((entry) => ({ name: entry.deviceName, text: factoryCsv(entry) }));
 
   if (options.out !== undefined && options.outDir !== undefined) throw new FactoryInputError("give --out or --out-dir, not both");
@@ -147,8 +160,9 @@ export function runFactory(options: FactoryOptions): string[] {
     writeSecretFile(options.out, csvs[0].text, "--out");
     return [`wrote ${options.out} for ${csvs[0].name}`];
   }
-  // Standard output ends up in terminals and CI logs: a ProductSecret goes to a file only.
+  // Standard output ends up in terminals and CI logs: a ProductSecret or a seal key goes to a file only.
   if (options.productSecret !== undefined) throw new FactoryInputError("with --product-secret, write to a file: --out <file> or --out-dir <dir>");
+  if (options.sealKey) throw new FactoryInputError("with --seal-key, write to a file: --out <file> or --out-dir <dir>");
   return [csvs[0].text.trimEnd()];
 }
 
@@ -163,6 +177,7 @@ export function register(program: Command): void {
     .option("--start <n>", "first index with --count", "1")
     .option("--product-id <id>", "ProductId to burn into every device (else the manifest config's)")
     .option("--product-secret <secret>", "ProductSecret to burn into every device (else the manifest config's)")
+    .option("--seal-key", "a random 32-byte storage key per device (factory/sealKey), so the firmware never makes one (docs/ESP32.md)")
     .option("--out <file>", "write the CSV of a single device to this file (default: standard output)")
     .option("--out-dir <dir>", "write one <DeviceName>.csv per device into this directory")
     .action((options: FactoryOptions) => {

@@ -121,6 +121,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
+        log: false, // nothing reads its event log here, and writing it costs the platform CPU
         configFile: join(workDir, "products.json"),
         config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices }] },
       });

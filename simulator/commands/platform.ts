@@ -54,6 +54,7 @@ function nonNegative(value: string): number {
 }
 
 interface PlatformCommandOptions {
+  log: boolean;
   config?: string;
   data: string;
   memory?: boolean;
@@ -127,6 +128,7 @@ export function register(program: Command): void {
     .option("--mqtt-psk-port <n>", "alias of --mqtt-tls-port (PSK and certificates share one port now)", port)
     .option("--timestamp-window <seconds>", "accepted registration clock difference", nonNegative, 300)
     .option("--max-registrations-per-second <n>", "per product, before RequestLimitExceeded (0: unlimited)", nonNegative, 0)
+    .option("--no-log", "no JSON event lines on stdout (the ready line is still printed): what `explorer-xs fleet` runs its own platform with, since nothing reads them there")
     .option("--max-mqtt-connections <n>", "open MQTT connections per listener before new ones are refused (a large fleet needs more; so does the process's open-file limit)", nonNegative, 10_000)
     .option("--secret-id <id>", "the Cloud API's SecretId (with --secret-key; default: from the config file, else made and kept in the data folder)")
     .option("--secret-key <key>", "the Cloud API's SecretKey (with --secret-id)")
@@ -158,7 +160,7 @@ export function register(program: Command): void {
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
           maxMqttConnections: options.maxMqttConnections,
           apiCredentials: options.secretId !== undefined ? { secretId: options.secretId, secretKey: options.secretKey! } : undefined,
-          log: log.line,
+          log: options.log ? log.line : () => undefined,
         });
       } catch (error) {
         process.stderr.write(`platform failed to start: ${startFailure(error, options)}\n`);

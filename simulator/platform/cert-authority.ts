@@ -35,6 +35,21 @@ function runOpenssl(args: string[], stdin?: string): Promise<string> {
   });
 }
 
+/**
+ * Device key algorithm: "ec" (P-256, the default) or "rsa" (2048 bits). Moddable's TLS client,
+ * and so the ESP32 firmware, can present a client certificate only with an RSA key (its
+ * CertificateVerify signs with PKCS#1 v1.5, and its PKCS#8 parser reads RSA keys only).
+ */
+export type DeviceKeyType = "ec" | "rsa";
+
+function newRsaKeyPair(): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+
 function newEcKeyPair(): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   return {
@@ -61,13 +76,14 @@ export class CertAuthority {
     private readonly dir: string,
     private readonly ownsDir: boolean,
     readonly caCertPem: string,
+    private readonly deviceKeyType: DeviceKeyType = "ec",
   ) {}
 
   /**
    * Opens the CA kept in `dir` (a data folder's `ca/`), creating it on first start; without a
    * folder the CA lives in a private temporary folder removed by close().
    */
-  static async open(dir?: string): Promise<CertAuthority> {
+  static async open(dir?: string, deviceKeyType: DeviceKeyType = "ec"): Promise<CertAuthority> {
     const ownsDir = dir === undefined;
     const caDir = dir ?? mkdtempSync(join(tmpdir(), "explorer-xs-ca-"));
     mkdirSync(caDir, { recursive: true, mode: 0o700 });
@@ -83,12 +99,12 @@ export class CertAuthority {
     }
     const caCertPem = readFileSync(certFile, "utf8");
     new X509Certificate(caCertPem); // throws on a damaged CA file rather than issuing junk
-    return new CertAuthority(caDir, ownsDir, caCertPem);
+    return new CertAuthority(caDir, ownsDir, caCertPem, deviceKeyType);
   }
 
   /** A fresh key pair and a client certificate whose CN is the MQTT client id. */
   async issueDeviceCertificate(productId: string, deviceName: string): Promise<IssuedCertificate> {
-    const { privatePem, publicPem } = newEcKeyPair();
+    const { privatePem, publicPem } = this.deviceKeyType === "rsa" ? newRsaKeyPair() : newEcKeyPair();
     const serial = "0x" + randomBytes(16).toString("hex").replace(/^[89a-f]/, "7"); // positive serial
     const extFile = join(this.dir, "device-ext.cnf");
     if (!existsSync(extFile)) writeFileSync(extFile, DEVICE_EXTENSIONS);

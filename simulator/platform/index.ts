@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PlatformBroker } from "./broker";
-import { CertAuthority } from "./cert-authority";
+import { CertAuthority, type DeviceKeyType } from "./cert-authority";
 import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
 import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
 import { createCloudApiHandler } from "./cloud-api/server";
@@ -57,6 +57,8 @@ export interface PlatformOptions {
   apiCredentials?: ApiKeyPair;
   /** How long CallDeviceActionSync waits for the device's action_reply; default 5000 ms. */
   actionTimeoutMs?: number;
+  /** Key algorithm of the device certificates it issues: "ec" (default) or "rsa" (what Moddable firmware can present). */
+  deviceKeyType?: DeviceKeyType;
 }
 
 /** Where the Cloud API's key pair came from, for the ready output. */
@@ -136,7 +138,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.
     let caPromise: Promise<CertAuthority> | undefined;
-    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined));
+    const certAuthority = () => (caPromise ??= CertAuthority.open(persistent ? join(options.dataDir!, "ca") : undefined, options.deviceKeyType));
     cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 

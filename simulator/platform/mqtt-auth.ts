@@ -43,11 +43,19 @@ export const NO_EXPIRY = [2n ** 31n - 1n, 2n ** 63n - 1n] as const;
 /** An expiry at or above this is in milliseconds (the Python SDK's unit); below it, seconds. 1e11 s is the year 5138, 1e11 ms 1973. */
 export const MILLISECOND_EXPIRY_FROM = 10n ** 11n;
 
-/** Whether the username's expiry has passed at `nowMs` (exact integer comparison). */
-export function expiryHasPassed(expiry: bigint, nowMs: number): boolean {
+/**
+ * How far in the past an expiry may be: Tencent's Python SDK signs with expiry = its own current
+ * time in ms, which is already past when the CONNECT arrives, and Tencent accepts it. The same
+ * 300 s of clock skew the registration window allows (docs/PROTOCOL.md §5, the mock's own).
+ */
+export const EXPIRY_GRACE_MS = 300_000;
+
+/** Whether the username's expiry lies more than `graceMs` before `nowMs` (exact integer comparison). */
+export function expiryHasPassed(expiry: bigint, nowMs: number, graceMs = EXPIRY_GRACE_MS): boolean {
   if (NO_EXPIRY.includes(expiry as (typeof NO_EXPIRY)[number])) return false;
-  const now = BigInt(Math.floor(nowMs));
-  return expiry >= MILLISECOND_EXPIRY_FROM ? expiry < now : expiry < now / 1000n;
+  const oldestAcceptedMs = BigInt(Math.floor(nowMs)) - BigInt(graceMs);
+  // A seconds expiry covers its whole second.
+  return expiry >= MILLISECOND_EXPIRY_FROM ? expiry < oldestAcceptedMs : expiry < oldestAcceptedMs / 1000n;
 }
 
 export function parseUsername(username: string): ParsedUsername | string {
@@ -95,7 +103,7 @@ export function checkMqttCredentials(input: AuthInput): MqttAuthResult {
   const parsed = parseUsername(input.username);
   if (typeof parsed === "string") return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: parsed };
   if (parsed.clientId !== input.clientId) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username clientId differs from the client id" };
-  if (expiryHasPassed(parsed.expiry, input.nowMs)) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: "username expiry is in the past" };
+  if (expiryHasPassed(parsed.expiry, input.nowMs)) return { ok: false, returnCode: CONNACK.badUsernameOrPassword, reason: `username expiry is more than ${EXPIRY_GRACE_MS / 1000} s in the past` };
   if ((input.keepaliveSeconds ?? 0) > MAX_KEEPALIVE_SECONDS) {
     return { ok: false, returnCode: CONNACK.notAuthorized, reason: `keep-alive ${input.keepaliveSeconds} s exceeds ${MAX_KEEPALIVE_SECONDS} s` };
   }

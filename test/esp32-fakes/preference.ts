@@ -1,6 +1,7 @@
 /**
  * Moddable `Preference` as its ESP32 port behaves (modPreference.c): set erases the key, then
- * writes and commits; keys() returns an empty array; errors surface as exceptions.
+ * writes and commits; keys() lists the namespace (nvs_entry_find; empty for an unknown
+ * namespace); errors surface as exceptions.
  */
 type Value = string | boolean | number | ArrayBuffer;
 
@@ -32,8 +33,11 @@ const Preference = {
     take();
     nvs.delete(`${domain}/${key}`);
   },
-  keys(_domain: string): string[] {
-    return [];
+  keys(domain: string): string[] {
+    calls.push(`keys ${domain}`);
+    take();
+    const prefix = `${domain}/`;
+    return [...nvs.keys()].filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length));
   },
 };
 

@@ -1,21 +1,13 @@
 /**
- * Minimal ambient declarations for Moddable's `crypt` and `hmac` modules, which
- * @moddable/typings 5.6 lacks. Only what hal/esp32 uses, as documented in the Moddable SDK
- * (documentation/crypt/crypt.md, modules/crypt/digest/crypt.js, modules/crypt/etc/hmac.js).
+ * What the Moddable SDK's own typings (`$MODDABLE/typings`, the ones mcconfig compiles with)
+ * leave out and this port uses, declared from the SDK's sources. Listed in manifest.json
+ * `typescript.tsconfig.compilerOptions.types`, so mcconfig's per-file programs and
+ * `npm run typecheck:esp32` load it beside the SDK's declarations and these merge with them.
  */
+
+// modules/crypt/digest/crypt.js: typings/crypt.d.ts declares Digest only.
 declare module "crypt" {
   type CryptData = string | ArrayBuffer | ArrayBufferView;
-
-  /** new Digest("SHA1" | "SHA256" | ...): write() any number of times, close() once. */
-  export class Digest {
-    constructor(type: "MD5" | "SHA1" | "SHA224" | "SHA256" | "SHA384" | "SHA512");
-    write(data: CryptData): void;
-    /** The hash; frees the digest's resources. */
-    close(): ArrayBuffer;
-    reset(): void;
-    readonly blockSize: number;
-    readonly outputSize: number;
-  }
 
   /** A block cipher keyed once: new BlockCipher("AES", key) (16-byte key for AES-128). */
   export class BlockCipher {
@@ -35,15 +27,18 @@ declare module "crypt" {
   }
 }
 
+// modules/crypt/etc/hmac.js: no typings in the SDK.
 declare module "hmac" {
-  import type { Digest } from "crypt";
-
   /** HMAC over a Digest instance: new HMAC(new Digest("SHA256"), key).process(data). */
   export default class HMAC {
-    constructor(hash: Digest, key: ArrayBuffer, bitLength?: number);
+    /** `hash`: a crypt Digest (structural here, so this file needs no "crypt" in the program). */
+    constructor(hash: { readonly blockSize: number; readonly outputSize: number; write(data: string | ArrayBuffer): void; close(): ArrayBuffer; reset(): void }, key: ArrayBuffer, bitLength?: number);
     update(...data: (string | ArrayBuffer)[]): void;
     close(): ArrayBuffer;
     reset(): void;
     process(...data: (string | ArrayBuffer)[]): ArrayBuffer;
   }
 }
+
+// node_modules/tweetnacl/nacl-fast.js, loaded unchanged for its side effect (hal/esp32/tweetnacl).
+declare module "tweetnacl-raw" {}

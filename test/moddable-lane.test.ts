@@ -1,0 +1,253 @@
+/**
+ * The Moddable lane (npm run test:moddable, part of npm test): the production manifest built by
+ * Moddable's own tools for its Linux simulator and booted, each case a separate boot of the same
+ * image with its own Preference store, against the mock platform started here. The platform's
+ * event log is the oracle; the device's trace output (through Moddable's xsbug-log) says what it
+ * wrote and where it ended. No stand-in replaces a Moddable module: the lin platform section
+ * swaps only Wi-Fi, the hardware RNG (the host CSPRNG) and GPIO.
+ *
+ * Without an SDK (MODDABLE, EXPLORER_XS_MODDABLE_TARBALL or .cache/moddable) the lane skips
+ * loudly; in CI (CI=true) it fails instead.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./mqtt-contract/broker";
+import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
+import type { BuiltImage } from "../tools/moddable/image";
+import { bootLane, buildLaneImage, HeadlessDisplay, laneTls, type LaneBoot } from "../tools/moddable/lane";
+import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+
+const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
+const DEVICES = ["cold001", "tls001", "badsecret01", "cut001"];
+const CERT_PRODUCT = { productId: "LANECERT01", productSecret: "bGFuZUNlcnRTZWNyZXQwMQ" };
+
+describe("Moddable lane: the firmware image on Moddable's lin runtime", function () {
+  // Building the image (once, then reused from .cache/moddable) and each boot are slow on a
+  // loaded 2-core machine; these are safety nets, never assertions.
+  this.timeout(30 * 60_000);
+  let sdk: ModdableSdk;
+  let image: BuiltImage;
+  let display: HeadlessDisplay;
+  let platform: RunningPlatform;
+  let work: string;
+  const events: Array<Record<string, unknown>> = [];
+
+  before(async function () {
+    try {
+      sdk = await locateSdk({ needSimulator: true, log: (line) => console.log(`    ${line}`) });
+    } catch (error) {
+      if (error instanceof SdkUnavailableError && !isCi()) {
+        console.warn(`\n  !!! MODDABLE LANE SKIPPED: ${error.message}\n`);
+        this.skip();
+      }
+      throw error;
+    }
+    const started = Date.now();
+    image = await buildLaneImage(sdk, (line) => console.log(`    ${line}`));
+    console.log(`    lane image ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${image.artifact}`);
+    const tls = laneTls();
+    platform = await startPlatform({
+      memory: true,
+      config: {
+        products: [
+          { ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: DEVICES },
+          { ...CERT_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "cert", devices: ["cert001"] },
+        ],
+      },
+      tls: { key: tls.keyPem, cert: tls.certChainPem },
+      // Moddable's TLS client presents RSA client keys only (docs/ESP32.md).
+      deviceKeyType: "rsa",
+      log: (event) => events.push(event),
+    });
+    display = await HeadlessDisplay.start();
+    work = mkdtempSync(path.join(tmpdir(), "explorer-xs-lane-"));
+  });
+
+  after(async () => {
+    display?.stop();
+    await platform?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function factory(deviceName: string, endpoints: { registerUrl: string; mqttUrl: string }, productSecret = PRODUCT.productSecret) {
+    return { factory: { productId: PRODUCT.productId, productSecret, deviceName, ...endpoints } };
+  }
+
+  function plain() {
+    return { registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl };
+  }
+
+  function eventsFor(deviceName: string, event: string, since = 0): Array<Record<string, unknown>> {
+    return events.slice(since).filter((entry) => entry.event === event &&
+      (entry.deviceName === deviceName || entry.clientId === `${PRODUCT.productId}${deviceName}`));
+  }
+
+  function boot(name: string, preferences?: Record<string, Record<string, unknown>>): Promise<LaneBoot> {
+    return bootLane({ sdk, image, display, dir: path.join(work, name), preferences });
+  }
+
+  /** Moddable's instrumentation as the image traced it, printed for the notes and BENCHMARKS.md. */
+  function printHeap(label: string, run: LaneBoot): void {
+    for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      ${label}: ${line}`);
+  }
+
+  /** The raw trace (as xsbug-log printed it) holds none of the given secrets, nor their key material. */
+  function assertNoSecrets(run: LaneBoot, secrets: Array<string | undefined>): void {
+    const raw = readFileSync(run.traceFile, "utf8");
+    for (const secret of secrets) {
+      if (!secret) continue;
+      // A PEM secret is checked by its Base64 body lines, which is what a leak would show.
+      const needles = secret.includes("-----BEGIN") ? secret.split("\n").filter((line) => line.length >= 40 && !line.startsWith("-----")) : [secret];
+      for (const needle of needles) assert.ok(!raw.includes(needle), `the trace output shows a secret (${needle.slice(0, 6)}...)`);
+    }
+  }
+
+  function recordWrites(run: LaneBoot): string[] {
+    return run.lines.filter((line) => /^lane\.flash op=set namespace=exs /.test(line));
+  }
+
+  function afterRegistering(run: LaneBoot): string[] {
+    const start = run.lines.findIndex((line) => /boot\.state state=registering/.test(line));
+    return start < 0 ? [] : run.lines.slice(start).filter((line) => /^lane\.flash /.test(line));
+  }
+
+  let coldBoot: LaneBoot;
+
+  it("cold boot, PSK product over http and mqtt: one registration, the record written through Preference, online, report acknowledged", async () => {
+    const since = events.length;
+    coldBoot = await boot("cold", factory("cold001", plain()));
+    assert.equal(coldBoot.end, "lane.online", coldBoot.lines.join("\n"));
+    printHeap("PSK, http+mqtt", coldBoot);
+    assert.equal(eventsFor("cold001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    assert.deepEqual(afterRegistering(coldBoot).map((line) => line.replace(/^lane\.flash op=set namespace=exs key=/, "")), ["rec.b", "rec.a"]);
+    assert.ok(coldBoot.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
+    assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+    const stored = coldBoot.preferences()!;
+    assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in Moddable's Preference store");
+    assertNoSecrets(coldBoot, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "cold001")?.psk]);
+  });
+
+  it("warm boot on the same store: no registration, no Preference write, online", async () => {
+    const store = path.join(work, "cold", "modpreferences.json");
+    const before = statSync(store);
+    const since = events.length;
+    const warm = await boot("cold");
+    assert.equal(warm.end, "lane.online", warm.lines.join("\n"));
+    assert.equal(eventsFor("cold001", "register", since).length, 0);
+    assert.deepEqual(warm.lines.filter((line) => line.startsWith("lane.flash")), []);
+    const after = statSync(store);
+    assert.equal(after.ino, before.ino, "Preference on lin rewrites its file on every set: the same inode means no write");
+    assert.equal(after.mtimeMs, before.mtimeMs);
+    assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+
+  it("cold boot over HTTPS and MQTT over TLS, trusting only the test CA built into this image", async () => {
+    assert.ok(platform.httpsUrl && platform.mqttTlsUrl);
+    const since = events.length;
+    const run = await boot("tls", factory("tls001", { registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl }));
+    assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    printHeap("PSK, https+mqtts", run);
+    assert.equal(eventsFor("tls001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    const connects = eventsFor("tls001", "connect", since).filter((entry) => entry.outcome === "accepted");
+    assert.equal(connects.length, 1);
+    assert.equal(connects[0].transport, "tls");
+  });
+
+  it("a certificate product: registers over HTTPS, stores its certificate and key, logs in over TLS with its client certificate", async () => {
+    assert.ok(platform.httpsUrl && platform.mqttTlsUrl);
+    const since = events.length;
+    const run = await boot("cert", {
+      factory: {
+        ...CERT_PRODUCT, deviceName: "cert001", authMode: "cert",
+        registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl,
+      },
+    });
+    assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    printHeap("certificate, https+mqtts", run);
+    assert.ok(run.lines.some((line) => /boot\.state state=registered .*certificate stored/.test(line)), run.lines.join("\n"));
+    const registered = events.slice(since).filter((entry) => entry.event === "register" && entry.deviceName === "cert001" && entry.outcome === "ok");
+    assert.equal(registered.length, 1);
+    assert.ok(afterRegistering(run).some((line) => /namespace=exs key=rec\.[ab]$/.test(line)), "the record with certificate and key was written");
+    const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
+    assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
+    assert.equal(connects[0].transport, "tls-cert", "the broker authenticated the device by its client certificate");
+    const device = platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
+    assert.ok(device?.keyPem);
+    assertNoSecrets(run, [CERT_PRODUCT.productSecret, device.keyPem]);
+  });
+
+  it("a bad ProductSecret ends in the named fatal state with the core's message, and no secret is stored", async () => {
+    const since = events.length;
+    const run = await boot("bad-secret", factory("badsecret01", plain(), "d3JvbmdQcm9kdWN0U2VjcmV0MQ"));
+    assert.match(run.end, /^lane\.failed message=.+/, run.lines.join("\n"));
+    assert.ok(run.lines.some((line) => /boot\.state state=failed:[a-z-]+/.test(line)), run.lines.join("\n"));
+    assert.equal(eventsFor("badsecret01", "register", since).filter((entry) => entry.outcome === "ok").length, 0);
+    assert.deepEqual(afterRegistering(run), [], "nothing was written after the registration attempt");
+    assertNoSecrets(run, ["d3JvbmdQcm9kdWN0U2VjcmV0MQ"]);
+  });
+
+  it("power cut right after the first slot write of the new secret: the next boot comes online with the secret the platform holds", async () => {
+    // The cold boot showed the order: the seed's write(s), then the registration's two slots.
+    const seedWrites = recordWrites(coldBoot).length - 2;
+    const since = events.length;
+    const cut = await boot("cut", { ...factory("cut001", plain()), lane: { haltAfterWrites: seedWrites + 1 } });
+    assert.equal(cut.end, "lane.halt", cut.lines.join("\n"));
+    assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+    const stored = cut.preferences()!;
+    assert.ok(stored.exs?.["rec.b"], "the first slot of the new record was written before the cut");
+
+    const next = await boot("cut");
+    assert.equal(next.end, "lane.online", next.lines.join("\n"));
+    assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1, "no second registration");
+    assert.equal(eventsFor("cut001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+
+  describe("the MQTT contract (test/mqtt-contract) on hal/esp32/socket.ts, in one boot", () => {
+    const outcomes = new Map<string, Outcome[] | { runnerFailed: string }>();
+    const reports = new Map<string, BrokerReport>();
+    let ended = "";
+
+    before(async () => {
+      // One scripted broker per scenario, each armed before the boot: the device runs them in turn.
+      const brokers: Array<{ name: string; broker: ScriptedBroker }> = [];
+      try {
+        for (const scenario of SCENARIOS) {
+          const broker = await startScriptedBroker();
+          broker.arm(scenario);
+          brokers.push({ name: scenario.name, broker });
+        }
+        const runs = brokers.map(({ name, broker }) => ({ name, url: broker.url }));
+        const run = await bootLane({
+          sdk, image, display, dir: path.join(work, "contract"),
+          preferences: { lane: { contract: JSON.stringify(runs) } },
+          until: /^lane\.contract-done/,
+          timeoutMs: 10 * 60_000,
+        });
+        ended = run.end;
+        for (const line of run.lines) {
+          const match = /^lane\.contract name=(\S+) outcomes=(.*)$/.exec(line);
+          if (match) outcomes.set(match[1], JSON.parse(match[2]));
+        }
+        for (const { name, broker } of brokers) reports.set(name, await broker.finish());
+      } finally {
+        for (const { broker } of brokers) await broker.close();
+      }
+    });
+
+    it("ran every scenario", () => {
+      assert.equal(ended, "lane.contract-done");
+      assert.deepEqual([...outcomes.keys()], SCENARIOS.map((scenario) => scenario.name));
+    });
+
+    for (const scenario of SCENARIOS) {
+      it(`${scenario.name}: ${scenario.says}`, () => {
+        const report = reports.get(scenario.name);
+        assert.deepEqual(outcomes.get(scenario.name), scenario.expect, `device outcomes; the broker saw ${JSON.stringify(report?.received.map((packet) => packet.cmd))}`);
+        assert.deepEqual(report?.violations, [], "the broker's side of the script");
+      });
+    }
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * Where the Moddable SDK comes from for `npm run build:esp32`, `typecheck:esp32` and the
+ * Moddable lane:
+ * 1. `$MODDABLE`, a user's own SDK with its host tools built (Moddable's Linux setup);
+ * 2. else a copy extracted from the SDK source tarball named by EXPLORER_XS_MODDABLE_TARBALL
+ *    (CI's .ci/run sets it) into `.cache/moddable/` (ignored by git), its host tools and the
+ *    `mcsim` simulator built there once and reused while the tarball is the same;
+ * 3. else a copy already in `.cache/moddable/` from an earlier run.
+ * Without any of them the caller skips loudly, or fails in CI (CI=true).
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
+export const CACHE_DIR = path.join(REPO_ROOT, ".cache", "moddable");
+const READY_MARKER = ".explorer-xs-ready";
+
+export interface ModdableSdk {
+  /** The SDK folder ($MODDABLE). */
+  root: string;
+  /** Its host tools: mcconfig, xsc, xsl, mcsim... */
+  bin: string;
+  origin: "MODDABLE" | "tarball" | "cache";
+}
+
+export class SdkUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SdkUnavailableError";
+  }
+}
+
+export type Log = (line: string) => void;
+
+/** Runs a command, streaming nothing; rejects with its last output lines on failure. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; log?: Log } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === 0) return resolve(output);
+      const tail = output.trimEnd().split("\n").slice(-40).join("\n");
+      reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `exit ${code}`}):\n${tail}`));
+    });
+  });
+}
+
+export function sdkEnv(sdk: ModdableSdk, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MODDABLE: sdk.root,
+    XS_DIR: path.join(sdk.root, "xs"),
+    BUILD_DIR: path.join(sdk.root, "build"),
+    // tsc is this repository's TypeScript; the SDK's tools come next.
+    PATH: [path.join(REPO_ROOT, "node_modules", ".bin"), sdk.bin, process.env.PATH ?? ""].join(path.delimiter),
+    ...extra,
+  };
+}
+
+function toolsOf(root: string): string {
+  return path.join(root, "build", "bin", "lin", "release");
+}
+
+function hasTools(root: string, withSimulator: boolean): boolean {
+  const bin = toolsOf(root);
+  return ["mcconfig", "xsc", "xsid", "xsl"].every((tool) => existsSync(path.join(bin, tool))) &&
+    (!withSimulator || existsSync(path.join(bin, "mcsim")));
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file).on("data", (chunk) => hash.update(chunk)).on("error", reject).on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+/** Builds the host tools (never the makefile's default target: it also runs pkill) and mcsim. */
+async function buildHostTools(root: string, log: Log): Promise<void> {
+  const sdk: ModdableSdk = { root, bin: toolsOf(root), origin: "tarball" };
+  const env = sdkEnv(sdk);
+  const makefiles = path.join(root, "build", "makefiles", "lin");
+  const jobs = "-j2";
+  for (const file of ["xsc", "xsid", "xsl"]) {
+    log(`  make ${file}`);
+    await run("make", [jobs, "GOAL=release", "-f", path.join(root, "xs", "makefiles", "lin", `${file}.mk`)], { cwd: makefiles, env });
+  }
+  for (const file of ["serial2xsbug", "tools"]) {
+    log(`  make ${file}`);
+    await run("make", [jobs, "GOAL=release", "-f", `${file}.mk`], { cwd: makefiles, env });
+  }
+  log("  mcconfig -m -p x-lin tools/mcsim/manifest.json (the simulator)");
+  await run(path.join(sdk.bin, "mcconfig"), ["-m", "-p", "x-lin", path.join(root, "tools", "mcsim", "manifest.json")], { cwd: root, env });
+}
+
+async function fromTarball(tarball: string, log: Log): Promise<ModdableSdk> {
+  if (!existsSync(tarball)) throw new SdkUnavailableError(`EXPLORER_XS_MODDABLE_TARBALL names ${tarball}, which does not exist`);
+  const digest = (await sha256File(tarball)).slice(0, 16);
+  const root = path.join(CACHE_DIR, `sdk-${digest}`);
+  if (existsSync(path.join(root, READY_MARKER)) && hasTools(root, true)) return { root, bin: toolsOf(root), origin: "tarball" };
+
+  const started = Date.now();
+  log(`moddable: extracting ${path.basename(tarball)} into ${path.relative(REPO_ROOT, root)} and building its host tools (once)`);
+  const staging = `${root}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  await run("tar", ["-xzf", tarball, "-C", staging]);
+  // A tarball with one top folder, or the SDK's folders at its top.
+  const entries = readdirSync(staging);
+  const top = entries.length === 1 && !existsSync(path.join(staging, "xs")) ? path.join(staging, entries[0]) : staging;
+  rmSync(root, { recursive: true, force: true });
+  renameSync(top, root);
+  if (top !== staging) rmSync(staging, { recursive: true, force: true });
+  await buildHostTools(root, log);
+  writeFileSync(path.join(root, READY_MARKER), `${new Date().toISOString()} ${tarball}\n`);
+  log(`moddable: SDK ready in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { root, bin: toolsOf(root), origin: "tarball" };
+}
+
+function fromCache(): ModdableSdk | undefined {
+  if (!existsSync(CACHE_DIR)) return undefined;
+  for (const name of readdirSync(CACHE_DIR).sort()) {
+    const root = path.join(CACHE_DIR, name);
+    if (name.startsWith("sdk-") && existsSync(path.join(root, READY_MARKER)) && hasTools(root, true)) {
+      return { root, bin: toolsOf(root), origin: "cache" };
+    }
+  }
+  return undefined;
+}
+
+/** The SDK to build with, or SdkUnavailableError saying why there is none. */
+export async function locateSdk(options: { env?: NodeJS.ProcessEnv; log?: Log; needSimulator?: boolean } = {}): Promise<ModdableSdk> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line) => console.log(line));
+  if (env.MODDABLE) {
+    const root = path.resolve(env.MODDABLE);
+    if (!hasTools(root, options.needSimulator ?? false)) {
+      throw new SdkUnavailableError(
+        `MODDABLE=${root} has no host tools in build/bin/lin/release${options.needSimulator ? " (mcconfig, xsc, xsid, xsl and mcsim)" : " (mcconfig, xsc, xsid, xsl)"}: build them as Moddable's Linux guide says (docs/ESP32.md)`,
+      );
+    }
+    return { root, bin: toolsOf(root), origin: "MODDABLE" };
+  }
+  if (env.EXPLORER_XS_MODDABLE_TARBALL) return fromTarball(env.EXPLORER_XS_MODDABLE_TARBALL, log);
+  const cached = fromCache();
+  if (cached) return cached;
+  throw new SdkUnavailableError(
+    "no Moddable SDK: set MODDABLE to an SDK with its host tools built, or EXPLORER_XS_MODDABLE_TARBALL to the SDK source tarball (.ci/run does)",
+  );
+}
+
+/** In CI a missing SDK fails; elsewhere the caller skips with this reason, loudly. */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI === "true" || env.CI === "1";
+}
