@@ -161,11 +161,15 @@ function printSummary(summary: FleetSummary): void {
     `online           ${summary.online}`,
     `failed           ${summary.failed}${summary.failed ? "  " + JSON.stringify(summary.failuresByCause) : ""}`,
     `retries          ${Object.keys(summary.retriesByCause).length ? JSON.stringify(summary.retriesByCause) : "none"}`,
-    `time to online   p50 ${summary.timeToOnlineMs.p50} ms, p95 ${summary.timeToOnlineMs.p95} ms, p99 ${summary.timeToOnlineMs.p99} ms, max ${summary.timeToOnlineMs.max} ms`,
+    `time to online   ${summary.online === 0 ? "none came online" : `p50 ${summary.timeToOnlineMs.p50} ms, p95 ${summary.timeToOnlineMs.p95} ms, p99 ${summary.timeToOnlineMs.p99} ms, max ${summary.timeToOnlineMs.max} ms`}`,
     `flash writes     ${summary.flashWritesPerDevice.mean} per device (max ${summary.flashWritesPerDevice.max})`,
     `wall time        ${(summary.wallMs / 1000).toFixed(1)} s (${summary.devicesPerSecond} devices online/s)`,
     `workers          ${summary.workers ? `${summary.workers} threads` : "none (main thread)"}`,
     `peak RSS         ${summary.peakRssMb} MB fleet process${summary.platformPeakRssMb !== undefined ? ` + ${summary.platformPeakRssMb} MB platform process = ${summary.peakRssMb + summary.platformPeakRssMb} MB` : ""}`,
   ];
+  // A device registers once in its life: a second fleet with the same names meets that rule.
+  if (summary.failuresByCause["device-activated"]) {
+    lines.push("hint             device-activated: these names registered before; use another --prefix, or delete the devices on the platform (DeleteDevices, or the console)");
+  }
   process.stdout.write(lines.join("\n") + "\n");
 }
