@@ -1,8 +1,9 @@
 /**
- * The docs name files a reader then opens: every repository path in backticks in the README and
- * docs must exist (a file with an extension, or a folder written with its trailing slash). Paths
- * that name what is gone on purpose (the transport the MQTT engine replaced, read from git
- * history) or what a run writes (git-ignored) are listed below with the reason.
+ * The docs name files a reader then opens and commands a reader then types: every repository path
+ * in backticks in the README and docs must exist (a file with an extension, or a folder written
+ * with its trailing slash), and every flag written after `explorer-xs <command>` must be one that
+ * command's --help lists. Paths that name what is gone on purpose (the transport the MQTT engine
+ * replaced, read from git history) or what a run writes (git-ignored) are left out, with the reason.
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
@@ -10,6 +11,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..");
+const BIN = join(ROOT, "simulator", "bin", "explorer-xs.js");
 const DOCS = ["README.md", "BENCHMARKS.md", "docs/PROTOCOL.md", "docs/MQTT.md", "docs/ESP32.md", "simulator/platform/README.md"];
 /** Named on purpose though absent from the tree. */
 const NAMED_FROM_HISTORY = new Set(["hal/node/mqtt.ts"]);
@@ -37,5 +39,29 @@ describe("docs: the repository paths they name exist", () => {
       }
     }
     assert.deepEqual(missing, []);
+  });
+
+  it("every flag written after `explorer-xs <command>` is one that command's --help lists", () => {
+    const helps = new Map<string, string>();
+    const helpOf = (command: string) => {
+      if (!helps.has(command)) helps.set(command, execFileSync(process.execPath, [BIN, ...command.split(" "), "--help"], { encoding: "utf8" }));
+      return helps.get(command)!;
+    };
+    const unknown: string[] = [];
+    let checked = 0;
+    for (const doc of DOCS.filter((file) => existsSync(join(ROOT, file)))) {
+      // A command continued on the next line with a backslash is one command.
+      const text = readFileSync(join(ROOT, doc), "utf8").replace(/\\\n/g, " ");
+      for (const line of text.split("\n")) {
+        for (const [, command, rest] of line.matchAll(/explorer-xs (flash show|flash export|demo|platform|device|fleet|factory)\b([^`|]*)/g)) {
+          for (const [flag] of rest.matchAll(/--[a-z][a-z0-9-]*/g)) {
+            checked++;
+            if (!helpOf(command).includes(flag)) unknown.push(`${doc}: explorer-xs ${command} ${flag}`);
+          }
+        }
+      }
+    }
+    assert.ok(checked > 10, `the docs' commands were found (${checked} flags)`);
+    assert.deepEqual(unknown, []);
   });
 });
