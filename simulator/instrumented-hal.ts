@@ -129,7 +129,7 @@ class MqttWireTap {
       },
       close: () => {
         inner.close();
-        this.end("closed");
+        this.end("by the device");
       },
     };
   }

@@ -12,6 +12,7 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
 const PRODUCT_ID = "CLIPRD0001";
 const PRODUCT_SECRET = "cliProductSecretWq8Zr4Tt";
+const FLEET_PRODUCT_ID = "CLIFLEET01";
 const cli = (args: string[]) => runProcess(process.execPath, [BIN, ...args]);
 
 describe("explorer-xs CLI", function () {
@@ -25,7 +26,12 @@ describe("explorer-xs CLI", function () {
     platform = await startPlatform({
       memory: true,
       log: () => undefined,
-      config: { products: [{ productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4"] }] },
+      config: {
+        products: [
+          { productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4"] },
+          { productId: FLEET_PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, autoCreate: true, authType: "psk", devices: [] },
+        ],
+      },
     });
     deviceInfoFile = join(dir, "device_info.json");
     writeFileSync(
@@ -150,6 +156,8 @@ describe("explorer-xs CLI", function () {
       [["factory", "--csv", "--devices", join(dir, "no-such-list.txt")], /--devices .*: cannot read it \(no such file\)/],
       [["fleet", "--count", "-3"], /whole number/],
       [["fleet", "--count", "3", "--platform", "http://127.0.0.1:9"], /--platform needs --product-id and --product-secret/],
+      [["fleet", "--count", "3", "--mqtt", "mqtt://127.0.0.1:9", "--product-id", PRODUCT_ID], /--mqtt, --product-id go with --platform URL/],
+      [["fleet", "--count", "3", "--auto-create", "--platform", "http://127.0.0.1:9", "--product-id", PRODUCT_ID, "--product-secret", PRODUCT_SECRET], /--auto-create is for the fleet's own platform/],
       [["no-such-command"], /unknown command 'no-such-command'/],
     ];
     for (const [args, message] of cases) {
@@ -223,6 +231,18 @@ describe("explorer-xs CLI", function () {
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /fleet stopped by SIGINT: \d+ of 5000 devices booted, \d+ online/);
     assert.throws(() => process.kill(platformPids[0], 0), /ESRCH/, "the platform process was stopped with the fleet");
+  });
+
+  it("fleet against a running platform: a second run with the same names says none came online and why", async () => {
+    const args = ["fleet", "--count", "2", "--concurrency", "2", "--workers", "0", "--prefix", "again", "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--product-id", FLEET_PRODUCT_ID, "--product-secret", PRODUCT_SECRET];
+    const first = await cli(args);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /time to online\s+p50 \d/);
+    const second = await cli(args);
+    assert.equal(second.code, 3, second.stderr);
+    assert.match(second.stdout, /failed\s+2\s+\{"device-activated":2\}/);
+    assert.match(second.stdout, /time to online\s+none came online\n/, "no percentiles of nothing");
+    assert.match(second.stdout, /hint\s+device-activated: these names registered before; use another --prefix/);
   });
 
   it("fleet --flash-dir keeps one flash file per device, each readable by flash show", async () => {

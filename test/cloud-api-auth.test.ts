@@ -68,6 +68,14 @@ describe("cloud api: authentication", function () {
     }
   });
 
+  it("answers Tencent's Node SDK pointed at localhost:PORT, which names the service \"localhost:PORT\" (no dot to split at)", async () => {
+    const port = new URL(target.url).port;
+    const answer = await apiClient({ ...target, url: `http://localhost:${port}` }).DescribeProductDynamicRegister({ ProductId: PID });
+    assert.equal(answer.RegisterType, 1);
+    assert.equal((await rawCall(target, { service: `localhost:${port}`, headers: { Host: `localhost:${port}` }, signedHost: "localhost" })).code, undefined);
+    assert.equal((await rawCall(target, { service: `localhost:${Number(port) + 1}`, headers: { Host: `localhost:${port}` }, signedHost: "localhost" })).code, "AuthFailure.SignatureFailure");
+  });
+
   it("accepts the host signed with or without its port, and the service named iotexplorer or after the host", async () => {
     const url = new URL(target.url);
     assert.equal((await rawCall(target, { signedHost: url.host })).code, undefined);

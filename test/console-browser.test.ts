@@ -49,6 +49,10 @@ describe("web console in chromium", function () {
     page.on("request", (request) => {
       if (!request.url().startsWith(platform.httpUrl) && !request.url().startsWith("data:")) problems.push(`requested ${request.url()}`);
     });
+    // A 404 (the browser's own /favicon.ico, a missing script) is an error in the page's console too.
+    page.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+    });
     (page as Page & { problems: string[] }).problems = problems;
     await page.goto(url, { waitUntil: "load" });
     return page;
@@ -115,7 +119,7 @@ describe("web console in chromium", function () {
     await page.$eval('#devices tr[data-device="web-dev-1"] td.actions button:nth-child(2)', (node) => (node as unknown as { click(): void }).click());
     await page.waitForSelector('#devices tr[data-device="web-dev-1"][data-state="disabled"][data-online="false"]', { timeout: 20_000 });
     await page.waitForFunction('[...document.querySelectorAll("#events li.refused")].some((li) => li.textContent.includes("device is disabled"))', { timeout: 20_000 });
-    assert.deepEqual(problemsOf(page), [], "no script error, nothing loaded from outside the platform");
+    assert.deepEqual(problemsOf(page), [], "no script error, no failed load, nothing loaded from outside the platform");
     await page.close();
   });
 

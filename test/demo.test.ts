@@ -33,6 +33,8 @@ describe("npm start (explorer-xs demo)", function () {
     assert.match(warmOf(result.stdout), /event posted\s+status_report, event_reply code 0/);
     assert.match(warmOf(result.stdout), /action\s+blink \{"times":3\} from the platform: done, action_reply code 0/);
     assert.match(result.stdout, /Data template: the warm boot applied the pending control/);
+    // Who closed the session, said once: "MQTT closed by the device", not "MQTT closed closed".
+    assert.match(result.stdout, /MQTT closed\s+by the device\n/);
     const warm = result.stdout.split("Boot 2:")[1];
     assert.ok(warm && !/request signed|flash commit/.test(warm), "the warm boot neither registers nor writes flash");
     assert.ok(!result.stdout.includes(DEMO_PRODUCT_SECRET), "the product secret is never printed");

@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option("--concurrency <n>", "devices booting at once", positiveInteger, 200)
     .option("--prefix <text>", "device names are <prefix>-<i>", "sim")
     .option("--platform <url>", "use this platform instead of starting a local one (needs --product-id and --product-secret)")
-    .option("--mqtt <url>", "broker URL (with --platform)")
+    .option("--mqtt <url>", "broker URL (with --platform; default: mqtt on the platform's host, port 1883)")
     .option("--product-id <id>", "product on the given platform")
     .option("--product-secret <secret>", "its ProductSecret")
     .option("--auto-create", "on the local platform, let unknown names register instead of pre-creating them")
@@ -120,7 +120,18 @@ function firstSignal(): Promise<string> {
   });
 }
 
+/** Flags that belong to one mode only, checked before anything starts: a flag silently ignored misleads. */
+function checkModeFlags(options: FleetCommandOptions): void {
+  if (options.platform) {
+    if (options.autoCreate) throw new UsageError("--auto-create is for the fleet's own platform; on --platform, set the product's dynamic registration (ModifyProductDynamicRegister, RegisterType 2)");
+    return;
+  }
+  const remoteOnly = [["--mqtt", options.mqtt], ["--product-id", options.productId], ["--product-secret", options.productSecret]].filter(([, value]) => value !== undefined).map(([flag]) => flag);
+  if (remoteOnly.length) throw new UsageError(`${remoteOnly.join(", ")} go with --platform URL; without it the fleet starts its own platform and product`);
+}
+
 async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary | FleetStopped> {
+  checkModeFlags(options);
   const signal = firstSignal();
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
@@ -177,11 +188,15 @@ function printSummary(summary: FleetSummary): void {
     `online           ${summary.online}`,
     `failed           ${summary.failed}${summary.failed ? "  " + JSON.stringify(summary.failuresByCause) : ""}`,
     `retries          ${Object.keys(summary.retriesByCause).length ? JSON.stringify(summary.retriesByCause) : "none"}`,
-    `time to online   p50 ${summary.timeToOnlineMs.p50} ms, p95 ${summary.timeToOnlineMs.p95} ms, p99 ${summary.timeToOnlineMs.p99} ms, max ${summary.timeToOnlineMs.max} ms`,
+    `time to online   ${summary.online === 0 ? "none came online" : `p50 ${summary.timeToOnlineMs.p50} ms, p95 ${summary.timeToOnlineMs.p95} ms, p99 ${summary.timeToOnlineMs.p99} ms, max ${summary.timeToOnlineMs.max} ms`}`,
     `flash writes     ${summary.flashWritesPerDevice.mean} per device (max ${summary.flashWritesPerDevice.max})`,
     `wall time        ${(summary.wallMs / 1000).toFixed(1)} s (${summary.devicesPerSecond} devices online/s)`,
     `workers          ${summary.workers ? `${summary.workers} threads` : "none (main thread)"}`,
     `peak RSS         ${summary.peakRssMb} MB fleet process${summary.platformPeakRssMb !== undefined ? ` + ${summary.platformPeakRssMb} MB platform process = ${summary.peakRssMb + summary.platformPeakRssMb} MB` : ""}`,
   ];
+  // A device registers once in its life: a second fleet with the same names meets that rule.
+  if (summary.failuresByCause["device-activated"]) {
+    lines.push("hint             device-activated: these names registered before; use another --prefix, or delete the devices on the platform (DeleteDevices, or the console)");
+  }
   process.stdout.write(lines.join("\n") + "\n");
 }

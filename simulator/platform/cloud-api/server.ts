@@ -70,8 +70,10 @@ export function authenticate(req: IncomingMessage, body: Buffer, path: string, q
   const host = headerText(req, "host") ?? "";
   const hostName = hostWithoutPort(host);
   // Tencent's SDKs name the service after the endpoint's first label: iotexplorer, or, with the
-  // endpoint pointed at this mock, the first label of its host ("127" for 127.0.0.1).
-  if (authorization.service !== API_SERVICE && authorization.service !== hostName.split(".")[0]) {
+  // endpoint pointed at this mock, the first label of its host ("127" for 127.0.0.1). The Node
+  // SDK splits the endpoint with its port, so a dotless host keeps it: "localhost:8080".
+  const hostLabels = [hostName.split(".")[0], host.split(".")[0]];
+  if (authorization.service !== API_SERVICE && !hostLabels.includes(authorization.service)) {
     throw new CloudApiError("AuthFailure.SignatureFailure", `The credential scope names service ${authorization.service.slice(0, 32)}, not ${API_SERVICE}.`);
   }
   const record = credentials.lookup(authorization.secretId);
