@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import { defaultWorkers } from "../simulator/commands/fleet";
 import type { FleetReport, FleetTask } from "./fleet-worker";
 import { cpuSecondsOf, runWorker } from "./lib/processes";
@@ -77,6 +78,7 @@ export async function runFleetLargeBench(): Promise<SectionOutput> {
     configFile: join(dir, "products.json"),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
     extraArgs: ["--max-mqtt-connections", String(count + 1000)],
+    nodeArgs: [...FLEET_PLATFORM_NODE_ARGS],
     readyTimeoutMs: 120_000,
   });
   try {
@@ -84,7 +86,7 @@ export async function runFleetLargeBench(): Promise<SectionOutput> {
     const report = await runWorker<FleetTask & { maxAttempts: number }, FleetReport>(join(HERE, "fleet-worker.ts"), {
       count, concurrency: CONCURRENCY, prefix: "big", ...PRODUCT, workers: WORKERS, platformPid: platform.child.pid, maxAttempts: 2,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, 25 * 60_000);
+    }, 25 * 60_000, [...FLEET_NODE_ARGS]);
     const platformCpu = (cpuSecondsOf(platform.child.pid) ?? Number.NaN) - (platformCpuBefore ?? Number.NaN);
     const summary = report.summary;
     const rss = summary.peakRssMb + (summary.platformPeakRssMb ?? 0);

@@ -32,6 +32,7 @@ export interface FleetReport {
   cpuSeconds: number;
 }
 
+/** Fork with FLEET_NODE_ARGS (simulator/fleet.ts), as `explorer-xs fleet` runs its devices. */
 export async function runFleetTask(task: FleetTask): Promise<FleetReport> {
   const rssBeforeBytes = process.memoryUsage().rss;
   let rssAllOnlineBytes = 0;

@@ -33,6 +33,7 @@ import { startSimDevice } from "../simulator/sim-device";
 import type { HalTraceEvent } from "../simulator/instrumented-hal";
 import type { FleetTask, FleetReport } from "./fleet-worker";
 import { defaultWorkers } from "../simulator/commands/fleet";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 import { medianPairRatio } from "./lib/paired";
 import { quartiles, round, spread } from "./lib/stats";
@@ -61,7 +62,7 @@ function productConfig(names: string[]) {
 /** A fresh platform process per fleet run: every device starts unregistered. */
 async function withPlatform<T>(workDir: string, names: string[], body: (platform: PlatformProcess) => Promise<T>): Promise<T> {
   // As `explorer-xs fleet` runs its platform: no event log (nothing reads it).
-  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names), log: false });
+  const platform = await startPlatformProcess({ configFile: join(workDir, "products.json"), config: productConfig(names), log: false, nodeArgs: [...FLEET_PLATFORM_NODE_ARGS] });
   try {
     return await body(platform);
   } finally {
@@ -95,7 +96,7 @@ async function fleetRun(workDir: string, run: string, count: number): Promise<Fl
     const report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
       count, concurrency: CONCURRENCY, prefix, ...PRODUCT, workers: WORKERS, platformPid: platform.child.pid,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, FLEET_TIMEOUT_MS);
+    }, FLEET_TIMEOUT_MS, [...FLEET_NODE_ARGS]);
     const after = cpuSecondsOf(platform.child.pid);
     return { ...report, serverCpuSeconds: before !== undefined && after !== undefined ? after - before : undefined };
   });
@@ -126,11 +127,15 @@ interface SingleBoot {
 /** One boot of one device on `flashFile`, timed from power-on to first report acknowledged. */
 async function bootOnce(platform: PlatformProcess, flashFile: string, deviceName: string): Promise<SingleBoot> {
   const seen = { http: 0, connects: 0, reports: 0, subscribes: 0 };
+  // Up to the first property answer (the report_reply that makes the device online): the
+  // first-online sync that follows (report_info, get_status on the same topic) is not the way online.
+  let answered = false;
   const onEvent = (event: HalTraceEvent) => {
     if (event.kind === "http.request") seen.http++;
     else if (event.kind === "mqtt.connack" || event.kind === "mqtt.refused") seen.connects++;
     else if (event.kind === "mqtt.subscribe") seen.subscribes++;
-    else if (event.kind === "mqtt.publish" && event.topic.startsWith("$thing/up/property/")) seen.reports++;
+    else if (event.kind === "mqtt.publish" && event.topic.startsWith("$thing/up/property/") && !answered) seen.reports++;
+    else if (event.kind === "mqtt.message" && event.topic.startsWith("$thing/down/property/")) answered = true;
   };
   const started = performance.now();
   const device = startSimDevice({

@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import { defaultWorkers } from "../simulator/commands/fleet";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import type { FleetReport, FleetTask } from "./fleet-worker";
 import { runWorker } from "./lib/processes";
 
@@ -84,14 +85,14 @@ async function main(): Promise<void> {
     log: false, // as `explorer-xs fleet` runs its platform
     configFile: join(dir, "products.json"),
     config: { products: [{ ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: names }] },
-    nodeArgs: ["--cpu-prof", "--cpu-prof-dir", join(dir, "platform")],
+    nodeArgs: [...FLEET_PLATFORM_NODE_ARGS, "--cpu-prof", "--cpu-prof-dir", join(dir, "platform")],
   });
   let report: FleetReport;
   try {
     report = await runWorker<FleetTask, FleetReport>(join(HERE, "fleet-worker.ts"), {
       count, concurrency: 200, prefix: "p", ...PRODUCT, workers: defaultWorkers(true), platformPid: platform.child.pid,
       registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl,
-    }, 300_000, ["--cpu-prof", "--cpu-prof-dir", join(dir, "fleet")]);
+    }, 300_000, [...FLEET_NODE_ARGS, "--cpu-prof", "--cpu-prof-dir", join(dir, "fleet")]);
   } finally {
     await platform.stop();
   }

@@ -21,7 +21,7 @@ import { createCoreLog, type CoreLog } from "./log";
 import { buildMqttCredentials } from "./mqtt-credentials";
 import { connectMqtt } from "./mqtt/client";
 import type { MqttSession } from "./mqtt/session";
-import { getDevInfo, loadDevInfo, setDevInfo } from "./record-store";
+import { loadDevInfo, setDevInfo, storeDevInfo } from "./record-store";
 import { TemplateSession, type ActionHandler, type ClockCheck, type DeviceStatus } from "./template-session";
 import { thingTopics } from "./topics";
 import { FIRMWARE_VERSION } from "./version";
@@ -300,8 +300,9 @@ class BootRunner implements BootTask {
   private storeRegistration(registered: DeviceInfo): DeviceInfo {
     // Mirrored into both slots: a later corruption of one slot must not fall back to the
     // secret-less factory record, since an activated device cannot register again.
-    setDevInfo(this.hal, registered, { mirror: true });
-    const readBack = getDevInfo(this.hal);
+    // Both slots are read back from flash as they are written: what they hold is what the next boot reads.
+    const load = storeDevInfo(this.hal, registered, { mirror: true });
+    const readBack = load.status === "ok" ? load.info : undefined;
     if (!readBack || !sameSecret(readBack, registered)) {
       throw new ExplorerError("storage", "the registered secret did not read back from flash: the record store or flash is faulty");
     }
@@ -405,16 +406,27 @@ class BootRunner implements BootTask {
   private publishReport(session: MqttSession, info: DeviceInfo, params: Record<string, unknown>): Promise<void> {
     const clientToken = this.nextClientToken();
     const upTopic = thingTopics(info.productId, info.deviceName).propertyUp;
-    const acknowledged = new Promise<void>((resolve, reject) => this.pending.set(clientToken, { resolve, reject }));
     const timeoutMs = this.options.replyTimeoutMs ?? 10_000;
-    const timedOut = this.hal.clock.sleep(timeoutMs).then(() => {
-      if (!this.pending.has(clientToken)) return;
-      this.pending.delete(clientToken);
-      throw new ExplorerError("timeout", `no report_reply within ${timeoutMs} ms`);
+    // The clock's cancellable timer, cleared with the reply: a fleet of devices holds no
+    // reply timers once its reports are acknowledged.
+    const clock = this.hal.clock;
+    const acknowledged = new Promise<void>((resolve, reject) => {
+      const timer = clock.setTimer(timeoutMs, () => {
+        if (this.pending.delete(clientToken)) reject(new ExplorerError("timeout", `no report_reply within ${timeoutMs} ms`));
+      });
+      this.pending.set(clientToken, {
+        resolve: () => { clock.clearTimer(timer); resolve(); },
+        reject: (error) => { clock.clearTimer(timer); reject(error); },
+      });
     });
-    timedOut.catch(() => undefined);
-    const payload = encodeReport(clientToken, Math.floor(this.hal.clock.nowMs() / 1000), params);
-    return session.publish(upTopic, payload, 0).then(() => Promise.race([acknowledged, timedOut]));
+    acknowledged.catch(() => undefined); // a failed publish answers with its own error below
+    const payload = encodeReport(clientToken, Math.floor(clock.nowMs() / 1000), params);
+    return session.publish(upTopic, payload, 0).then(() => acknowledged, (error: unknown) => {
+      const waiting = this.pending.get(clientToken);
+      this.pending.delete(clientToken);
+      waiting?.reject(error as Error);
+      throw error;
+    });
   }
 
   private onDownMessage(topic: string, payload: Uint8Array, upTopic: string): void {

@@ -291,23 +291,38 @@ export interface SetDevInfoOptions {
  * Storing the record already current writes nothing, so a normal boot costs no flash wear.
  */
 export function setDevInfo(hal: StoreHal, info: DeviceInfo, options: SetDevInfoOptions = {}): void {
+  storeDevInfo(hal, info, options);
+}
+
+/**
+ * setDevInfo, answering what getDevInfo would read right after it: each slot it wrote as read
+ * back from flash after the write, the other as read before (no write touched it). A caller that
+ * checks its record landed needs no second read of both slots.
+ */
+export function storeDevInfo(hal: StoreHal, info: DeviceInfo, options: SetDevInfoOptions = {}): DevInfoLoad {
   const record = canonicalInfo(validateDeviceInfo(info));
   const wanted = encodeJson(record);
   const holds = (slot: SlotRead | undefined) => slot !== undefined && slot.state === "valid" && constantTimeEqual(encodeJson(slot.info), wanted);
   let slots = readBoth(hal);
-  if (!holds(newestValid(slots))) {
-    writeRecord(hal, record, slots);
-    slots = readBoth(hal);
-  }
+  if (!holds(newestValid(slots))) slots = withSlot(slots, writeRecord(hal, record, slots));
   if (options.mirror) {
     const current = newestValid(slots) as SlotRead;
     const other = slots.find((slot) => slot.slot !== current.slot);
-    if (!holds(other)) writeRecord(hal, record, slots);
+    if (!holds(other)) slots = withSlot(slots, writeRecord(hal, record, slots));
   }
+  return loadFromSlots(slots);
 }
 
-/** Writes `record` into the slot not holding the newest valid record, with the next sequence number. */
-function writeRecord(hal: StoreHal, record: DeviceInfo, slots: SlotRead[]): void {
+/** `slots` with one slot's read replaced. */
+function withSlot(slots: SlotRead[], read: SlotRead): SlotRead[] {
+  return slots.map((slot) => (slot.slot === read.slot ? read : slot));
+}
+
+/**
+ * Writes `record` into the slot not holding the newest valid record, with the next sequence
+ * number; answers that slot as read back from flash after the write.
+ */
+function writeRecord(hal: StoreHal, record: DeviceInfo, slots: SlotRead[]): SlotRead {
   const current = newestValid(slots);
   const target = current ? otherSlot(current.slot) : "A";
   const seq = Math.max(0, ...slots.map((slot) => slot.seq ?? 0)) + 1;
@@ -351,6 +366,7 @@ function writeRecord(hal: StoreHal, record: DeviceInfo, slots: SlotRead[]): void
   if (written.state !== "valid" || written.seq !== seq) {
     throw new RecordStoreError(`slot ${target} did not read back after writing: ${written.reason ?? "another generation is stored"}`);
   }
+  return written;
 }
 
 /** Chunk keys of `slot` at or beyond `keep`. */

@@ -131,17 +131,25 @@ export class TemplateSession {
     } catch (error) {
       return Promise.reject(error);
     }
-    const replied = new Promise<DownMessage>((resolve, reject) => this.waiting.set(clientToken, { resolve, reject }));
     const timeoutMs = this.options.replyTimeoutMs;
-    const timedOut = this.options.clock.sleep(timeoutMs).then((): never => {
-      this.waiting.delete(clientToken);
-      throw new ExplorerError("timeout", `no reply to ${what} within ${timeoutMs} ms`);
+    // The clock's cancellable timer, cleared with the reply: no timer outlives its request.
+    const clock = this.options.clock;
+    const replied = new Promise<DownMessage>((resolve, reject) => {
+      const timer = clock.setTimer(timeoutMs, () => {
+        if (this.waiting.delete(clientToken)) reject(new ExplorerError("timeout", `no reply to ${what} within ${timeoutMs} ms`));
+      });
+      this.waiting.set(clientToken, {
+        resolve: (message) => { clock.clearTimer(timer); resolve(message); },
+        reject: (error) => { clock.clearTimer(timer); reject(error); },
+      });
     });
-    timedOut.catch(() => undefined);
+    replied.catch(() => undefined); // a failed publish answers with its own error below
     return session.publish(topic, payload, 0).then(
-      () => Promise.race([replied, timedOut]),
+      () => replied,
       (error: unknown) => {
+        const waiter = this.waiting.get(clientToken);
         this.waiting.delete(clientToken);
+        waiter?.reject(error as Error);
         throw error;
       },
     );
@@ -198,16 +206,23 @@ export class TemplateSession {
     const session = this.requireSession();
     const { clock, log } = this.options;
     if (this.timeWaiter) throw new ExplorerError("request-rejected", "a time request is already waiting");
-    const answered = new Promise<Uint8Array>((resolve, reject) => (this.timeWaiter = { resolve, reject }));
     const timeoutMs = this.options.replyTimeoutMs;
-    const timedOut = clock.sleep(timeoutMs).then((): never => {
-      this.timeWaiter = undefined;
-      throw new ExplorerError("timeout", `no platform time within ${timeoutMs} ms`);
+    const answered = new Promise<Uint8Array>((resolve, reject) => {
+      const waiter = {
+        resolve: (payload: Uint8Array) => { clock.clearTimer(timer); resolve(payload); },
+        reject: (error: Error) => { clock.clearTimer(timer); reject(error); },
+      };
+      const timer = clock.setTimer(timeoutMs, () => {
+        if (this.timeWaiter !== waiter) return;
+        this.timeWaiter = undefined;
+        reject(new ExplorerError("timeout", `no platform time within ${timeoutMs} ms`));
+      });
+      this.timeWaiter = waiter;
     });
-    timedOut.catch(() => undefined);
+    answered.catch(() => undefined); // a failed publish answers with its own error below
     const sentMono = clock.monotonicMs();
     await session.publish(this.topics.sysOperation, encodeTimeRequest(), 0);
-    const payload = await Promise.race([answered, timedOut]);
+    const payload = await answered;
     const roundTripMs = clock.monotonicMs() - sentMono;
     const result = parseTimeResult(payload);
     if ("invalid" in result) throw new ExplorerError("malformed-response", `platform time answer: ${result.invalid}`);

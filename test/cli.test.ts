@@ -224,7 +224,8 @@ describe("explorer-xs CLI", function () {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     // The first flash file means the devices are booting: the platform child is up by then.
     while (!(readdirSyncSafe(flashDir).some((name) => name.endsWith(".flash")))) await new Promise((resolve) => setTimeout(resolve, 50));
-    const platformPids = childPids(child.pid!);
+    // The command runs again under node with the fleet's GC options: the platform is a grandchild.
+    const platformPids = descendantPids(child.pid!).filter((pid) => commandLine(pid).includes(" platform "));
     assert.equal(platformPids.length, 1, "the fleet's own platform process");
     child.kill("SIGINT");
     assert.equal(await exited, 130, stderr);
@@ -268,4 +269,12 @@ function readdirSyncSafe(path: string): string[] {
 /** The processes a process started (Linux: /proc/<pid>/task/<tid>/children). */
 function childPids(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+function descendantPids(pid: number): number[] {
+  return childPids(pid).flatMap((child) => [child, ...descendantPids(child)]);
+}
+
+function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
 }

@@ -6,7 +6,9 @@
  * At most `concurrency` at once, all held open until the last one is done, exactly as the fleet
  * holds its devices, and spread over `workers` worker threads the way the fleet spreads its
  * shards (0: all in the main thread). Reports clients per second and the process's RSS growth
- * per client.
+ * per client. With `exchanges: "device"` each client makes every exchange of a device's first
+ * online instead (four SUBSCRIBEs, the report, then report_info, get_status and the time request,
+ * each answered in turn): the floor under a fleet device's whole CPU cost.
  *
  * Plain JavaScript so the worker threads need no transpiler. Forked by bench/fleet.ts (IPC: one
  * task, one report, then exit); each worker thread runs this same file.
@@ -35,11 +37,20 @@ function online(task, index, clients) {
     const topic = `bare/${index}/property`;
     const client = mqtt.connect(task.mqttUrl, { clientId: `bare-${index}`, protocolVersion: 4, keepalive: 60, clean: true, reconnectPeriod: 0, connectTimeout: task.connectTimeoutMs });
     clients.push(client);
+    // exchanges "device": every exchange of a device's first online (boot.ts, template-session.ts):
+    // four SUBSCRIBEs, the report and its reply, then report_info, get_status and the time
+    // request, each sent when the previous one was answered.
+    const followUps = task.exchanges === "device" ? ["report_info", "get_status", "time"] : [];
     client.once("connect", () => {
       client.subscribe(topic, { qos: 1 });
+      if (followUps.length > 0) for (const extra of ["event", "action", "time"]) client.subscribe(`bare/${index}/${extra}`, { qos: extra === "time" ? 0 : 1 });
       client.publish(topic, JSON.stringify({ method: "report", clientToken: `t-${index}`, params: { index } }), { qos: 0 });
     });
-    client.once("message", () => resolve(undefined));
+    client.on("message", () => {
+      const next = followUps.shift();
+      if (next === undefined) return resolve(undefined);
+      client.publish(next === "time" ? `bare/${index}/time` : topic, JSON.stringify({ method: next, clientToken: `t-${index}-${next}` }), { qos: 0 });
+    });
     client.once("error", (error) => resolve(error.message));
     client.once("close", () => resolve("closed before the reply"));
   });

@@ -4,7 +4,8 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { availableParallelism, constants as osConstants, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
@@ -65,6 +66,12 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
+      const { FLEET_NODE_ARGS } = await import("../fleet");
+      if (!FLEET_NODE_ARGS.every((flag) => process.execArgv.includes(flag))) {
+        // V8's GC options are taken only at a process's start: run this same command again with them.
+        process.exitCode = await runAgainWith(FLEET_NODE_ARGS);
+        return;
+      }
       const summary = await runFleetCommand(options);
       if ("stoppedBy" in summary) {
         process.stderr.write(`fleet stopped by ${summary.stoppedBy}: ${summary.booted} of ${options.count} devices booted, ${summary.online} online\n`);
@@ -74,6 +81,25 @@ export function register(program: Command): void {
       else printSummary(summary);
       process.exitCode = summary.failed === 0 ? 0 : 3;
     });
+}
+
+/**
+ * Runs this process's command line again in a child node with `nodeArgs` added, output to the same
+ * terminal; resolves with its exit code. The child has a process group of its own, so a Ctrl-C
+ * reaches it once, forwarded from here (SIGINT, SIGTERM and SIGHUP alike), and it stops as the
+ * command does: platform stopped, temporary files removed, exit code 130.
+ */
+function runAgainWith(nodeArgs: readonly string[]): Promise<number> {
+  const child = spawn(process.execPath, [...nodeArgs, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", detached: true });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.once("error", (error) => {
+      process.stderr.write(`explorer-xs fleet: could not start node again with ${nodeArgs.join(" ")}: ${error.message}\n`);
+      resolve(1);
+    });
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+  });
 }
 
 /** Exit code after Ctrl-C (SIGINT) or SIGTERM, as `explorer-xs device` uses. */
@@ -111,7 +137,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    const [{ deviceName, runFleet, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
@@ -122,6 +148,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
       platform = await startPlatformProcess({
         log: false, // nothing reads its event log here, and writing it costs the platform CPU
+        nodeArgs: [...FLEET_PLATFORM_NODE_ARGS],
         configFile: join(workDir, "products.json"),
         config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices }] },
       });

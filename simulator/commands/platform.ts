@@ -160,7 +160,7 @@ export function register(program: Command): void {
           maxRegistrationsPerSecond: options.maxRegistrationsPerSecond,
           maxMqttConnections: options.maxMqttConnections,
           apiCredentials: options.secretId !== undefined ? { secretId: options.secretId, secretKey: options.secretKey! } : undefined,
-          log: options.log ? log.line : () => undefined,
+          log: options.log ? log.line : undefined, // none: the platform then skips what only the log would show
         });
       } catch (error) {
         process.stderr.write(`platform failed to start: ${startFailure(error, options)}\n`);

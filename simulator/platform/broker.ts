@@ -41,6 +41,8 @@ export interface BrokerOptions {
   registry: Registry;
   now: () => number;
   log: PlatformLog;
+  /** Log each connection's peer address (false: nobody reads the log, spare the system call). */
+  logRemote?: boolean;
   maxConnections: number;
   connectTimeoutMs: number;
   /** The mock CA, to accept client certificates of cert products on the TLS listener. */
@@ -182,7 +184,7 @@ export class PlatformBroker {
         device, clientId, username, password, nowMs: now(), transportAuthenticated,
         keepaliveSeconds: this.keepalives.get(client),
       });
-      const remote = `${conn.remoteAddress ?? "?"}:${conn.remotePort ?? "?"}`;
+      const remote = this.options.logRemote === false ? undefined : `${conn.remoteAddress ?? "?"}:${conn.remotePort ?? "?"}`;
       if (!result.ok) {
         log({ event: "connect", clientId: clientId.slice(0, 128), transport, remote, outcome: "refused", returnCode: result.returnCode, reason: result.reason });
         const error = new Error(result.reason) as AuthenticateError;

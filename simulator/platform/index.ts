@@ -49,7 +49,8 @@ export interface PlatformOptions {
   maxMqttConnections?: number;       // per listener; default 10000
   mqttConnectTimeoutMs?: number;     // CONNECT must arrive within this; default 10000
   now?: () => number;                // the platform's clock in ms (tests move it)
-  log?: PlatformLog;                 // one JSON-able object per registration and connection
+  /** One JSON-able object per registration and connection; without it the platform skips what only the log shows (peer addresses). */
+  log?: PlatformLog;
   /**
    * The Cloud API's SecretId/SecretKey. Without it (and without one in the config) the pair is
    * read from, or made in, `<dataDir>/cloud-api-credentials.json`, or made for this run in memory.
@@ -105,6 +106,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const host = options.host ?? "127.0.0.1";
   const now = options.now ?? Date.now;
   const userLog = options.log ?? (() => {});
+  // Peer addresses are only logged: each costs a getpeername() system call per connection.
+  const logRemote = options.log !== undefined;
   // The console's event stream sees every log event (they never carry a secret).
   let events: PlatformEvents | undefined;
   const log: PlatformLog = (event) => {
@@ -143,7 +146,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 
     const broker = await PlatformBroker.create({
-      registry, now, log, caCertPem,
+      registry, now, log, logRemote, caCertPem,
       maxConnections: options.maxMqttConnections ?? 10_000,
       connectTimeoutMs: options.mqttConnectTimeoutMs ?? 10_000,
     });
@@ -164,7 +167,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const credentials = new CredentialStore(apiCredentials, now);
 
     const register = createRegisterHandler({
-      registry, certAuthority, now, log,
+      registry, certAuthority, now, log, logRemote,
       timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,

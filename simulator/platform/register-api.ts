@@ -72,6 +72,8 @@ export interface RegisterApiOptions {
   maxRegistrationsPerSecond: number;
   now: () => number;
   log: PlatformLog;
+  /** Log each request's peer address (false: nobody reads the log, spare the system call). */
+  logRemote?: boolean;
 }
 
 export interface RegistrationRequest {
@@ -233,9 +235,15 @@ export class RegistrationService {
         ? await (await this.options.certAuthority()).issueDeviceCertificate(product.productId, device.deviceName)
         : { psk: pooledRandomBytes(16).toString("base64") };
       // A concurrent request may have issued first while the certificate was made: keep that one.
-      if (registry.setCredentials(product.productId, device.deviceName, credentials, this.options.now())) state = 0;
-      device = registry.getDevice(product.productId, device.deviceName);
-      if (!device) refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} was deleted during registration`);
+      const issuedAt = this.options.now();
+      if (registry.setCredentials(product.productId, device.deviceName, credentials, issuedAt)) {
+        // The row now holds exactly these: no need to read it back.
+        state = 0;
+        device = { ...device, ...credentials, state: "registered", registeredAt: issuedAt };
+      } else {
+        device = registry.getDevice(product.productId, device.deviceName);
+        if (!device) refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} was deleted during registration`);
+      }
     }
     const plaintext = product.authType === "cert"
       ? JSON.stringify({ encryptionType: 1, clientCert: device.certPem, clientKey: device.keyPem })
@@ -312,7 +320,7 @@ export function createRegisterHandler(options: RegisterApiOptions) {
   async function handle(req: IncomingMessage, res: ServerResponse, endpoint: "current" | "legacy"): Promise<void> {
     const requestId = randomUUID();
     const date = new Date(options.now());
-    const logBase = { event: "register", endpoint: req.url?.split("?")[0], requestId, remote: remoteOf(req) };
+    const logBase = { event: "register", endpoint: req.url?.split("?")[0], requestId, remote: options.logRemote === false ? undefined : remoteOf(req) };
     let request: RegistrationRequest | undefined;
     try {
       request = endpoint === "current" ? await service.parseCurrent(req) : await service.parseLegacy(req);

@@ -373,6 +373,8 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
+  /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
+  private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
@@ -428,6 +430,9 @@ export class Registry {
       getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
       listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
     };
+    this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
+      for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
+    });
   }
 
   close(): void {
@@ -665,12 +670,17 @@ export class Registry {
 
   /** Merges a report's properties into the latest values, all in one transaction. */
   recordReport(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp?: number): void {
-    this.db.transaction(() => {
-      for (const [name, value] of Object.entries(params)) {
-        this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
-      }
-    })();
+    const entries = Object.entries(params);
+    // One statement is atomic on its own: a one-property report (a fleet's) needs no BEGIN and COMMIT.
+    if (entries.length === 1) this.upsertReported(productId, deviceName, entries[0], now, deviceTimestamp);
+    else this.recordReportTransaction(productId, deviceName, entries, now, deviceTimestamp);
   }
+
+  private upsertReported(productId: string, deviceName: string, [name, value]: [string, unknown], now: number, deviceTimestamp: number | undefined): void {
+    this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
+  }
+
+
 
   latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
     const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;

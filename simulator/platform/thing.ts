@@ -110,21 +110,30 @@ export class ThingService {
       return;
     }
     const clientToken = typeof message.clientToken === "string" ? message.clientToken : undefined;
-    const handlers: Record<string, ((m: Json, token: string | undefined) => string) | undefined> = kind === "property" ? {
-      report: (m, token) => this.onReport(identity, m, token),
-      report_info: (m, token) => this.onReportInfo(identity, m, token),
-      get_status: (m, token) => this.onGetStatus(identity, m, token),
-      clear_control: (_m, token) => this.onClearControl(identity, token),
-      control_reply: (m, token) => this.onControlReply(identity, m, token),
-    } : kind === "event" ? {
-      event_post: (m, token) => this.onEventPost(identity, "event_reply", m, token),
-      events_post: (m, token) => this.onEventPost(identity, "events_reply", m, token),
-    } : {
-      action_reply: (m, token) => this.onActionReply(identity, m, token),
-    };
-    const handler = Object.prototype.hasOwnProperty.call(handlers, method) ? handlers[method] : undefined;
-    const outcome = handler ? handler(message, clientToken) : "unknown method";
+    const outcome = this.dispatch(identity, kind, method, message, clientToken) ?? "unknown method";
     this.options.log({ event: "thing", clientId, kind, method, clientToken: (clientToken ?? "").slice(0, 64), outcome });
+  }
+
+  /** The handler of `method` on a `kind` topic; undefined for a method that kind does not have. */
+  private dispatch(identity: DeviceIdentity, kind: "property" | "event" | "action", method: string, message: Json, token: string | undefined): string | undefined {
+    if (kind === "property") {
+      switch (method) {
+        case "report": return this.onReport(identity, message, token);
+        case "report_info": return this.onReportInfo(identity, message, token);
+        case "get_status": return this.onGetStatus(identity, message, token);
+        case "clear_control": return this.onClearControl(identity, token);
+        case "control_reply": return this.onControlReply(identity, message, token);
+        default: return undefined;
+      }
+    }
+    if (kind === "event") {
+      switch (method) {
+        case "event_post": return this.onEventPost(identity, "event_reply", message, token);
+        case "events_post": return this.onEventPost(identity, "events_reply", message, token);
+        default: return undefined;
+      }
+    }
+    return method === "action_reply" ? this.onActionReply(identity, message, token) : undefined;
   }
 
   /** Answers on the device's down topic of the same kind; a reply that cannot be sent is only logged. */
