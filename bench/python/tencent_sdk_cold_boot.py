@@ -17,6 +17,7 @@ Exit codes: 0 online, 1 failed, 3 skipped because the SDK is not installed (the 
 """
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -65,18 +66,22 @@ def main():
             "subDev": {"subdev_num": 0, "subdev_list": []},
             "region": "china",
         }, out)
-    qcloud = QcloudExplorer(device_file=device_file, tls=False)
-    code, message = qcloud.dynregDevice()
-    if code != 0:
-        print(f"dynregDevice failed: {message}", file=sys.stderr)
-        return 1
-    qcloud.connect()
-    deadline = time.monotonic() + 10
-    while not qcloud.isMqttConnected():
-        if time.monotonic() > deadline:
-            print("MQTT connect did not complete within 10 s", file=sys.stderr)
+    try:
+        qcloud = QcloudExplorer(device_file=device_file, tls=False)
+        code, message = qcloud.dynregDevice()
+        if code != 0:
+            print(f"dynregDevice failed: {message}", file=sys.stderr)
             return 1
-        time.sleep(0.002)
+        qcloud.connect()
+        deadline = time.monotonic() + 10
+        while not qcloud.isMqttConnected():
+            if time.monotonic() > deadline:
+                print("MQTT connect did not complete within 10 s", file=sys.stderr)
+                return 1
+            time.sleep(0.002)
+    finally:
+        # dynregDevice() writes the issued device secret into this file: no secret stays in /tmp.
+        shutil.rmtree(folder, ignore_errors=True)
     # Online: the measured work is done. Leave at once, as `explorer-xs device --once` does once its
     # report is acknowledged; paho's graceful disconnect waits for its network thread (~0.3 s here),
     # which would be teardown, not registration or login.
