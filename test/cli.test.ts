@@ -149,6 +149,7 @@ describe("explorer-xs CLI", function () {
       [["device", "--flash", join(dir, "x.flash"), "--device-info", dir, ...endpoints()], /--device-info .*: cannot read it \(it is a folder/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", truncatedInfo, ...endpoints()], /truncated\.json is not valid JSON/],
       [["device", "--flash", join(dir, "x.flash"), "--device-info", certInfo, ...endpoints()], /cert_deviceinfo\.devCertFile names .*no-such\.crt, which cannot be read \(no such file\)/],
+      [["device", "--flash", join(dir, "x.flash"), "--device-info", deviceInfoFile, "--drop-network-for", "500", ...endpoints()], /--drop-network-for .*give --drop-network-after too/],
       [["device", "--flash", join(dir, "x.flash"), "--no-such-flag"], /unknown option '--no-such-flag'\n\(explorer-xs device --help lists the options\)/],
       [["device"], /required option '--flash <file>' not specified/],
       [["flash", "show", join(dir, "missing.flash")], /does not exist/],

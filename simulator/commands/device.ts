@@ -8,6 +8,8 @@ import { readInputFile, UsageError } from "../cli-errors";
 import type { ExplorerError } from "../../firmware/errors";
 
 export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const;
+/** How long an injected network drop lasts when --drop-network-for is not given. */
+const DEFAULT_DROP_MS = 3000;
 
 /** Resolves with the name of the first SIGINT or SIGTERM; listening from the start, so Ctrl-C during boot stops the device cleanly. */
 function firstSignal(): Promise<string> {
@@ -40,7 +42,7 @@ interface DeviceCommandOptions {
   powerCutAtWrite?: number;
   clockSkew?: number;
   dropNetworkAfter?: number;
-  dropNetworkFor: number;
+  dropNetworkFor?: number;
   verbose?: boolean;
 }
 
@@ -58,7 +60,7 @@ export function register(program: Command): void {
     .option("--power-cut-at-write <n>", "cut power at the n-th flash write (fault injection)", positiveInteger)
     .option("--clock-skew <seconds>", "start with the device clock off by this many seconds (fault injection)", integer)
     .option("--drop-network-after <ms>", "drop the network this many ms after boot (fault injection)", integer)
-    .option("--drop-network-for <ms>", "how long an injected network drop lasts", integer, 3000)
+    .option("--drop-network-for <ms>", `how long the drop of --drop-network-after lasts (default: ${DEFAULT_DROP_MS})`, integer)
     .option("--verbose", "print the device's structured log lines to stderr (secrets masked)")
     .addHelpText(
       "after",
@@ -78,6 +80,9 @@ Examples:
 
 async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> {
   if (options.sign !== "hmacsha256" && options.sign !== "hmacsha1") throw new UsageError(`--sign must be hmacsha256 or hmacsha1, not ${options.sign}`);
+  if (options.dropNetworkFor !== undefined && options.dropNetworkAfter === undefined) {
+    throw new UsageError("--drop-network-for says how long the drop of --drop-network-after lasts: give --drop-network-after too");
+  }
   const endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
   // The device's modules load here, not with the CLI: `--help` and the other commands stay cheap.
   const [{ parseTencentDeviceInfo }, { startSimDevice }, { Timeline }, { createNodeLogger }, { loadDevInfo }] = await Promise.all([
@@ -100,7 +105,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     powerCutAtWrite: options.powerCutAtWrite,
     clockSkewSeconds: options.clockSkew,
     dropNetworkAfterMs: options.dropNetworkAfter,
-    dropNetworkForMs: options.dropNetworkFor,
+    dropNetworkForMs: options.dropNetworkFor ?? DEFAULT_DROP_MS,
     logger: options.verbose ? createNodeLogger({ sink: (line) => process.stderr.write(line + "\n") }) : { log: () => undefined },
     onEvent: (event) => timeline.onHalEvent(event),
     boot: {
