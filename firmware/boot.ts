@@ -17,7 +17,7 @@ import { needsRegistration, validateDeviceInfo, type DeviceInfo } from "./device
 import { dynregDevice, DEFAULT_REGISTER_URL } from "./dynreg";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
 import { parseHttpDate } from "./http-date";
-import { createCoreLog, type CoreLog } from "./log";
+import { asCoreLog, createCoreLog, type CoreLog } from "./log";
 import { buildMqttCredentials } from "./mqtt-credentials";
 import { connectMqtt } from "./mqtt/client";
 import type { MqttSession } from "./mqtt/session";
@@ -148,7 +148,11 @@ class BootRunner implements BootTask {
   private liveControl: Record<string, string> = {};
 
   constructor(portHal: Hal, private readonly options: BootOptions) {
-    this.log = createCoreLog(portHal.log);
+    // A port that already logs through a CoreLog (hal/esp32/main.ts: one device per process) is
+    // used as it is: a second layer would hold a second copy of every needle and mask each line
+    // twice (about 2 KB of the ESP32 heap online). The secrets registered here then mask the
+    // port's own lines too.
+    this.log = asCoreLog(portHal.log) ?? createCoreLog(portHal.log);
     this.hal = { ...portHal, log: this.log };
     this.log.protect(options.factoryInfo?.productSecret);
     this.startedMs = portHal.clock.monotonicMs();

@@ -33,6 +33,8 @@ function bootOptions(settings: FirmwareConfig, endpoints: { registerUrl?: string
 /** What a test image (test/moddable) may watch; production passes nothing. */
 export interface FirmwareHooks {
   onFlashWrite?: FlashWriteObserver;
+  /** Called once the first-online sync of this boot is done (report_info, get_status, clock check). */
+  onSynced?: () => void;
 }
 
 /** Boots the device; resolves once it is online, rejects with the reason it cannot be. */
@@ -71,6 +73,7 @@ export async function startFirmware(log: CoreLog, hooks: FirmwareHooks = {}): Pr
   });
   await task.online;
   log.log("info", "boot.online", {});
+  if (hooks.onSynced) task.synced.then(hooks.onSynced, () => undefined);
 }
 
 export default function main(): void {

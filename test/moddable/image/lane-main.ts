@@ -1,9 +1,9 @@
 /**
  * Entry of the Moddable lane's test image (never of a production image): runs the production
  * firmware (hal/esp32/main.ts) unchanged and traces what the lane test reads, one line each:
- *   lane.heap phase=<boot|online> slots=<n> slotBytes=<n> chunkBytes=<n> stackBytes=<n> keys=<n>
+ *   lane.heap phase=<boot|online|synced> slots=<n> slotBytes=<n> chunkBytes=<n> stackBytes=<n> keys=<n>
  *   lane.flash op=<set|delete> namespace=<ns> key=<key>
- *   lane.online | lane.failed message=<text> | lane.halt
+ *   lane.online | lane.synced (after the first-online sync, which is in flight at lane.online) | lane.failed message=<text> | lane.halt
  *   lane.contract name=<scenario> outcomes=<JSON> ... lane.contract-done
  * A "lane" namespace in the Preference store the test writes before the boot may ask for
  * - a power cut: haltAfterWrites=N stops the program dead after the Nth write into the record
@@ -77,6 +77,10 @@ export default function main(): void {
   const haltAfter = haltAfterRecordWrites();
   let recordWrites = 0;
   startFirmware(createCoreLog(new TraceLogger("debug")), {
+    onSynced() {
+      traceHeap("synced");
+      trace("lane.synced\n");
+    },
     onFlashWrite(operation, namespace, key) {
       trace(`lane.flash op=${operation} namespace=${namespace} key=${key}\n`);
       if (operation === "set" && namespace === RECORD_NAMESPACE && ++recordWrites === haltAfter) {
