@@ -13,13 +13,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice } from "../simulator/sim-device";
 import { inspectFlash, type FlashReport } from "../firmware/record-store";
 import type { AuthMode } from "../firmware/device-info";
 import { spread } from "./lib/stats";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 
 const RUNS = process.env.BENCH_QUICK === "1" ? 3 : 5;
 const PSK = { productId: "BENCHPSK01", productSecret: "benchPskProductSecretR4t7" };
@@ -109,7 +108,4 @@ export async function runFlashBench(): Promise<SectionOutput> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runFlashBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runFlashBench);

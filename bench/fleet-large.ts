@@ -20,13 +20,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../simulator/fleet";
 import { defaultWorkers } from "../simulator/commands/fleet";
 import type { FleetReport, FleetTask } from "./fleet-worker";
 import { cpuSecondsOf, runWorker } from "./lib/processes";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 import { round, spread } from "./lib/stats";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -111,7 +111,4 @@ export async function runFleetLargeBench(): Promise<SectionOutput> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runFleetLargeBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runFleetLargeBench);

@@ -27,7 +27,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { startPlatformProcess, type PlatformProcess } from "../simulator/platform-process";
 import { startSimDevice } from "../simulator/sim-device";
 import type { HalTraceEvent } from "../simulator/instrumented-hal";
@@ -38,7 +38,7 @@ import { cpuSecondsOf, runWorker, startServer } from "./lib/processes";
 import { medianPairRatio } from "./lib/paired";
 import { quartiles, round, spread } from "./lib/stats";
 import { msLeft } from "./lib/deadline";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -292,7 +292,4 @@ function brief(report: FleetRun) {
   return { ...report.summary, cpuSeconds: round(report.cpuSeconds, 2), serverCpuSeconds: report.serverCpuSeconds, rssBeforeMb: round(report.rssBeforeBytes / MB), rssAllOnlineMb: round(report.rssAllOnlineBytes / MB), kibPerDevice: round(report.bytesPerDevice / 1024) };
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runFleetBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runFleetBench);

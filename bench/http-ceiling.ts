@@ -12,11 +12,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import { startServer } from "./lib/processes";
 import { pairedRow, timedLoad } from "./lib/paired";
-import type { SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type SectionOutput } from "./lib/row";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LOAD_DIR = join(HERE, "load");
@@ -59,7 +59,4 @@ export async function runHttpCeilingBench(): Promise<SectionOutput> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runHttpCeilingBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runHttpCeilingBench);

@@ -14,8 +14,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { ConnectLoadTask } from "./load/connect-load";
+import { printWhenRunAsScript } from "./lib/row";
 import type { LoadReport, RegisterLoadTask } from "./load/register-load";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -146,7 +147,4 @@ export async function runPlatformBench(): Promise<PlatformBenchResult> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const result = await runPlatformBench();
-  process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runPlatformBench);

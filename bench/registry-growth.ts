@@ -19,11 +19,10 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
 import { percentile } from "../simulator/fleet";
 import { signedRegisterRequest } from "./load/sign";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 import { round, spread } from "./lib/stats";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -124,7 +123,4 @@ export async function runRegistryGrowthBench(): Promise<SectionOutput> {
   return { section: "registry", rows, details: { sizes: results, probes: PROBES, warmup: WARMUP } };
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runRegistryGrowthBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runRegistryGrowthBench);

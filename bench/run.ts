@@ -39,7 +39,7 @@ const ownRows = (output: unknown) => (output as SectionOutput).rows;
 
 /**
  * Every section, in running order. To add one (e.g. Moddable heap figures), write a script that
- * prints one JSON SectionOutput line (bench/lib/row.ts) and add a line here: bench/run.ts runs
+ * prints one JSON SectionOutput line (bench/lib/row.ts, printWhenRunAsScript) and add a line here: bench/run.ts runs
  * it in its own process group with its own bound, and its rows join the table.
  */
 const SECTIONS: Section[] = [

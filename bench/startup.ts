@@ -19,9 +19,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { startPlatformProcess } from "../simulator/platform-process";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 import { median, round, spread } from "./lib/stats";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -145,7 +145,4 @@ export async function runStartupBench(): Promise<SectionOutput> {
   }
 }
 
-if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
-  const output = await runStartupBench();
-  process.stdout.write(JSON.stringify(output) + "\n");
-}
+await printWhenRunAsScript(import.meta.url, runStartupBench);

@@ -24,7 +24,6 @@
  * Run: node --import tsx bench/xs.ts
  */
 import { execFileSync } from "node:child_process";
-import { pathToFileURL } from "node:url";
 import type { FlashValue } from "../hal/types";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
@@ -33,7 +32,7 @@ import type { DeviceInfo } from "../firmware/device-info";
 import { startPlatform } from "../simulator/platform/index";
 import { bundleForXs, ENTRIES } from "../xs/bundle";
 import { startXsLane, xsLaneUnavailableReason, xsnapBinaryPath, type LaneMeters, type XsLane } from "../xs/host";
-import type { BenchRow, SectionOutput } from "./lib/row";
+import { printWhenRunAsScript, type BenchRow, type SectionOutput } from "./lib/row";
 import { spread } from "./lib/stats";
 
 const RUNS = 3;
@@ -235,6 +234,4 @@ export async function runXsBench(): Promise<SectionOutput> {
   return { section: "xs", rows, details: { engine, runs: RUNS, programs, store, boot: boots } };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  process.stdout.write(`${JSON.stringify(await runXsBench())}\n`);
-}
+await printWhenRunAsScript(import.meta.url, runXsBench);

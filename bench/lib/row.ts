@@ -3,6 +3,7 @@
  * (median of repeated runs) with its spread, and, for throughput and memory, the ceiling it is
  * compared with (measured in the same run) and the ratio between them.
  */
+import { pathToFileURL } from "node:url";
 import type { Spread } from "./stats";
 
 export interface BenchRow {
@@ -26,4 +27,13 @@ export interface SectionOutput {
   section: string;
   rows: BenchRow[];
   details?: unknown;
+}
+
+/**
+ * Runs `section` and prints its output as one line of JSON when `moduleUrl` (the caller's
+ * import.meta.url) is the script node was started with: how bench/run.ts runs each section.
+ */
+export async function printWhenRunAsScript(moduleUrl: string, section: () => Promise<unknown>): Promise<void> {
+  if (!process.argv[1] || pathToFileURL(process.argv[1]).href !== moduleUrl) return;
+  process.stdout.write(JSON.stringify(await section()) + "\n");
 }
