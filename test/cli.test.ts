@@ -46,6 +46,12 @@ describe("explorer-xs CLI", function () {
   });
 
   const endpoints = () => ["--platform", platform.httpUrl, "--mqtt", platform.mqttUrl];
+  /** A factory-fresh device_info.json for `deviceName` of the test product; answers its path. */
+  const writeDeviceInfo = (deviceName: string) => {
+    const file = join(dir, `${deviceName}.json`);
+    writeFileSync(file, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName }));
+    return file;
+  };
 
   it("device --once registers from device_info.json, then boots warm; flash show and export tell what it holds", async () => {
     const flash = join(dir, "cli1.flash");
@@ -85,8 +91,7 @@ describe("explorer-xs CLI", function () {
 
   it("says so when the flash already holds another device than --device-info names (the flash wins, as on a board)", async () => {
     const flash = join(dir, "cli4.flash");
-    const info = join(dir, "cli4.json");
-    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli4" }));
+    const info = writeDeviceInfo("cli4");
     const first = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(first.code, 0, first.stderr);
     assert.doesNotMatch(first.stderr, /note:/);
@@ -100,8 +105,7 @@ describe("explorer-xs CLI", function () {
 
   it("a power cut at the first flash write halts the device with exit code 4, and the next boot recovers", async () => {
     const flash = join(dir, "cli2.flash");
-    const info = join(dir, "cli2.json");
-    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli2" }));
+    const info = writeDeviceInfo("cli2");
     const cut = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once", "--power-cut-at-write", "1"]);
     assert.equal(cut.code, 4, cut.stdout + cut.stderr);
     assert.match(cut.stderr, /power cut at flash write 1/);
@@ -123,8 +127,7 @@ describe("explorer-xs CLI", function () {
   });
 
   it("names the fatal state and exits 3 for a device the platform does not know", async () => {
-    const info = join(dir, "ghost.json");
-    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "ghost" }));
+    const info = writeDeviceInfo("ghost");
     const result = await cli(["device", "--flash", join(dir, "ghost.flash"), "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(result.code, 3);
     assert.match(result.stderr, /device failed: device-unknown: /);
@@ -181,8 +184,7 @@ describe("explorer-xs CLI", function () {
 
   it("flash export --out replaces an existing world-readable file with one only its owner can read", async () => {
     const flash = join(dir, "export.flash");
-    const info = join(dir, "export.json");
-    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "cli3" }));
+    const info = writeDeviceInfo("cli3");
     const booted = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
     assert.equal(booted.code, 0, booted.stderr);
     const out = join(dir, "shared.json");
