@@ -7,7 +7,7 @@
 import { RegistryError, type Device, type Product, type Registry } from "../registry";
 import { pooledRandomBytes } from "../../../hal/node/random-pool";
 import { type Action, type ActionContext, seconds } from "./context";
-import { CloudApiError, invalidParameterValue } from "./errors";
+import { CloudApiError, invalidParameterValue, missingParameter } from "./errors";
 import { arrayOf, boolean, integer, object, string } from "./params";
 import { requireProduct } from "./product-actions";
 
@@ -66,8 +66,8 @@ function deviceKey(params: Record<string, unknown>): { productId: string; device
     if (slash <= 0 || slash === deviceId.length - 1) throw invalidParameterValue("DeviceId", "ProductId/DeviceName");
     return { productId: deviceId.slice(0, slash), deviceName: deviceId.slice(slash + 1) };
   }
-  if (params.ProductId === undefined) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `ProductId`.");
-  if (params.DeviceName === undefined) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `DeviceName`.");
+  if (params.ProductId === undefined) throw missingParameter("ProductId");
+  if (params.DeviceName === undefined) throw missingParameter("DeviceName");
   return { productId: params.ProductId as string, deviceName: params.DeviceName as string };
 }
 
