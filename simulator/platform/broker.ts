@@ -67,7 +67,7 @@ export class PlatformBroker {
   /** Identities proven by the TLS-PSK handshake, by socket. */
   private readonly pskIdentities = new WeakMap<object, string>();
   private readonly listeners = new WeakMap<object, Listener>();
-  /** Receives what devices publish (the data plane); set once by thing.ts. */
+  /** Receives what devices publish (the data plane and the console's events); set once by startPlatform. */
   onDeviceMessage: DeviceMessageHandler = () => {};
   /** CONNECT keep-alive by client, seen in preConnect (authenticate does not get the packet). */
   private readonly keepalives = new WeakMap<Client, number>();
