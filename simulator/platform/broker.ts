@@ -74,7 +74,12 @@ export class PlatformBroker {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
 
-  private constructor(readonly aedes: Aedes, private readonly options: BrokerOptions) {}
+  /** The mock CA, parsed once: certificate CONNECTs check against it. */
+  private readonly caCert: X509Certificate | undefined;
+
+  private constructor(readonly aedes: Aedes, private readonly options: BrokerOptions) {
+    this.caCert = options.caCertPem === undefined ? undefined : new X509Certificate(options.caCertPem);
+  }
 
   static async create(options: BrokerOptions): Promise<PlatformBroker> {
     const aedes = await Aedes.createBroker({
@@ -210,11 +215,10 @@ export class PlatformBroker {
    * against the CA's key here too.
    */
   private peerCertificateMatches(socket: TLSSocket, certPem: string): boolean {
-    const { caCertPem } = this.options;
-    if (!socket.authorized || caCertPem === undefined) return false;
+    const ca = this.caCert;
+    if (!socket.authorized || ca === undefined) return false;
     const peer = socket.getPeerX509Certificate?.();
     if (peer === undefined) return false;
-    const ca = new X509Certificate(caCertPem);
     return peer.fingerprint256 === new X509Certificate(certPem).fingerprint256 && peer.checkIssued(ca) && peer.verify(ca.publicKey);
   }
 
