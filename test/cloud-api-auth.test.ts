@@ -10,6 +10,8 @@ import { Agent } from "node:https";
 import { join } from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { authorizationHeader, utcDate } from "../simulator/platform/cloud-api/tc3";
+import { CloudApiError } from "../simulator/platform/cloud-api/errors";
+import { unflattenQuery } from "../simulator/platform/cloud-api/params";
 import { apiClient, apiFailure, apiTarget, type ApiTarget } from "./cloud-api-helpers";
 import { PID, SECRET, post, tempDir, testConfig } from "./platform-helpers";
 
@@ -233,5 +235,14 @@ describe("cloud api: the platform's key pair", () => {
     }
     await assert.rejects(startPlatform({ memory: true, apiCredentials: { secretId: "a/b", secretKey: "shortshortshortshort" } }), /SecretId must be/);
     await assert.rejects(startPlatform({ memory: true, config: { products: [], cloudApi: { secretId: "AKIDfromconfig01", secretKey: "short" } } }), /SecretKey must be/);
+  });
+});
+
+describe("cloud api: GET query parameters", () => {
+  it("refuses a list position given twice, or as a value and a structure, as InvalidParameter", () => {
+    for (const query of ["A.0=x&A.0.B=y", "A.0.B=x&A.0=y", "A.0=x&A.0=y", "A.B=x&A.B.C=y", "A=x&A=y"]) {
+      assert.throws(() => unflattenQuery(new URLSearchParams(query)), (error: unknown) => error instanceof CloudApiError && error.code === "InvalidParameter", query);
+    }
+    assert.deepEqual(unflattenQuery(new URLSearchParams("A.0.B=x&A.0.C=y&A.1=z")), { A: [{ B: "x", C: "y" }, "z"] });
   });
 });

@@ -67,14 +67,19 @@ export class PlatformBroker {
   /** Identities proven by the TLS-PSK handshake, by socket. */
   private readonly pskIdentities = new WeakMap<object, string>();
   private readonly listeners = new WeakMap<object, Listener>();
-  /** Receives what devices publish (the data plane); set once by thing.ts. */
+  /** Receives what devices publish (the data plane and the console's events); set once by startPlatform. */
   onDeviceMessage: DeviceMessageHandler = () => {};
   /** CONNECT keep-alive by client, seen in preConnect (authenticate does not get the packet). */
   private readonly keepalives = new WeakMap<Client, number>();
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
 
-  private constructor(readonly aedes: Aedes, private readonly options: BrokerOptions) {}
+  /** The mock CA, parsed once: certificate CONNECTs check against it. */
+  private readonly caCert: X509Certificate | undefined;
+
+  private constructor(readonly aedes: Aedes, private readonly options: BrokerOptions) {
+    this.caCert = options.caCertPem === undefined ? undefined : new X509Certificate(options.caCertPem);
+  }
 
   static async create(options: BrokerOptions): Promise<PlatformBroker> {
     const aedes = await Aedes.createBroker({
@@ -210,11 +215,10 @@ export class PlatformBroker {
    * against the CA's key here too.
    */
   private peerCertificateMatches(socket: TLSSocket, certPem: string): boolean {
-    const { caCertPem } = this.options;
-    if (!socket.authorized || caCertPem === undefined) return false;
+    const ca = this.caCert;
+    if (!socket.authorized || ca === undefined) return false;
     const peer = socket.getPeerX509Certificate?.();
     if (peer === undefined) return false;
-    const ca = new X509Certificate(caCertPem);
     return peer.fingerprint256 === new X509Certificate(certPem).fingerprint256 && peer.checkIssued(ca) && peer.verify(ca.publicKey);
   }
 

@@ -7,6 +7,8 @@
  * Bounded: a ring of recent events, batches to subscribers at most every FLUSH_MS with at most
  * BATCH_EVENTS each (a 10,000-device fleet must not flood a browser), one online sample a second.
  */
+import { parseThingTopic } from "./mqtt-auth";
+import { MAX_TEMPLATE_MESSAGE_BYTES } from "./thing";
 
 export type ConsoleEventKind =
   | "register" | "login" | "logout" | "report" | "control" | "control_reply" | "action" | "action_reply" | "refusal" | "management";
@@ -66,8 +68,6 @@ function clip(text: string): string {
 function text(value: unknown): string | undefined {
   return typeof value === "string" ? value.slice(0, 128) : undefined;
 }
-
-const UP_PROPERTY = /^\$thing\/up\/property\/([^/]+)\/([^/]+)$/;
 
 export class PlatformEvents {
   private nextId = 1;
@@ -135,8 +135,8 @@ export class PlatformEvents {
   /** A device published: it was seen now; a property report is shown with its values. */
   onDevicePublish(clientId: string, topic: string, payload: Buffer): void {
     this.lastSeens.set(clientId, this.options.now());
-    const match = UP_PROPERTY.exec(topic);
-    if (!match || payload.length > 16 * 1024) return;
+    const thing = parseThingTopic(topic);
+    if (thing?.direction !== "up" || thing.kind !== "property" || payload.length > MAX_TEMPLATE_MESSAGE_BYTES) return;
     // Parsed only when someone watches: a fleet run reports thousands of times a second.
     if (this.pending.length >= BATCH_EVENTS) {
       this.pendingSkipped++;
@@ -149,7 +149,7 @@ export class PlatformEvents {
       return;
     }
     if (message?.method !== "report") return;
-    this.record({ kind: "report", ok: true, productId: match[1], deviceName: match[2], detail: clip(JSON.stringify(message.params ?? {})) });
+    this.record({ kind: "report", ok: true, productId: thing.productId, deviceName: thing.deviceName, detail: clip(JSON.stringify(message.params ?? {})) });
   }
 
   private controlReplyEvent(clientId: string | undefined, clientToken: string | undefined, outcome: unknown): void {

@@ -152,7 +152,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     });
     cleanups.push(() => broker.close());
     const thing = new ThingService({ registry, link: broker, now, log });
-    broker.onDeviceMessage = (identity, topic, payload, clientId) => thing.handle(identity, topic, payload, clientId);
     cleanups.push(() => thing.close());
     events = new PlatformEvents({
       now,
@@ -161,9 +160,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       controlReply: (clientToken) => registry.getControl(clientToken)?.reply,
     });
     cleanups.push(() => events?.stop());
-    broker.aedes.on("publish", (packet, client) => {
-      if (client) events?.onDevicePublish(client.id, packet.topic, packet.payload as Buffer);
-    });
+    // What a device publishes goes to the data plane, then to the console's events.
+    broker.onDeviceMessage = (identity, topic, payload, clientId) => {
+      thing.handle(identity, topic, payload, clientId);
+      events?.onDevicePublish(clientId, topic, payload);
+    };
     const credentials = new CredentialStore(apiCredentials, now);
 
     const register = createRegisterHandler({

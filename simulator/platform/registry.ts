@@ -397,7 +397,6 @@ export class Registry {
         VALUES (@product_id, @product_secret, @dynamic_registration, @auto_create, @auth_type, @region, @created_at, @product_name, @studio, @register_limit, @created_at)`),
       getProduct: db.prepare(`SELECT * FROM products WHERE product_id = ?`),
       listProducts: db.prepare(`SELECT * FROM products ORDER BY product_id`),
-      updateSwitches: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ? WHERE product_id = ?`),
       deleteProduct: db.prepare(`DELETE FROM products WHERE product_id = ?`),
       insertDevice: db.prepare(`INSERT INTO devices (product_id, device_name, client_id, auto_created, created_at) VALUES (?, ?, ?, ?, ?)`),
       getDevice: db.prepare(`SELECT * FROM devices WHERE product_id = ? AND device_name = ?`),
@@ -486,16 +485,6 @@ export class Registry {
 
   listProducts(): Product[] {
     return (this.statements.listProducts.all() as ProductRow[]).map(toProduct);
-  }
-
-  setProductSwitches(productId: string, switches: { dynamicRegistration?: boolean; autoCreate?: boolean }): Product {
-    const product = this.getProduct(productId);
-    if (!product) throw new RegistryError("not-found", `product ${productId} does not exist`);
-    const dynamicRegistration = switches.dynamicRegistration ?? product.dynamicRegistration;
-    const autoCreate = switches.autoCreate ?? product.autoCreate;
-    this.productCache.delete(productId);
-    this.statements.updateSwitches.run(dynamicRegistration ? 1 : 0, autoCreate ? 1 : 0, productId);
-    return this.getProduct(productId)!;
   }
 
   deleteProduct(productId: string): boolean {

@@ -7,9 +7,9 @@
 import { RegistryError, type Device, type Product, type Registry } from "../registry";
 import { pooledRandomBytes } from "../../../hal/node/random-pool";
 import { type Action, type ActionContext, seconds } from "./context";
-import { CloudApiError, invalidParameterValue } from "./errors";
+import { CloudApiError, invalidParameterValue, missingParameter } from "./errors";
 import { arrayOf, boolean, integer, object, string } from "./params";
-import { requireProduct } from "./product-actions";
+import { recordManagement, requireProduct } from "./product-actions";
 
 /** Tencent's rule for DeviceName in CreateDevice: [a-zA-Z0-9:_-]{1,48}. */
 const DEVICE_NAME = /^[A-Za-z0-9:_-]{1,48}$/;
@@ -66,8 +66,8 @@ function deviceKey(params: Record<string, unknown>): { productId: string; device
     if (slash <= 0 || slash === deviceId.length - 1) throw invalidParameterValue("DeviceId", "ProductId/DeviceName");
     return { productId: deviceId.slice(0, slash), deviceName: deviceId.slice(slash + 1) };
   }
-  if (params.ProductId === undefined) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `ProductId`.");
-  if (params.DeviceName === undefined) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `DeviceName`.");
+  if (params.ProductId === undefined) throw missingParameter("ProductId");
+  if (params.DeviceName === undefined) throw missingParameter("DeviceName");
   return { productId: params.ProductId as string, deviceName: params.DeviceName as string };
 }
 
@@ -113,7 +113,7 @@ const createDevice: Action = {
       if (error instanceof RegistryError && error.code === "exists") throw new CloudApiError("InvalidParameterValue.DeviceAlreadyExist", error.message);
       throw error;
     }
-    context.events.record({ kind: "management", ok: true, productId: product.productId, deviceName, detail: "CreateDevice" });
+    recordManagement(context, "CreateDevice", product.productId, deviceName);
     return {
       Data: {
         DeviceName: deviceName,
@@ -201,7 +201,7 @@ const deleteDevice: Action = {
     const { device } = requireDevice(context, params.ProductId as string, params.DeviceName as string);
     context.registry.deleteDevice(device.productId, device.deviceName);
     disconnectAll(context, [device]);
-    context.events.record({ kind: "management", ok: true, productId: device.productId, deviceName: device.deviceName, detail: "DeleteDevice" });
+    recordManagement(context, "DeleteDevice", device.productId, device.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },
 };
@@ -227,7 +227,7 @@ const deleteDevices: Action = {
       throw error;
     }
     disconnectAll(context, keys);
-    for (const key of keys) context.events.record({ kind: "management", ok: true, ...key, detail: "DeleteDevices" });
+    for (const key of keys) recordManagement(context, "DeleteDevices", key.productId, key.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },
 };
@@ -246,7 +246,7 @@ const updateDevicesEnableState: Action = {
     }
     // A disabled device's live session ends now; its next CONNECT is refused.
     if (status === 0) disconnectAll(context, keys);
-    for (const key of keys) context.events.record({ kind: "management", ok: true, ...key, detail: status === 1 ? "enabled" : "disabled" });
+    for (const key of keys) recordManagement(context, status === 1 ? "enabled" : "disabled", key.productId, key.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },
 };

@@ -95,25 +95,27 @@ export function unflattenQuery(query: URLSearchParams): Record<string, unknown> 
     segments.forEach((segment, index) => {
       const last = index === segments.length - 1;
       const nextIsIndex = !last && /^\d+$/.test(segments[index + 1]);
+      let slot: string | number;
       if (/^\d+$/.test(segment)) {
         if (!Array.isArray(node)) throw invalidParameter(segments.slice(0, index).join("."), "an object, not a list");
-        const position = Number(segment);
-        if (position > MAX_QUERY_INDEX) throw new CloudApiError("InvalidParameterValue", `The index in \`${key}\` is too large.`);
-        if (last) { node[position] = value; return; }
-        node[position] ??= nextIsIndex ? [] : {};
-        node = node[position] as Record<string, unknown> | unknown[];
-        return;
+        slot = Number(segment);
+        if (slot > MAX_QUERY_INDEX) throw new CloudApiError("InvalidParameterValue", `The index in \`${key}\` is too large.`);
+      } else {
+        if (Array.isArray(node) || segment === "__proto__" || segment === "constructor" || segment === "prototype") {
+          throw new CloudApiError("UnknownParameter", `The parameter \`${key}\` is not recognized.`);
+        }
+        slot = segment;
       }
-      if (Array.isArray(node) || segment === "__proto__" || segment === "constructor" || segment === "prototype") {
-        throw new CloudApiError("UnknownParameter", `The parameter \`${key}\` is not recognized.`);
-      }
+      // The same rules for a list position as for a field: given once, and a value or a structure.
+      const container = node as Record<string | number, unknown>;
+      const present = Object.prototype.hasOwnProperty.call(container, slot);
       if (last) {
-        if (Object.prototype.hasOwnProperty.call(node, segment)) throw invalidParameter(key, "given once");
-        node[segment] = value;
+        if (present) throw invalidParameter(key, "given once");
+        container[slot] = value;
         return;
       }
-      if (!Object.prototype.hasOwnProperty.call(node, segment)) node[segment] = nextIsIndex ? [] : {};
-      node = node[segment] as Record<string, unknown> | unknown[];
+      if (!present) container[slot] = nextIsIndex ? [] : {};
+      node = container[slot] as Record<string, unknown> | unknown[];
       if (typeof node !== "object" || node === null) throw invalidParameter(segments.slice(0, index + 1).join("."), "a single value or a structure, not both");
     });
   }

@@ -81,7 +81,8 @@ function dynamicRegisterAnswer(product: Product): Record<string, unknown> {
   };
 }
 
-function recordManagement(context: ActionContext, detail: string, productId?: string, deviceName?: string): void {
+/** A management call shown in the console's events. */
+export function recordManagement(context: ActionContext, detail: string, productId?: string, deviceName?: string): void {
   context.events.record({ kind: "management", ok: true, productId, deviceName, detail });
 }
 

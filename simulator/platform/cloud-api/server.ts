@@ -16,7 +16,7 @@ import type { Registry } from "../registry";
 import { type Action, type ActionContext } from "./context";
 import { CredentialStore, type Principal } from "./credentials";
 import { DEVICE_ACTIONS } from "./device-actions";
-import { CloudApiError, invalidParameter } from "./errors";
+import { CloudApiError, invalidParameter, missingParameter } from "./errors";
 import { checkParams, unflattenQuery } from "./params";
 import { PRODUCT_ACTIONS } from "./product-actions";
 import { canonicalRequest, parseAuthorization, signature, signaturesEqual, stringToSign, utcDate } from "./tc3";
@@ -58,7 +58,7 @@ export function authenticate(req: IncomingMessage, body: Buffer, path: string, q
   const authorization = parseAuthorization(headerText(req, "authorization"));
   if (typeof authorization === "string") throw new CloudApiError("AuthFailure.InvalidAuthorization", `Authorization is invalid: ${authorization}.`);
   const timestamp = headerText(req, "x-tc-timestamp");
-  if (timestamp === undefined || timestamp === "") throw new CloudApiError("MissingParameter", "The request is missing a required parameter `X-TC-Timestamp`.");
+  if (timestamp === undefined || timestamp === "") throw missingParameter("X-TC-Timestamp");
   if (!DIGITS.test(timestamp)) throw invalidParameter("X-TC-Timestamp", "a Unix time in seconds");
   const skew = Math.floor(nowMs / 1000) - Number(timestamp);
   if (Math.abs(skew) > SIGNATURE_WINDOW_SECONDS) {
@@ -135,9 +135,9 @@ export function createCloudApiHandler(options: CloudApiOptions) {
         throw new CloudApiError("UnsupportedProtocol", "HTTP(S) request protocol error; only GET and POST requests are supported.");
       }
       principal = authenticate(req, body, path, query, options.credentials, options.now());
-      if (!actionName) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `X-TC-Action`.");
+      if (!actionName) throw missingParameter("X-TC-Action");
       const version = headerText(req, "x-tc-version");
-      if (!version) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `X-TC-Version`.");
+      if (!version) throw missingParameter("X-TC-Version");
       if (version !== API_VERSION) throw new CloudApiError("NoSuchVersion", `The API version ${version.slice(0, 32)} does not exist; IoT Explorer's is ${API_VERSION}.`);
       const region = headerText(req, "x-tc-region");
       if (region !== undefined && region !== "" && !REGION.test(region)) throw new CloudApiError("UnsupportedRegion", `The region ${region.slice(0, 32)} is not supported.`);
