@@ -12,7 +12,7 @@
 import type { Hal } from "../hal/types";
 import { HalMqttError, HalNetworkError, FlashError } from "../hal/types";
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from "./backoff";
-import { encodeControlReply, encodeReport, parseDownMessage } from "./data-template";
+import { encodeControlReply, parseDownMessage } from "./data-template";
 import { needsRegistration, validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { dynregDevice, DEFAULT_REGISTER_URL } from "./dynreg";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";
@@ -106,11 +106,6 @@ export interface BootTask {
   stop(): Promise<void>;
 }
 
-interface PendingReply {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
 class Stopped extends Error {}
 
 export { DEFAULT_REGISTER_URL };
@@ -128,7 +123,6 @@ class BootRunner implements BootTask {
   private readonly listeners: Array<(event: BootEvent) => void> = [];
   private readonly startedMs: number;
   private readonly backoff: BackoffPolicy;
-  private readonly pending = new Map<string, PendingReply>();
   private session: MqttSession | undefined;
   private info: DeviceInfo | undefined;
   private tokenCounter = 0;
@@ -183,8 +177,8 @@ class BootRunner implements BootTask {
   }
 
   async report(params: Record<string, unknown>): Promise<void> {
-    if (!this.session || !this.info) throw new ExplorerError("network", "the device is not online");
-    await this.publishReport(this.session, this.info, params);
+    if (!this.session || !this.template) throw new ExplorerError("network", "the device is not online");
+    await this.template.report(params);
   }
 
   async postEvent(eventId: string, params: Record<string, unknown>, type?: EventType): Promise<void> {
@@ -198,8 +192,6 @@ class BootRunner implements BootTask {
     const session = this.session;
     this.session = undefined;
     if (session) await session.close().catch(() => undefined);
-    for (const reply of this.pending.values()) reply.reject(new Stopped("stopped"));
-    this.pending.clear();
     this.template?.detach(new Stopped("stopped"));
     if (this.firstSync !== "done") this.rejectSynced(new ExplorerError("network", "stopped before the first online sync"));
     // A failed task keeps its failed:<code> state: that is what a runner or an LED must show.
@@ -338,7 +330,6 @@ class BootRunner implements BootTask {
         continue;
       }
       const reason = await lost;
-      this.template?.detach(toExplorerError(reason));
       this.checkStopping();
       this.session = undefined;
       await this.waitBackoff(attempt++, toExplorerError(reason));
@@ -374,8 +365,8 @@ class BootRunner implements BootTask {
       {
         onMessage: (topic, payload) => this.onDownMessage(topic, payload, topics.propertyUp),
         onClose: (error) => {
-          for (const reply of this.pending.values()) reply.reject(new ExplorerError("network", "connection lost"));
-          this.pending.clear();
+          // Every report and request still waiting on this session fails now, the same way.
+          this.template?.detach(new ExplorerError("network", "connection lost"));
           markLost(error ?? new HalNetworkError("reset", "connection closed"));
         },
       },
@@ -390,7 +381,7 @@ class BootRunner implements BootTask {
     // Subscribe and report back to back: the broker handles them in order, so the reply to the
     // report arrives after the subscription without waiting a round trip for SUBACK first.
     const subscribed = this.subscribeDownTopics(session, topics.propertyDown);
-    const reported = this.publishReport(session, info, this.options.initialReport ?? {});
+    const reported = this.template!.report(this.options.initialReport ?? {});
     try {
       await subscribed;
       this.setState("online", `${credentials.clientId} subscribed to ${topics.propertyDown}`);
@@ -407,42 +398,10 @@ class BootRunner implements BootTask {
     return { lost };
   }
 
-  private publishReport(session: MqttSession, info: DeviceInfo, params: Record<string, unknown>): Promise<void> {
-    const clientToken = this.nextClientToken();
-    const upTopic = thingTopics(info.productId, info.deviceName).propertyUp;
-    const timeoutMs = this.options.replyTimeoutMs ?? 10_000;
-    // The clock's cancellable timer, cleared with the reply: a fleet of devices holds no
-    // reply timers once its reports are acknowledged.
-    const clock = this.hal.clock;
-    const acknowledged = new Promise<void>((resolve, reject) => {
-      const timer = clock.setTimer(timeoutMs, () => {
-        if (this.pending.delete(clientToken)) reject(new ExplorerError("timeout", `no report_reply within ${timeoutMs} ms`));
-      });
-      this.pending.set(clientToken, {
-        resolve: () => { clock.clearTimer(timer); resolve(); },
-        reject: (error) => { clock.clearTimer(timer); reject(error); },
-      });
-    });
-    acknowledged.catch(() => undefined); // a failed publish answers with its own error below
-    const payload = encodeReport(clientToken, Math.floor(clock.nowMs() / 1000), params);
-    return session.publish(upTopic, payload, 0).then(() => acknowledged, (error: unknown) => {
-      const waiting = this.pending.get(clientToken);
-      this.pending.delete(clientToken);
-      waiting?.reject(error as Error);
-      throw error;
-    });
-  }
-
   private onDownMessage(topic: string, payload: Uint8Array, upTopic: string): void {
     const message = topic === this.template?.topics.sysResult ? undefined : parseDownMessage(payload);
     if (this.template?.handle(topic, message, payload) || !message) return;
-    if (message.kind === "report_reply") {
-      const reply = this.pending.get(message.clientToken);
-      if (!reply) return;
-      this.pending.delete(message.clientToken);
-      if (message.code === 0) reply.resolve();
-      else reply.reject(new ExplorerError("server-error", `report refused with code ${message.code} (${message.status})`));
-    } else if (message.kind === "control") {
+    if (message.kind === "control") {
       let code = 0;
       let status = "success";
       try {
@@ -455,7 +414,7 @@ class BootRunner implements BootTask {
       this.log.log("info", "control.received", { clientToken: message.clientToken, code });
       const session = this.session;
       session?.publish(upTopic, encodeControlReply(message.clientToken, code, status), 0).catch(() => undefined);
-      if (code === 0 && session && this.info) this.reportApplied(session, this.info, message.params);
+      if (code === 0 && session) this.reportApplied(message.params);
     } else if (message.kind === "invalid") {
       this.log.log("warn", "mqtt.message.ignored", { topic, reason: message.reason });
     }
@@ -501,8 +460,7 @@ class BootRunner implements BootTask {
    */
   private async runFirstSync(): Promise<void> {
     const template = this.template;
-    const info = this.info;
-    if (!template || !info) return;
+    if (!template) return;
     const sync: FirstOnlineSync = { infoReported: false, problems: [] };
     const step = async (name: string, run: () => Promise<void>) => {
       try {
@@ -532,7 +490,7 @@ class BootRunner implements BootTask {
         await template.clearControl();
         if (Object.keys(control).length === 0) return;
         sync.appliedControl = control;
-        if (this.session) await this.publishReport(this.session, info, control);
+        if (this.session) await template.report(control);
       });
       await step("clock", async () => {
         sync.clock = await template.checkClock();
@@ -548,9 +506,9 @@ class BootRunner implements BootTask {
   }
 
   /** The new state after live control, as data_template_sample reports its changed properties after control_reply. */
-  private reportApplied(session: MqttSession, info: DeviceInfo, params: Record<string, unknown>): void {
-    if (Object.keys(params).length === 0) return;
-    this.publishReport(session, info, params).catch((error: unknown) => {
+  private reportApplied(params: Record<string, unknown>): void {
+    if (Object.keys(params).length === 0 || !this.template) return;
+    this.template.report(params).catch((error: unknown) => {
       this.hal.log.log("warn", "control.report.failed", { reason: toExplorerError(error).message });
     });
   }

@@ -17,7 +17,16 @@ export function utf8Encode(text: string): Uint8Array {
   // Two passes over the text, one allocation: a growing array of numbers costs a slot per byte
   // on XS and was a visible share of a fleet's CPU (records, requests and topics are encoded per boot).
   const out = new Uint8Array(utf8Length(text));
-  let at = 0;
+  utf8Write(text, out, 0);
+  return out;
+}
+
+/**
+ * Writes `text` in UTF-8 into `out` at `offset`, which has room for it (utf8Encode, the MQTT
+ * serializer); a lone surrogate becomes U+FFFD. Returns the offset after it.
+ */
+export function utf8Write(text: string, out: Uint8Array, offset: number): number {
+  let at = offset;
   for (let i = 0; i < text.length; i++) {
     let code = text.charCodeAt(i);
     if (code < 0x80) {
@@ -44,7 +53,7 @@ export function utf8Encode(text: string): Uint8Array {
     }
     out[at++] = 0x80 | (code & 0x3f);
   }
-  return out;
+  return at;
 }
 
 /** Bytes `text` takes in UTF-8 (a lone surrogate becomes U+FFFD, three bytes). */

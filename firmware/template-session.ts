@@ -1,7 +1,7 @@
 /**
- * The device's data-template session past the first report (docs/PROTOCOL.md §8, §9): requests
- * answered by clientToken (get_status, clear_control, report_info, event_post), actions answered
- * with action_reply, and the platform's time on `$sys/operation`.
+ * The device's data-template session (docs/PROTOCOL.md §8, §9): requests answered by clientToken
+ * (report, get_status, clear_control, report_info, event_post), actions answered with
+ * action_reply, and the platform's time on `$sys/operation`.
  *
  * At the first online of each boot it does what the C SDK's data_template_sample does after
  * IOT_Template_Construct: report_info once, get_status, any pending control applied through
@@ -13,7 +13,7 @@
 import type { Clock, Logger } from "../hal/types";
 import type { MqttSession } from "./mqtt/session";
 import {
-  encodeActionReply, encodeClearControl, encodeEventPost, encodeGetStatus, encodeReportInfo, encodeTimeRequest,
+  encodeActionReply, encodeClearControl, encodeEventPost, encodeGetStatus, encodeReport, encodeReportInfo, encodeTimeRequest,
   parseTimeResult, type DownMessage, type EventType,
 } from "./data-template";
 import { ExplorerError } from "./errors";
@@ -49,7 +49,12 @@ export interface ClockCheck {
 
 export type TopicsWithSys = ThingTopics & { sysOperation: string; sysResult: string };
 
+/** The replies a request accepts: a report's report_reply is not another request's answer, nor the reverse. */
+const REPORT_REPLY: ReadonlyArray<DownMessage["kind"]> = ["report_reply"];
+const TEMPLATE_REPLY: ReadonlyArray<DownMessage["kind"]> = ["reply", "get_status_reply"];
+
 interface Waiter {
+  kinds: ReadonlyArray<DownMessage["kind"]>;
   resolve(message: DownMessage): void;
   reject(error: Error): void;
 }
@@ -104,9 +109,9 @@ export class TemplateSession {
       return true;
     }
     if (!message) return false;
-    if (message.kind === "reply" || message.kind === "get_status_reply") {
+    if (message.kind === "report_reply" || message.kind === "reply" || message.kind === "get_status_reply") {
       const waiter = this.waiting.get(message.clientToken);
-      if (!waiter) return true;
+      if (!waiter || !waiter.kinds.includes(message.kind)) return true;
       this.waiting.delete(message.clientToken);
       waiter.resolve(message);
       return true;
@@ -123,8 +128,11 @@ export class TemplateSession {
     return this.session;
   }
 
-  /** Publishes a request and resolves with the reply carrying its clientToken; ExplorerError on timeout or a lost session. */
-  private request(topic: string, clientToken: string, payload: Uint8Array, what: string): Promise<DownMessage> {
+  /**
+   * Publishes a request and resolves with the reply carrying its clientToken; ExplorerError on
+   * timeout ("no <awaited> within ...") or a lost session.
+   */
+  private request(topic: string, clientToken: string, payload: Uint8Array, awaited: string, kinds = TEMPLATE_REPLY): Promise<DownMessage> {
     let session: MqttSession;
     try {
       session = this.requireSession();
@@ -136,9 +144,10 @@ export class TemplateSession {
     const clock = this.options.clock;
     const replied = new Promise<DownMessage>((resolve, reject) => {
       const timer = clock.setTimer(timeoutMs, () => {
-        if (this.waiting.delete(clientToken)) reject(new ExplorerError("timeout", `no reply to ${what} within ${timeoutMs} ms`));
+        if (this.waiting.delete(clientToken)) reject(new ExplorerError("timeout", `no ${awaited} within ${timeoutMs} ms`));
       });
       this.waiting.set(clientToken, {
+        kinds,
         resolve: (message) => { clock.clearTimer(timer); resolve(message); },
         reject: (error) => { clock.clearTimer(timer); reject(error); },
       });
@@ -161,10 +170,20 @@ export class TemplateSession {
     }
   }
 
+  /** A property report; resolves on its report_reply (code 0). */
+  async report(params: Record<string, unknown>): Promise<void> {
+    const token = this.options.nextToken();
+    const payload = encodeReport(token, Math.floor(this.options.clock.nowMs() / 1000), params);
+    const reply = await this.request(this.topics.propertyUp, token, payload, "report_reply", REPORT_REPLY);
+    if (reply.kind === "report_reply" && reply.code !== 0) {
+      throw new ExplorerError("server-error", `report refused with code ${reply.code} (${reply.status})`);
+    }
+  }
+
   /** get_status: the latest reported values and the control not yet cleared. */
   async getStatus(): Promise<DeviceStatus> {
     const token = this.options.nextToken();
-    const reply = await this.request(this.topics.propertyUp, token, encodeGetStatus(token), "get_status");
+    const reply = await this.request(this.topics.propertyUp, token, encodeGetStatus(token), "reply to get_status");
     TemplateSession.checkCode(reply, "get_status");
     if (reply.kind !== "get_status_reply") throw new ExplorerError("malformed-response", `get_status was answered by ${reply.kind === "reply" ? reply.method : reply.kind}`);
     return { ...(reply.reported ? { reported: reply.reported } : {}), ...(reply.control ? { control: reply.control } : {}) };
@@ -173,13 +192,13 @@ export class TemplateSession {
   /** clear_control: the pending control has been applied. */
   async clearControl(): Promise<void> {
     const token = this.options.nextToken();
-    TemplateSession.checkCode(await this.request(this.topics.propertyUp, token, encodeClearControl(token), "clear_control"), "clear_control");
+    TemplateSession.checkCode(await this.request(this.topics.propertyUp, token, encodeClearControl(token), "reply to clear_control"), "clear_control");
   }
 
   /** report_info: firmware version, module and other device information. */
   async reportInfo(params: Record<string, unknown>): Promise<void> {
     const token = this.options.nextToken();
-    TemplateSession.checkCode(await this.request(this.topics.propertyUp, token, encodeReportInfo(token, params), "report_info"), "report_info");
+    TemplateSession.checkCode(await this.request(this.topics.propertyUp, token, encodeReportInfo(token, params), "reply to report_info"), "report_info");
   }
 
   /**
@@ -193,7 +212,7 @@ export class TemplateSession {
     const token = this.options.nextToken();
     const clock = this.options.clock;
     const timestamp = clock.isSynchronized() ? Math.floor(clock.nowMs()) : 0;
-    const reply = await this.request(this.topics.eventUp, token, encodeEventPost(token, eventId, type, timestamp, params), `event ${eventId}`);
+    const reply = await this.request(this.topics.eventUp, token, encodeEventPost(token, eventId, type, timestamp, params), `reply to event ${eventId}`);
     TemplateSession.checkCode(reply, `event ${eventId}`);
   }
 

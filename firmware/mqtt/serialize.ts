@@ -3,6 +3,7 @@
  * written in one pass. A field the protocol cannot carry (a topic with a wildcard, a string with
  * U+0000 or a lone surrogate, a length beyond 65,535 bytes) is the caller's bug: RangeError.
  */
+import { utf8Write } from "../encoding";
 import { CONNECT, DISCONNECT, MAX_REMAINING_LENGTH, PINGREQ, PUBACK, PUBLISH, SUBSCRIBE, type QoS } from "./packet";
 
 export interface ConnectFields {
@@ -50,29 +51,6 @@ export function utf8Length(text: string, what: string): number {
   return bytes;
 }
 
-/** Writes `text` (already checked by utf8Length) at `offset`; returns the offset after it. */
-function writeUtf8(text: string, out: Uint8Array, offset: number): number {
-  for (let i = 0; i < text.length; i++) {
-    let code = text.charCodeAt(i);
-    if (code < 0x80) out[offset++] = code;
-    else if (code < 0x800) {
-      out[offset++] = 0xc0 | (code >> 6);
-      out[offset++] = 0x80 | (code & 0x3f);
-    } else if (code >= 0xd800 && code <= 0xdbff) {
-      code = 0x10000 + ((code - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
-      out[offset++] = 0xf0 | (code >> 18);
-      out[offset++] = 0x80 | ((code >> 12) & 0x3f);
-      out[offset++] = 0x80 | ((code >> 6) & 0x3f);
-      out[offset++] = 0x80 | (code & 0x3f);
-    } else {
-      out[offset++] = 0xe0 | (code >> 12);
-      out[offset++] = 0x80 | ((code >> 6) & 0x3f);
-      out[offset++] = 0x80 | (code & 0x3f);
-    }
-  }
-  return offset;
-}
-
 function fieldLength(bytes: number, what: string): number {
   if (bytes > MAX_FIELD_BYTES) throw new RangeError(`${what} is ${bytes} bytes; MQTT allows at most ${MAX_FIELD_BYTES}`);
   return bytes;
@@ -105,7 +83,7 @@ function writeUint16(out: Uint8Array, offset: number, value: number): number {
 }
 
 function writeString(out: Uint8Array, offset: number, text: string, bytes: number): number {
-  return writeUtf8(text, out, writeUint16(out, offset, bytes));
+  return utf8Write(text, out, writeUint16(out, offset, bytes));
 }
 
 function checkPacketId(packetId: number): void {
