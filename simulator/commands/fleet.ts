@@ -11,6 +11,7 @@ import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
 import { resolveEndpoints } from "../endpoints";
 import { UsageError } from "../cli-errors";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../fleet-node-args";
 
 interface FleetCommandOptions {
   count: number;
@@ -66,7 +67,6 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
-      const { FLEET_NODE_ARGS } = await import("../fleet");
       if (!FLEET_NODE_ARGS.every((flag) => process.execArgv.includes(flag))) {
         // V8's GC options are taken only at a process's start: run this same command again with them.
         process.exitCode = await runAgainWith(FLEET_NODE_ARGS);
@@ -137,7 +137,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    const [{ deviceName, runFleet }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
