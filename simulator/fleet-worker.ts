@@ -13,19 +13,16 @@ if (!parentPort) throw new Error("simulator/fleet-worker.ts runs as a worker thr
 const port = parentPort;
 const send = (message: FromShardWorker) => port.postMessage(message);
 
-let done = 0;
-let online = 0;
+const shard = workerData as ShardOptions;
 let lastSent = 0;
-const booted = await bootShard(workerData as ShardOptions, (ok) => {
-  done++;
-  if (ok) online++;
+const booted = await bootShard(shard, (done, online) => {
   const now = performance.now();
   if (now - lastSent >= PROGRESS_MS) {
     lastSent = now;
     send({ type: "progress", done, online });
   }
 });
-send({ type: "progress", done, online });
+send({ type: "progress", done: shard.count, online: booted.result.online });
 send({ type: "booted", result: booted.result });
 port.once("message", (message: ToShardWorker) => {
   if (message.type !== "close") return;

@@ -88,17 +88,8 @@ export interface BootedShard {
   close(): Promise<void>;
 }
 
-/**
- * Node options for a fleet's process and the platform it starts, which between them keep every
- * core busy (bench/fleet-cpu-pairs.ts, simultaneous pairs of 5,000 devices on 2 cores): V8's
- * parallel GC helper threads then only compete with them for the cores (alone 0.94 of the CPU
- * per device), and a larger young generation lets a boot's short-lived objects (requests in
- * flight, parsed packets) die young instead of being promoted (together 0.90; 64 MB: no gain).
- * Not for a platform on its own, which may have cores to spare. They must be given at start: V8
- * aborts when --single-threaded-gc is set in a running process (v8.setFlagsFromString; tried).
- */
-export const FLEET_NODE_ARGS: readonly string[] = ["--single-threaded-gc", "--max-semi-space-size=32"];
-export const FLEET_PLATFORM_NODE_ARGS: readonly string[] = FLEET_NODE_ARGS;
+/** The node options a fleet and its platform run with (simulator/fleet-node-args.ts). */
+export { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "./fleet-node-args";
 
 export function deviceName(prefix: string, index: number): string {
   return `${prefix}-${index}`;
@@ -110,14 +101,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[index];
 }
 
-/** Boots one shard in this thread; its devices stay online until `close()`. */
-export async function bootShard(options: ShardOptions, onDeviceDone?: (online: boolean) => void): Promise<BootedShard> {
+/** Boots one shard in this thread, reporting the shard's devices done and online after each; they stay online until `close()`. */
+export async function bootShard(options: ShardOptions, onProgress?: (done: number, online: number) => void): Promise<BootedShard> {
   const http: HttpClient = createNodeHttpClient();
   const socket: SocketTransport = createNodeSocketTransport();
   const devices: SimDevice[] = [];
   const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 };
   const end = options.first + options.count;
   let next = options.first;
+  let done = 0;
 
   const bootOne = async (index: number) => {
     const name = deviceName(options.prefix, index);
@@ -140,19 +132,17 @@ export async function bootShard(options: ShardOptions, onDeviceDone?: (online: b
       const cause = event.detail?.split(":")[0] ?? "unknown";
       result.retriesByCause[cause] = (result.retriesByCause[cause] ?? 0) + 1;
     });
-    let online = false;
     try {
       await device.task.online;
       result.times.push(performance.now() - bootStarted);
       result.online++;
-      online = true;
     } catch (error) {
       const code = (error as ExplorerError).code ?? "internal";
       result.failuresByCause[code] = (result.failuresByCause[code] ?? 0) + 1;
     }
     result.flashWritesTotal += device.counters.flashWrites;
     result.flashWritesMax = Math.max(result.flashWritesMax, device.counters.flashWrites);
-    onDeviceDone?.(online);
+    onProgress?.(++done, result.online);
   };
 
   const worker = async () => {
@@ -245,13 +235,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   let closeAll: () => Promise<void>;
 
   if (workers === 0) {
-    let done = 0;
-    let online = 0;
-    const booted = await bootShard({ ...common, first: 0, count: options.count }, (ok) => {
-      done++;
-      if (ok) online++;
-      onProgress?.(done, online);
-    });
+    const booted = await bootShard({ ...common, first: 0, count: options.count }, onProgress);
     results = [booted.result];
     closeAll = booted.close;
   } else {

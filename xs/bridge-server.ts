@@ -38,8 +38,6 @@ const SYNC_OPS: Record<string, Sync> = {
   storageKey: (hal) => hal.storageKey(),
 };
 
-const NOT_LOCAL = Symbol("not a local op");
-
 export class BridgeServer {
   /** The lane's open sockets and armed timers, by the ids XS chose. */
   private readonly sockets = new Map<number, ByteSocket>();
@@ -69,8 +67,7 @@ export class BridgeServer {
         this.startAsync(request.op, request.args, request.settle);
         return { ok: null };
       }
-      const local = this.localOp(request.op, request.args);
-      if (local !== NOT_LOCAL) return { ok: null };
+      if (this.localOp(request.op, request.args)) return { ok: null };
       const op = SYNC_OPS[request.op];
       if (op === undefined) throw new BridgeError(`unknown bridge op ${request.op}`);
       const value = op(this.hal, request.args);
@@ -111,20 +108,20 @@ export class BridgeServer {
     return sleep.call(this.hal.clock, ms, controller.signal).finally(() => this.sleeps.delete(controller));
   }
 
-  /** Synchronous ops on the lane's own sockets and timers; NOT_LOCAL for the Hal's. */
-  private localOp(op: string, args: unknown[]): unknown {
+  /** Runs a synchronous op on the lane's own sockets and timers; false when `op` is the Hal's. */
+  private localOp(op: string, args: unknown[]): boolean {
     switch (op) {
       case "socket.write": {
         const socket = this.sockets.get(args[0] as number);
         if (socket === undefined) throw new HalNetworkError("reset", "the connection is closed");
         socket.write(args[1] as Uint8Array);
-        return null;
+        return true;
       }
       case "socket.close": {
         const socket = this.sockets.get(args[0] as number);
         this.sockets.delete(args[0] as number);
         socket?.close();
-        return null;
+        return true;
       }
       case "clock.setTimer": {
         const id = args[0] as number;
@@ -132,16 +129,16 @@ export class BridgeServer {
           this.timers.delete(id);
           this.deliver({ op: "timer", id });
         }));
-        return null;
+        return true;
       }
       case "clock.clearTimer": {
         const id = args[0] as number;
         if (this.timers.has(id)) this.hal.clock.clearTimer(this.timers.get(id));
         this.timers.delete(id);
-        return null;
+        return true;
       }
       default:
-        return NOT_LOCAL;
+        return false;
     }
   }
 

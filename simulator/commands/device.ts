@@ -11,8 +11,11 @@ export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const
 /** How long an injected network drop lasts when --drop-network-for is not given. */
 const DEFAULT_DROP_MS = 3000;
 
-/** Resolves with the name of the first SIGINT or SIGTERM; listening from the start, so Ctrl-C during boot stops the device cleanly. */
-function firstSignal(): Promise<string> {
+/**
+ * Resolves with the name of the first SIGINT or SIGTERM; listening from the start replaces the
+ * default exit, so Ctrl-C during boot stops the device (or `fleet`'s platform) cleanly first.
+ */
+export function firstSignal(): Promise<string> {
   return new Promise((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -11,6 +11,8 @@ import type { FleetSummary } from "../fleet";
 import type { PlatformProcess } from "../platform-process";
 import { resolveEndpoints } from "../endpoints";
 import { UsageError } from "../cli-errors";
+import { EXIT, firstSignal } from "./device";
+import { FLEET_NODE_ARGS, FLEET_PLATFORM_NODE_ARGS } from "../fleet-node-args";
 
 interface FleetCommandOptions {
   count: number;
@@ -66,7 +68,6 @@ export function register(program: Command): void {
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
-      const { FLEET_NODE_ARGS } = await import("../fleet");
       if (!FLEET_NODE_ARGS.every((flag) => process.execArgv.includes(flag))) {
         // V8's GC options are taken only at a process's start: run this same command again with them.
         process.exitCode = await runAgainWith(FLEET_NODE_ARGS);
@@ -75,7 +76,7 @@ export function register(program: Command): void {
       const summary = await runFleetCommand(options);
       if ("stoppedBy" in summary) {
         process.stderr.write(`fleet stopped by ${summary.stoppedBy}: ${summary.booted} of ${options.count} devices booted, ${summary.online} online\n`);
-        process.exit(EXIT_INTERRUPTED); // the worker threads and the devices' sockets end with the process
+        process.exit(EXIT.interrupted); // the worker threads and the devices' sockets end with the process
       }
       if (options.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else printSummary(summary);
@@ -102,22 +103,11 @@ function runAgainWith(nodeArgs: readonly string[]): Promise<number> {
   });
 }
 
-/** Exit code after Ctrl-C (SIGINT) or SIGTERM, as `explorer-xs device` uses. */
-const EXIT_INTERRUPTED = 130;
-
 /** How far a fleet got when a signal stopped it. */
 interface FleetStopped {
   stoppedBy: string;
   booted: number;
   online: number;
-}
-
-/** Resolves with the name of the first SIGINT or SIGTERM; listening stops the default exit, so the platform and temporary files are cleaned up first. */
-function firstSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
 }
 
 /** Flags that belong to one mode only, checked before anything starts: a flag silently ignored misleads. */
@@ -137,7 +127,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet, FLEET_PLATFORM_NODE_ARGS }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    const [{ deviceName, runFleet }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {

@@ -46,7 +46,7 @@ function platformSection(manifest: Manifest, platform: Platform): Manifest | und
 }
 
 /** target -> source, from the makefile's `$(MODULES_DIR)/<target>.xsb: <source>` rules. */
-function builtModules(makefile: string): Map<string, string> {
+export function builtModules(makefile: string): Map<string, string> {
   const modules = new Map<string, string>();
   for (const match of readFileSync(makefile, "utf8").matchAll(/^\$\(MODULES_DIR\)\/(\S+)\.xsb: (\S+)/gm)) modules.set(match[1], match[2]);
   return modules;

@@ -35,7 +35,7 @@ export class SdkUnavailableError extends Error {
 export type Log = (line: string) => void;
 
 /** Runs a command, streaming nothing; rejects with its last output lines on failure. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; log?: Log } = {}): Promise<string> {
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -53,7 +53,7 @@ export function run(command: string, args: string[], options: { cwd?: string; en
   });
 }
 
-export function sdkEnv(sdk: ModdableSdk, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function sdkEnv(sdk: ModdableSdk): NodeJS.ProcessEnv {
   return {
     ...process.env,
     MODDABLE: sdk.root,
@@ -61,7 +61,6 @@ export function sdkEnv(sdk: ModdableSdk, extra: NodeJS.ProcessEnv = {}): NodeJS.
     BUILD_DIR: path.join(sdk.root, "build"),
     // tsc is this repository's TypeScript; the SDK's tools come next.
     PATH: [path.join(REPO_ROOT, "node_modules", ".bin"), sdk.bin, process.env.PATH ?? ""].join(path.delimiter),
-    ...extra,
   };
 }
 

@@ -2,8 +2,9 @@
  * XS bytecode sizes of a build, per folder: the .xsb files mcconfig's xsc wrote for the modules
  * its makefile lists (a reused output folder may still hold modules an earlier manifest had).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import { builtModules } from "./manifest-check";
 
 export type SizeGroup = "firmware" | "hal" | "tweetnacl" | "moddable";
 
@@ -23,8 +24,7 @@ export function bytecodeSizes(modulesDir: string, makefile: string): BytecodeSiz
   const empty = () => ({ modules: 0, bytes: 0 });
   const groups: BytecodeSizes["groups"] = { firmware: empty(), hal: empty(), tweetnacl: empty(), moddable: empty() };
   const total = empty();
-  for (const match of readFileSync(makefile, "utf8").matchAll(/^\$\(MODULES_DIR\)\/(\S+)\.xsb:/gm)) {
-    const module = match[1];
+  for (const module of builtModules(makefile).keys()) {
     const file = path.join(modulesDir, `${module}.xsb`);
     if (!existsSync(file)) continue;
     const bytes = statSync(file).size;
