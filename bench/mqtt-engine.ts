@@ -42,7 +42,7 @@ function writeBaseline(): string {
   const dir = join(HERE, ".baseline");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "legacy-mqtt.ts");
-  writeFileSync(file, source.replace('from "../types"', 'from "../../hal/types"').replace('from "./http"', 'from "../../hal/node/http"'));
+  writeFileSync(file, source.replace('from "../types"', 'from "../../firmware/contracts"').replace('from "./http"', 'from "../../hal/node/http"'));
   return pathToFileURL(file).href;
 }
 

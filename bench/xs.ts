@@ -24,7 +24,7 @@
  * Run: node --import tsx bench/xs.ts
  */
 import { execFileSync } from "node:child_process";
-import type { FlashValue } from "../hal/types";
+import type { FlashValue } from "../firmware/contracts";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryLogger } from "../hal/node/logger";

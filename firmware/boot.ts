@@ -9,8 +9,8 @@
  * stored secret is never wiped here: a refused CONNECT leaves flash untouched.
  * Engine-neutral: it sees the platform only through the Hal.
  */
-import type { Hal } from "../hal/types";
-import { HalMqttError, HalNetworkError, FlashError } from "../hal/types";
+import type { Hal } from "./contracts";
+import { HalMqttError, HalNetworkError, FlashError } from "./contracts";
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from "./backoff";
 import { encodeControlReply, parseDownMessage } from "./data-template";
 import { needsRegistration, validateDeviceInfo, type DeviceInfo } from "./device-info";

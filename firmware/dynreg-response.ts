@@ -4,7 +4,7 @@
  * Every function here either returns a checked value or throws a DynregError: any other
  * exception would be a bug, whatever bytes the network delivers.
  */
-import type { CryptoHal } from "../hal/types";
+import type { CryptoHal } from "./contracts";
 import type { AuthMode } from "./device-info";
 import { base64Decode, utf8Decode, utf8Encode } from "./encoding";
 import { DynregError, PLATFORM_ERROR_CODES, type ErrorCode } from "./errors";

@@ -2,7 +2,7 @@
  * Signing of the dynamic-registration request (docs/PROTOCOL.md §2) and of the legacy
  * /register/dev request (§4). Pure functions over the crypto HAL: the same bytes on every engine.
  */
-import type { CryptoHal, HashAlgorithm } from "../hal/types";
+import type { CryptoHal, HashAlgorithm } from "./contracts";
 import { base64Encode, constantTimeEqual, hexEncode, utf8Encode } from "./encoding";
 
 export type SignAlgorithm = "hmacsha256" | "hmacsha1";

@@ -4,7 +4,7 @@
  * completed DeviceInfo. Every failure is a DynregError, classified retryable or fatal.
  * It writes nothing to flash: storing the result is the caller's job (setDevInfo).
  */
-import { HalNetworkError, type Clock, type CryptoHal, type HttpClient, type HttpResponse, type Logger } from "../hal/types";
+import { HalNetworkError, type Clock, type CryptoHal, type HttpClient, type HttpResponse, type Logger } from "./contracts";
 import { validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { maskSecret } from "./encoding";
 import { DynregError, ExplorerError, type ErrorCode } from "./errors";

@@ -2,7 +2,7 @@
  * Byte encodings the core needs on every engine. XS has no TextEncoder, atob or Buffer,
  * so these are plain ECMAScript. Decoders throw EncodingError on malformed input.
  */
-import { nameErrorClass } from "../hal/types";
+import { nameErrorClass } from "./contracts";
 
 export class EncodingError extends Error {
   static {

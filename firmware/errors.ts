@@ -2,7 +2,7 @@
  * Typed errors of the core. Every failure a device can meet maps to one `code`, classified as
  * retryable (try again later, with backoff) or fatal (a person must act; never retried in a loop).
  */
-import { nameErrorClass } from "../hal/types";
+import { nameErrorClass } from "./contracts";
 
 export type ErrorCode =
   // retryable

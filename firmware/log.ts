@@ -13,7 +13,7 @@
  * mask() applies the last two to free text (boot details and error messages leave the core by
  * other doors than the logger).
  */
-import type { LogLevel, Logger } from "../hal/types";
+import type { LogLevel, Logger } from "./contracts";
 import { base64Decode, hexEncode, maskSecret } from "./encoding";
 
 export type LogFields = Record<string, string | number | boolean>;

@@ -4,7 +4,7 @@
  *   username   <ClientID>;21010406;<connid>;<expiry>
  *   password   <hex HMAC(key = Base64-decoded PSK, username)>;hmacsha256 (or ;hmacsha1)
  */
-import type { CryptoHal } from "../hal/types";
+import type { CryptoHal } from "./contracts";
 import type { MqttConnectOptions } from "./mqtt/client";
 import { needsRegistration, type DeviceInfo } from "./device-info";
 import { base64Decode, hexEncode, utf8Encode } from "./encoding";

@@ -17,7 +17,7 @@
  *   rec.a, rec.b          slot heads (ArrayBuffer: nonce || secretbox(JSON))
  *   rec.a.0 .. rec.a.7    slot A chunks (only for records that do not fit in the head)
  */
-import { FlashError, nameErrorClass, NVS_MAX_BLOB_BYTES, type FlashValue, type Hal } from "../hal/types";
+import { FlashError, nameErrorClass, NVS_MAX_BLOB_BYTES, type FlashValue, type Hal } from "./contracts";
 import { validateDeviceInfo, type DeviceInfo } from "./device-info";
 import { constantTimeEqual, hexEncode, maskSecret, utf8Decode, utf8Encode } from "./encoding";
 import { ExplorerError } from "./errors";

@@ -8,7 +8,7 @@
  * PRNG of its own.
  */
 import nacl from "tweetnacl";
-import type { Bytes, Hal } from "../hal/types";
+import type { Bytes, Hal } from "./contracts";
 import { ExplorerError } from "./errors";
 
 export const SEAL_KEY_BYTES = nacl.secretbox.keyLength;

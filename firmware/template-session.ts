@@ -10,7 +10,7 @@
  *
  * Engine-neutral: it sees the broker only through MqttSession and time only through the Clock.
  */
-import type { Clock, Logger } from "../hal/types";
+import type { Clock, Logger } from "./contracts";
 import type { MqttSession } from "./mqtt/session";
 import {
   encodeActionReply, encodeClearControl, encodeEventPost, encodeGetStatus, encodeReport, encodeReportInfo, encodeTimeRequest,

@@ -3,7 +3,7 @@
  * socket endpoint and for Moddable's `http` Request. Engine-neutral (XS has no URL class). A bad
  * URL is a configuration fault, reported as HalNetworkError("other") like any failed connection.
  */
-import { HalNetworkError } from "../hal/types";
+import { HalNetworkError } from "./contracts";
 
 export interface Endpoint {
   secure: boolean;

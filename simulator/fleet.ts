@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
-import type { HttpClient, SocketTransport } from "../hal/types";
+import type { HttpClient, SocketTransport } from "../firmware/contracts";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
 import { createNodeSocketTransport } from "../hal/node/socket";

@@ -7,7 +7,7 @@
  * directions with mqtt-packet (as Wireshark would), independently of the core's codec.
  */
 import mqttPacket from "mqtt-packet";
-import type { ByteSocket, Bytes, Clock, Hal, HttpRequest, SocketEndpoint, SocketHandlers } from "../hal/types";
+import type { ByteSocket, Bytes, Clock, Hal, HttpRequest, SocketEndpoint, SocketHandlers } from "../firmware/contracts";
 
 export type HalTraceEvent =
   | { kind: "http.request"; method: string; url: string; bytes: number }

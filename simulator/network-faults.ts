@@ -3,7 +3,7 @@
  * HTTP request and socket connect fails as if the Wi-Fi link were gone, and open sockets are cut.
  * The core sees only HalNetworkError, exactly as on a board that lost its access point.
  */
-import { HalNetworkError, type ByteSocket, type Clock, type HttpClient, type SocketHandlers, type SocketTransport } from "../hal/types";
+import { HalNetworkError, type ByteSocket, type Clock, type HttpClient, type SocketHandlers, type SocketTransport } from "../firmware/contracts";
 
 export interface NetworkDrop {
   dropAfterMs: number;

@@ -3,7 +3,7 @@
  * injected faults, and the very same boot task the firmware runs. Used by `device`, `demo` and
  * the fleet runner.
  */
-import type { Hal, HttpClient, Logger, SocketTransport } from "../hal/types";
+import type { Hal, HttpClient, Logger, SocketTransport } from "../firmware/contracts";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";

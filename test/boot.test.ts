@@ -5,8 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import { createCipheriv } from "node:crypto";
-import type { Hal, HttpRequest, HttpResponse } from "../hal/types";
-import { HalMqttError, HalNetworkError } from "../hal/types";
+import type { Hal, HttpRequest, HttpResponse } from "../firmware/contracts";
+import { HalMqttError, HalNetworkError } from "../firmware/contracts";
 import { MemoryBroker, type ConnectStep } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice, type SimDeviceOptions } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
-import { HalNetworkError, type Hal } from "../hal/types";
+import { HalNetworkError, type Hal } from "../firmware/contracts";
 import { MemoryBroker } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash } from "../hal/node/flash";

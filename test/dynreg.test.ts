@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { HalNetworkError, type HttpRequest, type HttpResponse, type LogLevel } from "../hal/types";
+import { HalNetworkError, type HttpRequest, type HttpResponse, type LogLevel } from "../firmware/contracts";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
 import { DEFAULT_REGISTER_URL, dynregDevice, parseRegisterUrl, type DynregHal, type DynregOptions } from "../firmware/dynreg";

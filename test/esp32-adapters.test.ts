@@ -9,8 +9,8 @@
 import { strict as assert } from "node:assert";
 import { register } from "node:module";
 import { pathToFileURL } from "node:url";
-import type { HttpRequest, SocketHandlers } from "../hal/types";
-import type * as HalTypes from "../hal/types";
+import type { HttpRequest, SocketHandlers } from "../firmware/contracts";
+import type * as HalTypes from "../firmware/contracts";
 import type * as Encoding from "../firmware/encoding";
 import type * as DynregSign from "../firmware/dynreg-sign";
 import type * as FakeHttp from "./esp32-fakes/http";
@@ -61,7 +61,7 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe("hal/esp32 adapters on stand-ins for Moddable modules", () => {
   before(async () => {
-    ({ FlashError, HalMqttError, HalNetworkError } = await load("../hal/types.ts"));
+    ({ FlashError, HalMqttError, HalNetworkError } = await load("../firmware/contracts.ts"));
     ({ base64Decode, hexEncode, utf8Decode, utf8Encode } = await load("../firmware/encoding.ts"));
     ({ encodeRegisterBody, signRegisterRequest } = await load("../firmware/dynreg-sign.ts"));
     ({ Request } = await load("./esp32-fakes/http.ts"));

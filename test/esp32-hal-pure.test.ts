@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import { FlashError, HalNetworkError, type FlashValue, type KeyValueFlash } from "../hal/types";
+import { FlashError, HalNetworkError, type FlashValue, type KeyValueFlash } from "../firmware/contracts";
 import { checkNvsName, checkNvsValue } from "../hal/esp32/nvs-limits";
 import { parseHttpUrl, parseMqttUrl } from "../hal/esp32/url";
 import { FACTORY_SEAL_KEY, loadStorageKey, STORAGE_KEY_NAMES, STORAGE_KEY_NAMESPACE, StorageKeyLostError } from "../hal/esp32/storage-key";

@@ -4,7 +4,7 @@
  * - it is strict JSON (mcconfig would accept more; other tools would not);
  * - every project path it lists exists, and creation.main and the project preloads name listed
  *   modules;
- * - every TypeScript module of firmware/ and hal/esp32/ (and hal/types.ts) is listed;
+ * - every TypeScript module of firmware/ and hal/esp32/ is listed;
  * - walking the runtime imports from every listed project module reaches only listed project
  *   modules or Moddable SDK modules: never a Node built-in or an npm package, and no listed
  *   file uses a Node global;
@@ -161,7 +161,7 @@ function checkManifest(root: string): Problem[] {
   const listedFiles = new Set(listed.map((entry) => entry.file));
 
   // Every TypeScript module of the firmware is in the image.
-  const required = [...sourceFilesUnder(path.join(root, "firmware")), ...sourceFilesUnder(path.join(root, "hal", "esp32")), path.join(root, "hal", "types.ts")];
+  const required = [...sourceFilesUnder(path.join(root, "firmware")), ...sourceFilesUnder(path.join(root, "hal", "esp32"))];
   for (const file of required) {
     if (!listedFiles.has(file)) problems.push({ what: `${path.relative(root, file)} is not listed in manifest.json modules` });
   }
@@ -275,12 +275,11 @@ describe("manifest.json (ESP32 build)", () => {
       dir = writeFixture({
         "manifest.json": JSON.stringify({
           creation: { main: "hal/esp32/main" },
-          modules: { "firmware/*": "./firmware/*", "hal/types": "./hal/types", "hal/esp32/main": "./hal/esp32/main", "gone": "./hal/esp32/gone" },
+          modules: { "firmware/*": "./firmware/*", "hal/esp32/main": "./hal/esp32/main", "gone": "./hal/esp32/gone" },
           preload: ["hal/esp32/main"],
         }),
         "firmware/core.ts": 'import { readFileSync } from "node:fs";\nexport const size = Buffer.byteLength("x");\n',
         "firmware/other.ts": 'import "left-pad";\nimport { join } from "path";\nexport const j = join;\n',
-        "hal/types.ts": "export {};\n",
         "hal/esp32/main.ts": 'import Preference from "preference";\nimport "../../firmware/core";\nexport default Preference;\n',
         "hal/esp32/unlisted.ts": "export {};\n",
       });

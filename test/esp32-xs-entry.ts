@@ -5,7 +5,7 @@
  * there is no Node, no `self` and no CommonJS `module`. (nacl-global.ts itself draws from the
  * native hardware RNG module, which only a Moddable image has: the Moddable lane runs it.)
  */
-import type { FlashValue, KeyValueFlash } from "../hal/types";
+import type { FlashValue, KeyValueFlash } from "../firmware/contracts";
 import { hexEncode } from "../firmware/encoding";
 import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";
 import { parseHttpUrl, parseMqttUrl } from "../hal/esp32/url";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
-import type { FlashValue, KeyValueFlash } from "../hal/types";
+import type { FlashValue, KeyValueFlash } from "../firmware/contracts";
 import { FACTORY_NAMESPACE, resolveFactoryDeviceInfo } from "../hal/esp32/factory";
 import { loadStorageKey } from "../hal/esp32/storage-key";
 import {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlashError } from "../hal/types";
+import { FlashError } from "../firmware/contracts";
 import { createMemoryFlash, openFlashFile, truncateFlashFile } from "../hal/node/flash";
 
 function bytes(...values: number[]): ArrayBuffer {

@@ -17,7 +17,7 @@ import { connectMqtt, type MqttConnectOptions } from "../firmware/mqtt/client";
 import type { MqttHandlers, MqttSession } from "../firmware/mqtt/session";
 import { createNodeClock } from "../hal/node/clock";
 import { createNodeSocketTransport, type NodeSocketOptions } from "../hal/node/socket";
-import { HalMqttError, HalNetworkError } from "../hal/types";
+import { HalMqttError, HalNetworkError } from "../firmware/contracts";
 
 interface Listening {
   url: string;

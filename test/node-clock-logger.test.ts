@@ -9,7 +9,7 @@ import path from "node:path";
 import { createNodeClock, SleepCancelledError } from "../hal/node/clock";
 import { createMemoryLogger, createNodeLogger } from "../hal/node/logger";
 import { efusePathFor, loadOrCreateStorageKey } from "../hal/node/efuse";
-import { FlashError } from "../hal/types";
+import { FlashError } from "../firmware/contracts";
 
 const HOUR = 3_600_000;
 

@@ -6,7 +6,7 @@ import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
-import { HalNetworkError, type HttpRequest, type NetworkErrorCode } from "../hal/types";
+import { HalNetworkError, type HttpRequest, type NetworkErrorCode } from "../firmware/contracts";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient, networkErrorCode } from "../hal/node/http";
 

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { createNodeSocketTransport } from "../hal/node/socket";
-import { HalNetworkError, type ByteSocket, type SocketEndpoint, type SocketHandlers } from "../hal/types";
+import { HalNetworkError, type ByteSocket, type SocketEndpoint, type SocketHandlers } from "../firmware/contracts";
 
 interface Server {
   port: number;

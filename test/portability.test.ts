@@ -1,6 +1,6 @@
 /**
- * The core (firmware/) must run on XS as well as Node: ECMAScript built-ins, the HAL contracts
- * (hal/types.ts) and tweetnacl only. This test parses every firmware/**\/*.ts with the TypeScript
+ * The core (firmware/) must run on XS as well as Node: ECMAScript built-ins, its own modules
+ * (the port contracts among them, firmware/contracts.ts) and tweetnacl only. This test parses every firmware/**\/*.ts with the TypeScript
  * compiler (so comments and strings cannot trip it) and fails on any other import or any
  * host global. It also runs the firmware tsconfig, which has no Node or DOM types.
  */
@@ -33,10 +33,9 @@ function listTs(dir: string): string[] {
     .sort();
 }
 
-/** Scans the .ts files under `<root>/firmware`; relative imports may reach only there and `<root>/hal/types.ts`. */
+/** Scans the .ts files under `<root>/firmware`; relative imports may reach only there. */
 function scanCore(root: string): { files: string[]; violations: Violation[] } {
   const coreDir = path.join(root, "firmware");
-  const halTypes = path.join(root, "hal", "types.ts");
   const files = listTs(coreDir);
   const program = ts.createProgram(files, {
     target: ts.ScriptTarget.ES2022,
@@ -50,7 +49,7 @@ function scanCore(root: string): { files: string[]; violations: Violation[] } {
   const checker = program.getTypeChecker();
   const inProject = (fileName: string) => {
     const abs = path.resolve(fileName);
-    return abs.startsWith(coreDir + path.sep) || abs === halTypes;
+    return abs.startsWith(coreDir + path.sep);
   };
   const violations: Violation[] = [];
 
@@ -69,8 +68,7 @@ function scanCore(root: string): { files: string[]; violations: Violation[] } {
       const name = specifier.text;
       if (name.startsWith(".")) {
         const target = path.resolve(path.dirname(file), name);
-        const ok = target.startsWith(coreDir + path.sep) || target === halTypes || target + ".ts" === halTypes;
-        if (!ok) report(node, `relative import "${name}" leaves firmware/ (only ../hal/types is allowed)`);
+        if (!target.startsWith(coreDir + path.sep)) report(node, `relative import "${name}" leaves firmware/`);
       } else if (!ALLOWED_PACKAGES.has(name)) {
         report(node, `import of "${name}" (only ${[...ALLOWED_PACKAGES].join(", ")} and relative core modules are allowed)`);
       }
@@ -117,15 +115,14 @@ describe("portability: the core holds no forbidden import or global", () => {
   before(() => {
     fixture = fs.mkdtempSync(path.join(os.tmpdir(), "explorer-xs-portability-"));
     fs.mkdirSync(path.join(fixture, "firmware", "sub"), { recursive: true });
-    fs.mkdirSync(path.join(fixture, "hal"));
-    fs.writeFileSync(path.join(fixture, "hal", "types.ts"), "export interface CryptoHal { x: number }\n");
+    fs.writeFileSync(path.join(fixture, "firmware", "contracts.ts"), "export interface CryptoHal { x: number }\n");
     fs.writeFileSync(path.join(fixture, "outside.ts"), "export const x = 1;\n");
     fs.writeFileSync(
       path.join(fixture, "firmware", "clean.ts"),
       [
         "// Buffer, process.env and require( in a comment are fine; so is a string: \"TextEncoder\"",
         'import nacl from "tweetnacl";',
-        'import type { CryptoHal } from "../hal/types";',
+        'import type { CryptoHal } from "./contracts";',
         'import { helper } from "./sub/helper";',
         "export function f(crypto: CryptoHal, hal: { crypto: CryptoHal; process: number }) {",
         "  const o = { process: 1, Buffer: 2, crypto };",
@@ -183,7 +180,7 @@ describe("portability: the core holds no forbidden import or global", () => {
     }
   });
 
-  it("firmware/**/*.ts imports only core modules, ../hal/types and tweetnacl, and uses no host global", () => {
+  it("firmware/**/*.ts imports only core modules and tweetnacl, and uses no host global", () => {
     const { files, violations } = scanCore(ROOT);
     const names = files.map((f) => path.relative(ROOT, f));
     for (const expected of ["firmware/encoding.ts", "firmware/dynreg.ts", "firmware/dynreg-sign.ts", "firmware/dynreg-response.ts", "firmware/mqtt-credentials.ts"]) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import type { CryptoHal, KeyValueFlash } from "../hal/types";
+import type { CryptoHal, KeyValueFlash } from "../firmware/contracts";
 import { createMemoryFlash, openFlashFile, truncateFlashFile, type NodeFlash } from "../hal/node/flash";
 import type { DeviceInfo } from "../firmware/device-info";
 import { DeviceInfoError, ExplorerError } from "../firmware/errors";

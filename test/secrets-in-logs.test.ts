@@ -24,7 +24,7 @@ import { getDevInfo, setDevInfo } from "../firmware/record-store";
 import { createNodeClock } from "../hal/node/clock";
 import { openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
-import type { FlashValue, KeyValueFlash, Logger } from "../hal/types";
+import type { FlashValue, KeyValueFlash, Logger } from "../firmware/contracts";
 import { startXsLane, xsLaneSkipReason, type XsLane } from "../xs/host";
 import {
   FLOWS, exercise, flowHal, leaks, needles, recordingPasswords, startSecretsEnv, STORAGE_KEY,

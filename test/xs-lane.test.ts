@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { Aedes } from "aedes";
 import nacl from "tweetnacl";
-import type { FlashValue, Hal, KeyValueFlash } from "../hal/types";
+import type { FlashValue, Hal, KeyValueFlash } from "../firmware/contracts";
 import { createMemoryFlash, type NodeFlash } from "../hal/node/flash";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryLogger } from "../hal/node/logger";

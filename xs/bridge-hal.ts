@@ -22,7 +22,7 @@ import type {
   SocketHandlers,
   SocketTransport,
   TimerHandle,
-} from "../hal/types";
+} from "../firmware/contracts";
 import { callHost, clearTimer, forgetSocket, registerSocket, setTimer, startHost } from "./runtime";
 
 const flash: KeyValueFlash = {

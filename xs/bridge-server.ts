@@ -3,7 +3,7 @@
  * simulator, or any Hal a test wraps). Asynchronous operations are started here and their
  * outcome is delivered into XS later through `deliver` (a LaneCommand, one XS crank each).
  */
-import { HalNetworkError, type ByteSocket, type FlashValue, type Hal, type HashAlgorithm, type HttpRequest, type LogLevel, type SocketEndpoint, type TimerHandle } from "../hal/types";
+import { HalNetworkError, type ByteSocket, type FlashValue, type Hal, type HashAlgorithm, type HttpRequest, type LogLevel, type SocketEndpoint, type TimerHandle } from "../firmware/contracts";
 import { BridgeError, serializeError } from "./codec";
 import { EVENT_OP, RESULT_OP, type HostReply, type HostRequest, type LaneCommand } from "./protocol";
 

@@ -3,11 +3,11 @@
  *
  * Plain JSON cannot carry bytes, so a Uint8Array travels as {"$u8": base64} and an ArrayBuffer
  * (a flash blob) as {"$ab": base64}; a thrown HAL error travels as a SerializedError and is
- * rebuilt as the same hal/types class on the other side, so the core's `instanceof` checks
+ * rebuilt as the same firmware/contracts class on the other side, so the core's `instanceof` checks
  * behave on XS exactly as on Node. Engine-neutral: runs inside XS and in Node.
  */
 import { base64Decode, base64Encode } from "../firmware/encoding";
-import { FlashError, HalMqttError, HalNetworkError, type NetworkErrorCode } from "../hal/types";
+import { FlashError, HalMqttError, HalNetworkError, type NetworkErrorCode } from "../firmware/contracts";
 
 /** Bridge messages are small (HTTP bodies and MQTT payloads are bounded by the core). */
 export const MAX_BRIDGE_MESSAGE_CHARS = 1024 * 1024;

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Hal } from "../hal/types";
+import type { Hal } from "../firmware/contracts";
 import { bundleForXs, ENTRIES } from "./bundle";
 import { BridgeError, decodeMessage, deserializeError, encodeMessage, serializeError, type SerializedError } from "./codec";
 import { BridgeServer } from "./bridge-server";

@@ -4,7 +4,7 @@
  */
 import nacl from "tweetnacl";
 import { base64Decode, base64Encode, hexEncode, utf8Decode, utf8Encode } from "../firmware/encoding";
-import { FlashError, HalNetworkError, type HttpRequest } from "../hal/types";
+import { FlashError, HalNetworkError, type HttpRequest } from "../firmware/contracts";
 import { connectMqtt } from "../firmware/mqtt/client";
 import { bridgeHal } from "./bridge-hal";
 import { expose, installCommandHandler } from "./runtime";
@@ -26,7 +26,7 @@ expose({
   },
   /** A deterministic seal (fixed key and nonce) to compare byte for byte with Node. */
   secretboxFixed: (message: Uint8Array, nonce: Uint8Array, key: Uint8Array) => hexEncode(nacl.secretbox(message, nonce, key)),
-  /** A HAL error thrown on Node arrives in XS as the same hal/types class. */
+  /** A HAL error thrown on Node arrives in XS as the same firmware/contracts class. */
   flashRoundTrip: (namespace: string, key: string, value: unknown) => {
     bridgeHal.flash.set(namespace, key, value as ArrayBuffer);
     const back = bridgeHal.flash.get(namespace, key);

@@ -3,7 +3,7 @@
  * it. Every port (Node simulator, XS lane, ESP32) runs this same code; a port only supplies
  * `hal.socket` and the clock's timers.
  */
-import { HalNetworkError, type Hal, type SocketEndpoint } from "../../hal/types";
+import { HalNetworkError, type Hal, type SocketEndpoint } from "../contracts";
 import { utf8Encode } from "../encoding";
 import { parseMqttUrl } from "../url";
 import { encodeConnect } from "./serialize";

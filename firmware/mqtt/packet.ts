@@ -2,7 +2,7 @@
  * MQTT 3.1.1 packets as the client sees them: control packet types, the packets a broker sends
  * (what the parser yields), and the codec's typed error. OASIS MQTT 3.1.1, section 2-3.
  */
-import { HalNetworkError, nameErrorClass } from "../../hal/types";
+import { HalNetworkError, nameErrorClass } from "../contracts";
 
 export const CONNECT = 1;
 export const CONNACK = 2;

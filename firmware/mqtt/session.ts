@@ -13,7 +13,7 @@
  * refusal) or HalNetworkError (socket, timeout, MqttProtocolError); once open, the end of the
  * session is reported through handlers.onClose exactly once, with an error unless close() ended it.
  */
-import { HalMqttError, HalNetworkError, type ByteSocket, type Bytes, type Clock, type SocketHandlers, type TimerHandle } from "../../hal/types";
+import { HalMqttError, HalNetworkError, type ByteSocket, type Bytes, type Clock, type SocketHandlers, type TimerHandle } from "../contracts";
 import {
   CONNACK, MqttProtocolError, PACKET_NAMES, PINGRESP, PUBACK, PUBLISH, SUBACK, SUBACK_FAILURE, UNSUBACK,
   type InboundPacket, type PublishPacket,

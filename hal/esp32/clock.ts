@@ -6,7 +6,7 @@
 import SNTP from "sntp";
 import Time from "time";
 import Timer from "timer";
-import type { Clock, TimerHandle } from "../types";
+import type { Clock, TimerHandle } from "../../firmware/contracts";
 
 /** Before this instant (2024-01-01T00:00:00Z) the wall clock cannot be right. */
 export const PLAUSIBLE_EPOCH_MS = 1_704_067_200_000;

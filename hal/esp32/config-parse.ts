@@ -3,7 +3,7 @@
  * (`mcconfig ... productId=ABC ledPin=2`) as strings, so numbers and booleans are parsed here
  * and a bad value is a clear ConfigError at boot rather than a wrong GPIO. Engine-neutral.
  */
-import { nameErrorClass } from "../types";
+import { nameErrorClass } from "../../firmware/contracts";
 import type { DeviceConfig } from "./factory";
 
 export class ConfigError extends Error {

@@ -1,5 +1,5 @@
 /** The core's device-info record store (firmware/record-store.ts) as main.ts seeds it. */
-import type { Hal } from "../types";
+import type { Hal } from "../../firmware/contracts";
 import { loadDevInfo, setDevInfo } from "../../firmware/record-store";
 import type { DevInfoStore } from "./record-seed";
 

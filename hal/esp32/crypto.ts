@@ -4,7 +4,7 @@
  */
 import { BlockCipher, Digest, Mode } from "crypt";
 import HMAC from "hmac";
-import type { Bytes, CryptoHal, HashAlgorithm } from "../types";
+import type { Bytes, CryptoHal, HashAlgorithm } from "../../firmware/contracts";
 import { toArrayBuffer } from "./bytes";
 import { hardwareRandomBytes } from "./random";
 

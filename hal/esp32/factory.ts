@@ -8,7 +8,7 @@
  * factory command imports these names, so both sides agree on the NVS layout.
  * Engine-neutral: the Node tests run it against a fake flash.
  */
-import type { KeyValueFlash } from "../types";
+import type { KeyValueFlash } from "../../firmware/contracts";
 import { validateDeviceInfo, type DeviceInfo } from "../../firmware/device-info";
 import { DeviceInfoError } from "../../firmware/errors";
 

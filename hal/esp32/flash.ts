@@ -10,7 +10,7 @@
  *   list, sorted.
  */
 import Preference from "preference";
-import { FlashError, type FlashValue, type KeyValueFlash } from "../types";
+import { FlashError, type FlashValue, type KeyValueFlash } from "../../firmware/contracts";
 import { checkNvsName, checkNvsValue } from "./nvs-limits";
 
 function describe(error: unknown): string {

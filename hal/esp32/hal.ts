@@ -1,5 +1,5 @@
-/** The ESP32 Hal: each contract of hal/types.ts on its Moddable module. */
-import type { Bytes, Hal, Logger } from "../types";
+/** The ESP32 Hal: each contract of firmware/contracts.ts on its Moddable module. */
+import type { Bytes, Hal, Logger } from "../../firmware/contracts";
 import { SntpClock } from "./clock";
 import type { FirmwareConfig } from "./config-parse";
 import { CryptHal } from "./crypto";

@@ -6,7 +6,7 @@
  */
 import { Request, type HTTPRequestOptions } from "http";
 import Timer from "timer";
-import { HalNetworkError, type HttpClient, type HttpRequest, type HttpResponse } from "../types";
+import { HalNetworkError, type HttpClient, type HttpRequest, type HttpResponse } from "../../firmware/contracts";
 import { concatBytes } from "../../firmware/encoding";
 import { toArrayBuffer } from "./bytes";
 import { tlsSettings } from "./tls";

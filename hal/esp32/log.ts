@@ -2,7 +2,7 @@
  * Logger on XS's `trace` (the serial console / xsbug). The core masks secrets before it logs;
  * this adapter only formats, and bounds each line so a runaway field cannot flood the console.
  */
-import type { LogLevel, Logger } from "../types";
+import type { LogLevel, Logger } from "../../firmware/contracts";
 
 const MAX_LINE = 512;
 

@@ -3,7 +3,7 @@
  * so a violation is a clear FlashError("limit") instead of a silent truncation or an opaque
  * "nvs set fail". Engine-neutral: the Node tests run it as is.
  */
-import { FlashError, NVS_MAX_BLOB_BYTES, NVS_MAX_NAME_LENGTH, NVS_MAX_STRING_BYTES, type FlashValue } from "../types";
+import { FlashError, NVS_MAX_BLOB_BYTES, NVS_MAX_NAME_LENGTH, NVS_MAX_STRING_BYTES, type FlashValue } from "../../firmware/contracts";
 import { utf8Encode } from "../../firmware/encoding";
 
 /** Preference stores numbers with nvs_set_i32 and rejects fractions ("float unsupported"). */

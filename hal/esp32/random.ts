@@ -6,7 +6,7 @@
  * before anything draws secrets-grade randomness.
  */
 import { fillRandom } from "hal/esp32/hwrng";
-import type { Bytes } from "../types";
+import type { Bytes } from "../../firmware/contracts";
 
 /** One call's cap, so a bad length cannot exhaust the heap. */
 export const MAX_RANDOM_BYTES = 4096;

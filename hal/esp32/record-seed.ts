@@ -7,7 +7,7 @@
  * a normal boot writes nothing), and a store that holds something unreadable is not papered
  * over with factory data: that needs a person (see docs/ESP32.md).
  */
-import { nameErrorClass } from "../types";
+import { nameErrorClass } from "../../firmware/contracts";
 import type { DeviceInfo } from "../../firmware/device-info";
 
 /** What the core's record store (firmware/record-store.ts) offers, as main.ts needs it. */

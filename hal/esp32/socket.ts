@@ -23,7 +23,7 @@
  */
 import { Socket } from "socket";
 import Timer from "timer";
-import { HalNetworkError, type ByteSocket, type Bytes, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../types";
+import { HalNetworkError, type ByteSocket, type Bytes, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../../firmware/contracts";
 import { base64Decode } from "../../firmware/encoding";
 import { tlsSettings } from "./tls";
 

@@ -17,7 +17,7 @@
  * makes the key survive. Engine-neutral: it sees only the KeyValueFlash contract and a random
  * source.
  */
-import { FlashError, nameErrorClass, type Bytes, type KeyValueFlash } from "../types";
+import { FlashError, nameErrorClass, type Bytes, type KeyValueFlash } from "../../firmware/contracts";
 import { constantTimeEqual } from "../../firmware/encoding";
 import { FACTORY_NAMESPACE } from "./factory";
 

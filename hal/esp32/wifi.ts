@@ -9,7 +9,7 @@ import Net from "net";
 import Timer from "timer";
 import WiFi from "wifi";
 import { backoffDelayMs, type BackoffPolicy } from "../../firmware/backoff";
-import type { Logger } from "../types";
+import type { Logger } from "../../firmware/contracts";
 import { hardwareRandomFraction } from "./random";
 
 export interface WifiOptions {

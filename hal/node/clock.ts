@@ -6,7 +6,7 @@
  * signed requests until the device syncs or corrects its clock. sync() stands in for SNTP.
  */
 import { performance } from "node:perf_hooks";
-import type { Clock, TimerHandle } from "../types";
+import type { Clock, TimerHandle } from "../../firmware/contracts";
 
 export interface NodeClockOptions {
   /** Initial error of the wall clock in ms (positive: the device runs ahead). Default 0. */

@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { pooledRandomBytes } from "./random-pool";
-import type { Bytes, CryptoHal, HashAlgorithm } from "../types";
+import type { Bytes, CryptoHal, HashAlgorithm } from "../../firmware/contracts";
 
 /** A plain Uint8Array view of a Buffer, so results compare equal to the core's own bytes. */
 function bytes(buffer: Buffer): Bytes {

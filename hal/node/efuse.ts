@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
-import { FlashError } from "../types";
+import { FlashError } from "../../firmware/contracts";
 
 export const STORAGE_KEY_BYTES = 32;
 

@@ -18,7 +18,7 @@ import {
   NVS_MAX_STRING_BYTES,
   type FlashValue,
   type KeyValueFlash,
-} from "../types";
+} from "../../firmware/contracts";
 
 export type PowerCutWhen = "before" | "after";
 

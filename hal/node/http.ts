@@ -4,7 +4,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { HalNetworkError, type HttpClient, type HttpRequest, type HttpResponse, type NetworkErrorCode } from "../types";
+import { HalNetworkError, type HttpClient, type HttpRequest, type HttpResponse, type NetworkErrorCode } from "../../firmware/contracts";
 
 export interface NodeHttpClientOptions {
   /** Trust anchors for https; they replace Node's root bundle (a mock platform's own CA). */

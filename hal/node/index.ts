@@ -4,7 +4,7 @@
  * built from the options.
  */
 import { randomBytes } from "node:crypto";
-import type { Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, SocketTransport } from "../types";
+import type { Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, SocketTransport } from "../../firmware/contracts";
 import { createNodeClock, type NodeClockOptions } from "./clock";
 import { nodeCrypto } from "./crypto";
 import { loadOrCreateStorageKey, STORAGE_KEY_BYTES } from "./efuse";

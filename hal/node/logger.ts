@@ -7,7 +7,7 @@
  * it off (`redact: false`): they must see what the core hands a port, as a board would print it.
  */
 import { maskSecret } from "../../firmware/encoding";
-import type { Logger, LogLevel } from "../types";
+import type { Logger, LogLevel } from "../../firmware/contracts";
 
 export type LogFields = Record<string, string | number | boolean>;
 

@@ -8,7 +8,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { HalNetworkError, type ByteSocket, type Bytes, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../types";
+import { HalNetworkError, type ByteSocket, type Bytes, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../../firmware/contracts";
 import { networkErrorCode } from "./http";
 
 export interface NodeSocketOptions {

@@ -10,7 +10,7 @@ import * as mqttPacket from "mqtt-packet";
 import { connectMqtt } from "../../firmware/mqtt/client";
 import { createNodeClock } from "../../hal/node/clock";
 import { createNodeSocketTransport } from "../../hal/node/socket";
-import { HalMqttError, HalNetworkError } from "../../hal/types";
+import { HalMqttError, HalNetworkError } from "../../firmware/contracts";
 import { checkProperty } from "./lib/fuzz";
 import { parseRegisterReply, decryptRegisterPayload, parseRegisterCredentials } from "../../firmware/dynreg-response";
 import { parseDownMessage } from "../../firmware/data-template";

@@ -11,7 +11,7 @@ import {
 } from "./lib/harness";
 import { closedPort, HTTP_FAULTS, MQTT_FAULTS, STREAM_FAULTS, startHttpFront, startMqttFront, type HttpFront, type MqttFront } from "./lib/fault-proxy";
 import { createNodeHttpClient } from "../../hal/node/http";
-import type { HttpClient } from "../../hal/types";
+import type { HttpClient } from "../../firmware/contracts";
 
 /** The device's HTTP client with a short whole-exchange timeout, so a stall costs little. */
 function shortTimeoutHttp(ca?: string): HttpClient {

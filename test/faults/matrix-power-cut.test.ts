@@ -15,7 +15,7 @@ import {
   startFaultPlatform, storedSecret, PSK_PRODUCT, CERT_PRODUCT, type Board, type BootSpec, type FaultPlatform, type Mode,
 } from "./lib/harness";
 import { openFlashFile, truncateFlashFile, type PowerCutWhen } from "../../hal/node/flash";
-import { FlashError } from "../../hal/types";
+import { FlashError } from "../../firmware/contracts";
 import { createNodeHal } from "../../hal/node/index";
 import { nodeCrypto } from "../../hal/node/crypto";
 import { RECORD_NAMESPACE, setDevInfo, inspectFlash, loadDevInfo } from "../../firmware/record-store";

@@ -6,7 +6,7 @@
  * connect itself fails).
  */
 import mqttPacket from "mqtt-packet";
-import { HalMqttError, HalNetworkError, type ByteSocket, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../../hal/types";
+import { HalMqttError, HalNetworkError, type ByteSocket, type SocketEndpoint, type SocketHandlers, type SocketTransport } from "../../firmware/contracts";
 
 export type ConnectStep = "ok" | Error;
 

@@ -16,7 +16,7 @@ import type { DeviceInfo } from "../../firmware/device-info";
 import { setDevInfo } from "../../firmware/record-store";
 import { createMemoryFlash, type NodeFlash } from "../../hal/node/flash";
 import { createNodeHal } from "../../hal/node/index";
-import type { Hal, SocketTransport } from "../../hal/types";
+import type { Hal, SocketTransport } from "../../firmware/contracts";
 import { startPlatform, type RunningPlatform } from "../../simulator/platform/index";
 import { startHttpFront, type HttpFront } from "../faults/lib/fault-proxy";
 

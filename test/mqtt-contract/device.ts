@@ -4,7 +4,7 @@
  * as its only door (socket and clock), so the same runner serves the Node port, the XS lane and
  * Moddable's runtime (a lin app imports it and traces the outcomes as JSON).
  */
-import { HalMqttError, HalNetworkError, type Hal } from "../../hal/types";
+import { HalMqttError, HalNetworkError, type Hal } from "../../firmware/contracts";
 import { utf8Decode, utf8Encode } from "../../firmware/encoding";
 import { connectMqtt } from "../../firmware/mqtt/client";
 import { MqttProtocolError } from "../../firmware/mqtt/packet";

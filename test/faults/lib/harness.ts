@@ -14,7 +14,7 @@ import { createNodeHal } from "../../../hal/node/index";
 import { createMemoryFlash, type NodeFlash } from "../../../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../../../hal/node/clock";
 import { createMemoryLogger, type MemoryLogger } from "../../../hal/node/logger";
-import type { Hal, HttpClient, SocketTransport } from "../../../hal/types";
+import type { Hal, HttpClient, SocketTransport } from "../../../firmware/contracts";
 import { bootDevice, type BootOptions, type BootState } from "../../../firmware/boot";
 import { inspectFlash, loadDevInfo } from "../../../firmware/record-store";
 import type { DeviceInfo } from "../../../firmware/device-info";

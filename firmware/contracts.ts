@@ -1,8 +1,10 @@
 /**
- * The HAL contracts: the only door between the engine-neutral core (firmware/) and a platform.
+ * The contracts the core owns: the only door between the engine-neutral core (firmware/) and a
+ * platform.
  *
- * Like coreMQTT's transport interface, each contract is the smallest surface the core needs,
- * so a port (hal/esp32 on Moddable modules, hal/node for the simulator) stays at the edge.
+ * Like coreMQTT's transport interface, the library owns each contract and keeps it the smallest
+ * surface the core needs; a port (hal/esp32 on Moddable modules, hal/node for the simulator)
+ * implements it and depends on the core, never the other way round.
  * Everything here is plain ECMAScript types: no Node, no Moddable.
  */
 
@@ -71,7 +73,6 @@ export interface HttpResponse {
   body: Bytes;
 }
 
-/** Why an exchange failed below HTTP; the core classifies every one of them as retryable. */
 /**
  * Why an exchange failed below HTTP or MQTT. All are retryable for the core except
  * "credentials": the device's own TLS client certificate or key cannot be used at all, which no
@@ -131,12 +132,6 @@ export interface SocketTransport {
    */
   connect(endpoint: SocketEndpoint, handlers: SocketHandlers, timeoutMs: number): Promise<ByteSocket>;
 }
-
-/**
- * The core's MQTT session contract, implemented once by firmware/mqtt over a ByteSocket (not by
- * ports). Re-exported here so code that imported these names from hal/types keeps compiling.
- */
-export type { MqttHandlers, MqttSession } from "../firmware/mqtt/session";
 
 // ---------------------------------------------------------------------------------------------
 // Clock and timers.
