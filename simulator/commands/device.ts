@@ -7,7 +7,7 @@ import { resolveEndpoints } from "../endpoints";
 import { readInputFile, UsageError } from "../cli-errors";
 import type { ExplorerError } from "../../firmware/errors";
 
-export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 3, powerCut: 4, syncIncomplete: 5, interrupted: 130 } as const;
 /** How long an injected network drop lasts when --drop-network-for is not given. */
 const DEFAULT_DROP_MS = 3000;
 
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option("--device-info <file>", "Tencent's device_info.json: the factory identity used while flash holds no record")
     .option("--platform <url>", "registration base URL; the device posts to /device/register under it", "http://127.0.0.1:8080")
     .option("--mqtt <url>", "broker URL, mqtt://host:1883 or mqtts://host:8883 (default: mqtt on the platform's host, port 1883)")
-    .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done; non-zero with the reason otherwise")
+    .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done (5 when the platform left some of its answers missing); non-zero with the reason otherwise")
     .option("--reset", "erase the flash file first (factory reset)")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
     .option("--power-cut-at-write <n>", "cut power at the n-th flash write (fault injection)", positiveInteger)
@@ -69,8 +69,9 @@ export function register(program: Command): void {
       "after",
       `
 Exit codes: 0 online (with --once) or stopped by a signal once online, 2 bad input (flags,
-files), 3 failed in a named state, 4 halted by an injected power cut, 130 stopped by
-SIGINT/SIGTERM before it came online.
+files), 3 failed in a named state, 4 halted by an injected power cut, 5 online but the
+platform left first-online sync answers missing (with --once), 130 stopped by SIGINT/SIGTERM
+before it came online.
 Examples:
   explorer-xs device --flash dev1.flash --device-info device_info.json --once
   explorer-xs device --flash dev1.flash --platform https://ap-guangzhou.gateway.tencentdevices.com \\
@@ -131,6 +132,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     timeline.onState(event);
     if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");
   });
+  let missing: string[] = [];
   try {
     const first = await Promise.race([device.task.online.then(() => undefined), signal]);
     if (first !== undefined) {
@@ -145,6 +147,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       return EXIT.ok;
     }
     timeline.onSynced(synced);
+    missing = synced.missing;
   } catch (error) {
     const failure = error as ExplorerError;
     const powerCut = device.flash.stats().poweredOff;
@@ -158,7 +161,9 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
   }
   if (options.once) {
     await device.close();
-    return EXIT.ok;
+    if (missing.length === 0) return EXIT.ok;
+    process.stderr.write(`online, but the first-online sync is incomplete: no ${missing.join(", ")} from the platform\n`);
+    return EXIT.syncIncomplete;
   }
   await signal;
   await device.close();

@@ -29,6 +29,8 @@ export class MemoryBroker implements SocketTransport {
   readonly published: SeenPublish[] = [];
   /** Answer each report with a report_reply (code 0), as the platform does. */
   replyToReports = true;
+  /** Topic filters answered with SUBACK 0x80, as a product whose topic permissions lack them. */
+  readonly refusedTopics = new Set<string>();
   /** Sees each PUBLISH after it is recorded (tests that script the platform's answers). */
   onPublish: ((publish: SeenPublish) => void) | undefined;
   private current: Connection | undefined;
@@ -82,7 +84,7 @@ export class MemoryBroker implements SocketTransport {
       }
       case "subscribe":
         for (const { topic } of packet.subscriptions) this.subscriptions.push(topic);
-        this.send(connection, { cmd: "suback", messageId: packet.messageId!, granted: packet.subscriptions.map((s) => s.qos) });
+        this.send(connection, { cmd: "suback", messageId: packet.messageId!, granted: packet.subscriptions.map((s) => (this.refusedTopics.has(s.topic) ? 0x80 : s.qos)) });
         return;
       case "publish": {
         const body = JSON.parse(packet.payload.toString()) as Record<string, unknown>;
