@@ -295,6 +295,101 @@ describe("device: the first-online sync over a scripted session", () => {
   });
 });
 
+describe("device: requests and their replies over a scripted session", () => {
+  it("a reply of another kind with the same clientToken does not settle a report; only its report_reply does", async () => {
+    const clock = new ManualClock();
+    let mode: "wrong-kind" | "right" = "wrong-kind";
+    const run = scriptedBoot((_login, topic, message, io) => {
+      const down = topic.replace("/up/", "/down/");
+      if (message.method === "report" && message.params?.probe) {
+        if (mode === "wrong-kind") io.answer(down, { method: "report_info_reply", clientToken: message.clientToken, code: 0, status: "success" });
+        else io.answer(down, { method: "report_reply", clientToken: message.clientToken, code: 0, status: "success" });
+        return;
+      }
+      answerAll(topic, message, io);
+    }, { replyTimeoutMs: 10_000 }, { clock });
+    try {
+      await run.task.online;
+      const report = run.task.report({ probe: 1 });
+      let outcome = "pending";
+      report.then(() => (outcome = "resolved"), (error) => (outcome = error.code));
+      await settle();
+      assert.equal(outcome, "pending", "report_info_reply is not a report's answer");
+      await clock.advance(10_000);
+      assert.equal(outcome, "timeout");
+      mode = "right";
+      await run.task.report({ probe: 2 });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("a report_reply with a non-zero code fails report() with the platform's code", async () => {
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "report" && message.params?.oversized) {
+        io.answer(topic.replace("/up/", "/down/"), { method: "report_reply", clientToken: message.clientToken, code: 406, status: "property not in the data template" });
+        return;
+      }
+      answerAll(topic, message, io);
+    });
+    try {
+      await run.task.online;
+      await assert.rejects(run.task.report({ oversized: 1 }), (error: any) => {
+        assert.equal(error.code, "server-error");
+        assert.equal(error.message, "report refused with code 406 (property not in the data template)");
+        return true;
+      });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("posts an event with its declared type, the device time in ms and its params, and awaits event_reply", async () => {
+    const clock = new ManualClock({ wallStartMs: Date.now() + 0.6 }); // a fraction of a ms: the timestamp is whole ms
+    const posted: any[] = [];
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "event_post") {
+        posted.push({ topic, message });
+        io.answer(topic.replace("/up/", "/down/"), { method: "event_reply", clientToken: message.clientToken, code: 0, status: "", data: {} });
+        return;
+      }
+      answerAll(topic, message, io);
+    }, {}, { clock });
+    try {
+      await run.task.online;
+      await run.task.synced; // the clock checked against the platform's (answerAll's) time
+      const nowMs = clock.nowMs();
+      await run.task.postEvent("low_voltage", { voltage: 2.8 }, "alert");
+      await run.task.postEvent("status_report", { status: 1, message: "on" });
+      assert.equal(posted.length, 2);
+      assert.equal(posted[0].topic, "$thing/up/event/ABCDEFGHIJ/dev001");
+      const { clientToken, ...alert } = posted[0].message;
+      assert.equal(typeof clientToken, "string");
+      assert.deepEqual(alert, { method: "event_post", version: "1.0", eventId: "low_voltage", type: "alert", timestamp: Math.floor(nowMs), params: { voltage: 2.8 } });
+      assert.equal(posted[1].message.type, "info", "info when no type is given");
+      assert.deepEqual(posted[1].message.params, { status: 1, message: "on" });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("an event_reply with a non-zero code fails postEvent", async () => {
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "event_post") {
+        io.answer(topic.replace("/up/", "/down/"), { method: "event_reply", clientToken: message.clientToken, code: 406, status: "unknown event" });
+        return;
+      }
+      answerAll(topic, message, io);
+    });
+    try {
+      await run.task.online;
+      await assert.rejects(run.task.postEvent("nope", {}), { code: "request-rejected", message: "event nope refused with code 406 (unknown event)" });
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
 describe("device: a subscription the broker refuses (SUBACK 0x80)", () => {
   const sysResult = "$sys/operation/result/ABCDEFGHIJ/dev001";
   const answerEvents = (topic: string, message: any, io: { answer(topic: string, body: unknown): void }) => {

@@ -31,6 +31,9 @@ export class MemoryBroker implements SocketTransport {
   replyToReports = true;
   /** Topic filters answered with SUBACK 0x80, as a product whose topic permissions lack them. */
   readonly refusedTopics = new Set<string>();
+  /** How many PINGREQs the device sent; `answerPings` false leaves them unanswered. */
+  pings = 0;
+  answerPings = true;
   /** Sees each PUBLISH after it is recorded (tests that script the platform's answers). */
   onPublish: ((publish: SeenPublish) => void) | undefined;
   private current: Connection | undefined;
@@ -98,7 +101,8 @@ export class MemoryBroker implements SocketTransport {
         return;
       }
       case "pingreq":
-        this.send(connection, { cmd: "pingresp" });
+        this.pings++;
+        if (this.answerPings) this.send(connection, { cmd: "pingresp" });
         return;
       case "disconnect":
         connection.closed = true;
