@@ -2,6 +2,7 @@
  * `explorer-xs device`: one simulated device with a persistent flash file.
  */
 import { type Command, InvalidArgumentError } from "commander";
+import { X509Certificate } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { resolveEndpoints } from "../endpoints";
 import { readInputFile, UsageError } from "../cli-errors";
@@ -22,6 +23,21 @@ export function firstSignal(): Promise<string> {
   });
 }
 
+/** A file of PEM certificates to trust; anything else is refused before the device boots. */
+function readCaFile(path: string, flag: string): string {
+  const pem = readInputFile(path, flag);
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`${flag} ${path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`${flag} ${path}: a certificate that does not parse (${(error as Error).message})`);
+    }
+  }
+  return pem;
+}
+
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
@@ -39,6 +55,8 @@ interface DeviceCommandOptions {
   deviceInfo?: string;
   platform?: string;
   mqtt?: string;
+  platformCa?: string;
+  mqttCa?: string;
   once?: boolean;
   reset?: boolean;
   sign: string;
@@ -57,6 +75,8 @@ export function register(program: Command): void {
     .option("--device-info <file>", "Tencent's device_info.json: the factory identity used while flash holds no record")
     .option("--platform <url>", "registration base URL; the device posts to /device/register under it", "http://127.0.0.1:8080")
     .option("--mqtt <url>", "broker URL, mqtt://host:1883 or mqtts://host:8883 (default: mqtt on the platform's host, port 1883)")
+    .option("--platform-ca <file>", "PEM root(s) trusted for an https:// --platform (default: DigiCert Global Root CA for Tencent's gateway, else Node's bundled roots)")
+    .option("--mqtt-ca <file>", "PEM root(s) trusted for an mqtts:// --mqtt (default: Tencent's IoT root for *.iotcloud.tencentdevices.com, else Node's bundled roots)")
     .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done (5 when the platform left some of its answers missing); non-zero with the reason otherwise")
     .option("--reset", "erase the flash file first (factory reset)")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
@@ -106,6 +126,8 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     registerUrl: endpoints.registerUrl,
     mqttUrl: endpoints.mqttUrl,
     factoryInfo,
+    registerCa: options.platformCa === undefined ? undefined : readCaFile(options.platformCa, "--platform-ca"),
+    mqttCa: options.mqttCa === undefined ? undefined : readCaFile(options.mqttCa, "--mqtt-ca"),
     powerCutAtWrite: options.powerCutAtWrite,
     clockSkewSeconds: options.clockSkew,
     dropNetworkAfterMs: options.dropNetworkAfter,
