@@ -14,8 +14,13 @@ export interface SilentBroker {
   stop(): Promise<void>;
 }
 
-export async function startSilentBroker(): Promise<SilentBroker> {
-  const aedes = await Aedes.createBroker();
+/** `refuse`: topic filters answered with SUBACK 0x80, as a product whose topic permissions lack them. */
+export async function startSilentBroker(options: { refuse?: string[] } = {}): Promise<SilentBroker> {
+  const refused = new Set(options.refuse ?? []);
+  const aedes = await Aedes.createBroker({
+    // aedes answers a subscription authorized as null with SUBACK 0x80.
+    authorizeSubscribe: (_client, subscription, callback) => callback(null, refused.has(subscription.topic) ? null : subscription),
+  });
   const requests: string[] = [];
   aedes.on("publish", (packet, client) => {
     if (!client) return; // the broker's own publishes
