@@ -92,7 +92,7 @@ export interface FirstOnlineSync {
   problems: string[];
   /**
    * The answers that never came within the sync's one timeout: "report_info_reply",
-   * "get_status_reply", "clear_control_reply", "report_reply", "time" (the `$sys` answer).
+   * "get_status_reply", "clear_control_reply", "report_reply", "$sys time" (the answer on `$sys/operation/result`).
    */
   missing: string[];
 }
@@ -525,7 +525,7 @@ class BootRunner implements BootTask {
         if (this.session) await template.report(rest);
       }),
       step("clock", async (awaiting) => {
-        awaiting("time");
+        awaiting("$sys time");
         const checked = await template.checkClock();
         if (!over) sync.clock = checked;
       }),

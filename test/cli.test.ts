@@ -137,8 +137,8 @@ describe("explorer-xs CLI", function () {
       const run = await cli(["device", "--flash", flash, "--platform", platform.httpUrl, "--mqtt", silent.url, "--once"]);
       assert.equal(run.code, 5, run.stdout + run.stderr);
       assert.match(run.stdout, /report acknowledged/);
-      assert.match(run.stdout, /sync missing\s+never answered: report_info_reply, get_status_reply, time/);
-      assert.match(run.stderr, /online, but the first-online sync is incomplete: no report_info_reply, get_status_reply, time from the platform/);
+      assert.match(run.stdout, /sync missing\s+never answered: report_info_reply, get_status_reply, \$sys time/);
+      assert.match(run.stderr, /online, but the first-online sync is incomplete: no report_info_reply, get_status_reply, \$sys time from the platform/);
       // All three went out before the one timeout ran out (in series, only report_info would have).
       assert.deepEqual(silent.requests.filter((r) => r !== "report").sort(), ["get", "get_status", "report_info"]);
     } finally {

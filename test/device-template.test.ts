@@ -268,7 +268,7 @@ describe("device: the first-online sync over a scripted session", () => {
       await clock.advance(1);
       assert.equal(synced, true, "one timeout ends the whole sync");
       const sync = await run.task.synced;
-      assert.deepEqual(sync.missing, ["report_info_reply", "get_status_reply", "time"]);
+      assert.deepEqual(sync.missing, ["report_info_reply", "get_status_reply", "$sys time"]);
       assert.equal(sync.infoReported, false);
       assert.equal(sync.problems.length, 3);
       assert.equal(run.task.state, "online", "a silent platform leaves the device online");
