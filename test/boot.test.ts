@@ -178,6 +178,7 @@ describe("boot task (scripted HAL)", () => {
     const scripted = new ScriptedHal([success()], [new HalMqttError(4, "bad user name or password")]);
     const { error } = await bootToEnd(scripted);
     assert.equal(error?.code, "mqtt-refused");
+    assert.match(error!.message, /^broker refused the connection \(return code 4\): check the device secret/, "CONNACK keeps its own message");
     assert.equal(getDevInfo(scripted.hal)?.deviceSecret, PSK, "the secret survives a refused CONNECT");
   });
 
