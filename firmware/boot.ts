@@ -20,6 +20,7 @@ import { parseHttpDate } from "./http-date";
 import { asCoreLog, createCoreLog, type CoreLog } from "./log";
 import { buildMqttCredentials } from "./mqtt-credentials";
 import { connectMqtt } from "./mqtt/client";
+import { SUBACK_FAILURE } from "./mqtt/packet";
 import type { MqttSession } from "./mqtt/session";
 import { loadDevInfo, setDevInfo, storeDevInfo } from "./record-store";
 import { TemplateSession, type ActionHandler, type ClockCheck, type DeviceStatus } from "./template-session";
@@ -66,6 +67,8 @@ export interface BootOptions {
   keepAliveSeconds?: number;
   /** How long to wait for a report_reply before treating the session as broken. */
   replyTimeoutMs?: number;
+  /** One bound on the whole first-online sync (its requests go out together); default replyTimeoutMs. */
+  syncTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** Retry policy; its maxAttempts applies until the device is first online, never after. */
   backoff?: BackoffPolicy;
@@ -87,6 +90,11 @@ export interface FirstOnlineSync {
   appliedControl?: Record<string, unknown>;
   clock?: ClockCheck;
   problems: string[];
+  /**
+   * The answers that never came within the sync's one timeout: "report_info_reply",
+   * "get_status_reply", "clear_control_reply", "report_reply", "$sys time" (the answer on `$sys/operation/result`).
+   */
+  missing: string[];
 }
 
 export interface BootTask {
@@ -435,7 +443,9 @@ class BootRunner implements BootTask {
   private subscribeDownTopics(session: MqttSession, propertyDown: string): Promise<void> {
     this.template?.attach(session);
     this.liveControl = {};
-    const property = session.subscribe(propertyDown, 1);
+    const property = session.subscribe(propertyDown, 1).catch((error: unknown) => {
+      throw refusedSubscription(error, propertyDown);
+    });
     const extras = this.template ? this.template.subscribeExtras(session) : Promise.resolve();
     return Promise.all([property, extras]).then(() => undefined);
   }
@@ -453,55 +463,88 @@ class BootRunner implements BootTask {
   }
 
   /**
-   * As the C SDK's data_template_sample after IOT_Template_Construct: report_info, then
-   * get_status, control kept while the device was away applied through onControl, cleared with
-   * clear_control and reported; then the platform's time against the device clock. A step the
-   * platform does not answer is logged and skipped; a lost session leaves the sync for the next login.
+   * As the C SDK's data_template_sample after IOT_Template_Construct: report_info, get_status
+   * (control kept while the device was away applied through onControl, cleared with
+   * clear_control and reported) and the platform's time against the device clock. The three
+   * requests go out together and one timeout bounds the whole sync: a platform that answers none
+   * costs one timeout, not three. An answer that never came is named in `missing`; a lost
+   * session leaves the sync for the next login.
    */
   private async runFirstSync(): Promise<void> {
     const template = this.template;
     if (!template) return;
-    const sync: FirstOnlineSync = { infoReported: false, problems: [] };
-    const step = async (name: string, run: () => Promise<void>) => {
+    const sync: FirstOnlineSync = { infoReported: false, problems: [], missing: [] };
+    let lost = false;
+    let over = false;
+    const pending = new Map<string, string>(); // step -> the answer it still waits for
+    const step = async (name: string, run: (awaiting: (answer: string) => void) => Promise<void>) => {
       try {
-        await run();
+        await run((answer) => pending.set(name, answer));
+        pending.delete(name);
       } catch (error) {
+        const awaited = pending.get(name);
+        pending.delete(name);
+        if (over) return; // already named missing when the sync's time ran out
         const failure = toExplorerError(error);
-        if (error instanceof Stopped || failure.code === "network") throw failure;
+        if (error instanceof Stopped || failure.code === "network") {
+          lost = true;
+          return;
+        }
+        if (failure.code === "timeout" && awaited) sync.missing.push(awaited);
         sync.problems.push(`${name}: ${failure.message}`);
         this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: failure.message });
       }
     };
-    try {
-      await step("report_info", async () => {
+    const clock = this.hal.clock;
+    const timeoutMs = this.options.syncTimeoutMs ?? this.options.replyTimeoutMs ?? 10_000;
+    let timer: unknown;
+    const deadline = new Promise<void>((resolve) => (timer = clock.setTimer(timeoutMs, resolve)));
+    const steps = Promise.all([
+      step("report_info", async (awaiting) => {
+        awaiting("report_info_reply");
         await template.reportInfo({ fw_ver: this.options.firmwareVersion ?? FIRMWARE_VERSION, ...this.options.deviceInfo });
         sync.infoReported = true;
-      });
-      await step("get_status", async () => {
-        sync.status = await template.getStatus();
-        const pending = sync.status.control;
-        if (!pending || Object.keys(pending).length === 0) return;
+      }),
+      step("get_status", async (awaiting) => {
+        awaiting("get_status_reply");
+        const status = await template.getStatus();
+        if (!over) sync.status = status;
+        const control = status.control;
+        if (over || !control || Object.keys(control).length === 0) return;
         // A control that arrived live since login is already applied; apply only the rest.
-        const control = this.notAppliedLive(pending);
-        if (Object.keys(control).length > 0) {
-          this.options.onControl?.(control);
-          this.hal.log.log("info", "control.pending.applied", { count: Object.keys(control).length });
+        const rest = this.notAppliedLive(control);
+        if (Object.keys(rest).length > 0) {
+          this.options.onControl?.(rest);
+          this.hal.log.log("info", "control.pending.applied", { count: Object.keys(rest).length });
         }
+        awaiting("clear_control_reply");
         await template.clearControl();
-        if (Object.keys(control).length === 0) return;
-        sync.appliedControl = control;
-        if (this.session) await template.report(control);
-      });
-      await step("clock", async () => {
-        sync.clock = await template.checkClock();
-      });
-    } catch {
+        if (Object.keys(rest).length === 0) return;
+        if (!over) sync.appliedControl = rest;
+        awaiting("report_reply");
+        if (this.session) await template.report(rest);
+      }),
+      step("clock", async (awaiting) => {
+        awaiting("$sys time");
+        const checked = await template.checkClock();
+        if (!over) sync.clock = checked;
+      }),
+    ]);
+    await Promise.race([steps, deadline]);
+    clock.clearTimer(timer);
+    over = true;
+    if (lost) {
       // The session went away mid-sync: the next login runs it again.
       this.firstSync = "pending";
       return;
     }
+    for (const [name, answer] of pending) {
+      sync.missing.push(answer);
+      sync.problems.push(`${name}: no ${answer} within the sync's ${timeoutMs} ms`);
+      this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: `no ${answer} within ${timeoutMs} ms` });
+    }
     this.firstSync = "done";
-    this.hal.log.log("info", "template.synced", { problems: sync.problems.length });
+    this.hal.log.log("info", "template.synced", { problems: sync.problems.length, missing: sync.missing.length });
     this.resolveSynced(sync);
   }
 
@@ -555,6 +598,18 @@ function sameSecret(a: DeviceInfo, b: DeviceInfo): boolean {
 }
 
 /**
+ * The property topic is the one subscription a device cannot do without (control and every
+ * reply arrive on it): a refusal is retried, named for what it is, not for the secret.
+ */
+function refusedSubscription(error: unknown, topic: string): unknown {
+  if (!(error instanceof HalMqttError) || error.returnCode !== SUBACK_FAILURE) return error;
+  return new ExplorerError(
+    "mqtt-subscribe-refused",
+    `the broker refused the subscription to ${topic} (SUBACK 0x80): the device cannot receive control or replies without it; check the product's topic permissions in the console (retrying)`,
+  );
+}
+
+/**
  * A certificate device refused over mqtt:// (no TLS, so no client certificate to present): the
  * person must change the broker URL, not the device secret the generic refusal points at.
  */
@@ -577,6 +632,7 @@ export function toExplorerError(error: unknown): ExplorerError {
     return new ExplorerError(error.code === "timeout" ? "timeout" : "network", error.message);
   }
   if (error instanceof HalMqttError) {
+    if (error.returnCode === SUBACK_FAILURE) return new ExplorerError("mqtt-subscribe-refused", error.message);
     // CONNACK 3 is "server unavailable": worth retrying. 1, 2, 4, 5 need a person.
     if (error.returnCode === 3) return new ExplorerError("mqtt-refused-transient", "broker unavailable (CONNACK 3)");
     return new ExplorerError(

@@ -14,6 +14,7 @@ export type ErrorCode =
   | "nonce-replayed"        // the platform saw this nonce: retry with a fresh one
   | "malformed-response"    // a body that is not the platform's (captive portal, proxy, truncation)
   | "mqtt-refused-transient"// CONNACK 3 (server unavailable)
+  | "mqtt-subscribe-refused"// SUBACK 0x80 on the property topic: the product's topic permissions
   // fatal
   | "invalid-device-info"   // a field breaks a limit: fix the factory data
   | "signature-invalid"     // the platform rejected our signature: wrong ProductSecret
@@ -32,7 +33,7 @@ export type ErrorCode =
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "network", "timeout", "server-error", "rate-limited", "timestamp-rejected", "nonce-replayed",
-  "malformed-response", "mqtt-refused-transient",
+  "malformed-response", "mqtt-refused-transient", "mqtt-subscribe-refused",
 ]);
 
 export function isRetryableCode(code: ErrorCode): boolean {

@@ -10,7 +10,8 @@
  *
  * Engine-neutral: it sees the broker only through MqttSession and time only through the Clock.
  */
-import type { Clock, Logger } from "./contracts";
+import { HalMqttError, type Clock, type Logger } from "./contracts";
+import { SUBACK_FAILURE } from "./mqtt/packet";
 import type { MqttSession } from "./mqtt/session";
 import {
   encodeActionReply, encodeClearControl, encodeEventPost, encodeGetStatus, encodeReport, encodeReportInfo, encodeTimeRequest,
@@ -49,6 +50,16 @@ export interface ClockCheck {
 
 export type TopicsWithSys = ThingTopics & { sysOperation: string; sysResult: string };
 
+/** What an optional down topic serves: refused by the broker, only that feature is lost. */
+export type OptionalFeature = "events" | "actions" | "time";
+
+/** Why each optional feature is lost when its topic is refused (the warning a person reads). */
+const LOST_WITHOUT: Readonly<Record<OptionalFeature, string>> = {
+  events: "no event_reply can arrive: postEvent fails at once until a later login subscribes it",
+  actions: "actions from the platform cannot reach the device",
+  time: "the platform's time cannot arrive: the clock is not checked against it",
+};
+
 /** The replies a request accepts: a report's report_reply is not another request's answer, nor the reverse. */
 const REPORT_REPLY: ReadonlyArray<DownMessage["kind"]> = ["report_reply"];
 const TEMPLATE_REPLY: ReadonlyArray<DownMessage["kind"]> = ["reply", "get_status_reply"];
@@ -64,6 +75,8 @@ export class TemplateSession {
   private session: MqttSession | undefined;
   private readonly waiting = new Map<string, Waiter>();
   private timeWaiter: { resolve(payload: Uint8Array): void; reject(error: Error): void } | undefined;
+  /** Optional topics the broker refused at this login, by the feature they serve. */
+  private readonly refused = new Map<OptionalFeature, string>();
 
   constructor(private readonly options: TemplateSessionOptions) {
     const { productId, deviceName } = options;
@@ -90,14 +103,35 @@ export class TemplateSession {
 
   /**
    * Subscribes the down topics the session needs besides the property topic (which the boot
-   * task subscribes first): events, actions and the time result. Resolves on every SUBACK.
+   * task subscribes first): events, actions and the time result. Resolves on every SUBACK. These
+   * are optional: one the broker refuses (SUBACK 0x80, a product whose topic permissions lack
+   * it) loses only its feature, with a warning, and the device stays online.
    */
   async subscribeExtras(session: MqttSession): Promise<void> {
-    await Promise.all([
-      session.subscribe(this.topics.eventDown, 1),
-      session.subscribe(this.topics.actionDown, 1),
-      session.subscribe(this.topics.sysResult, 0),
-    ]);
+    this.refused.clear();
+    const optional: Array<[OptionalFeature, string, 0 | 1]> = [
+      ["events", this.topics.eventDown, 1],
+      ["actions", this.topics.actionDown, 1],
+      ["time", this.topics.sysResult, 0],
+    ];
+    await Promise.all(optional.map(([feature, topic, qos]) => session.subscribe(topic, qos).catch((error: unknown) => {
+      if (!(error instanceof HalMqttError) || error.returnCode !== SUBACK_FAILURE) throw error;
+      this.refused.set(feature, topic);
+      this.options.log.log("warn", "mqtt.subscribe.refused", { topic, feature, effect: LOST_WITHOUT[feature] });
+    })));
+  }
+
+  /** The optional features the broker refused at this login (empty when all were granted). */
+  degraded(): OptionalFeature[] {
+    return [...this.refused.keys()];
+  }
+
+  /** Fails at once when `feature`'s topic was refused: its answer could never arrive. */
+  private requireFeature(feature: OptionalFeature): void {
+    const topic = this.refused.get(feature);
+    if (topic !== undefined) {
+      throw new ExplorerError("mqtt-subscribe-refused", `the broker refused the subscription to ${topic} (SUBACK 0x80) at this login: ${LOST_WITHOUT[feature]}`);
+    }
   }
 
   /** Routes a down message this module answers; false when it is not one of them. */
@@ -209,6 +243,7 @@ export class TemplateSession {
     if (typeof eventId !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(eventId)) {
       throw new ExplorerError("request-rejected", "eventId must be 1-64 letters, digits or _");
     }
+    this.requireFeature("events");
     const token = this.options.nextToken();
     const clock = this.options.clock;
     const timestamp = clock.isSynchronized() ? Math.floor(clock.nowMs()) : 0;
@@ -223,6 +258,7 @@ export class TemplateSession {
    */
   async checkClock(): Promise<ClockCheck> {
     const session = this.requireSession();
+    this.requireFeature("time");
     const { clock, log } = this.options;
     if (this.timeWaiter) throw new ExplorerError("request-rejected", "a time request is already waiting");
     const timeoutMs = this.options.replyTimeoutMs;

@@ -19,6 +19,7 @@ import type { HttpClient, SocketTransport } from "../firmware/contracts";
 import { nodeCrypto } from "../hal/node/crypto";
 import { createNodeHttpClient } from "../hal/node/http";
 import { createNodeSocketTransport } from "../hal/node/socket";
+import { trustAnchorsFor } from "./trust-anchors";
 import { compiledEntry } from "./paths";
 import { startSimDevice, type SimDevice } from "./sim-device";
 
@@ -103,8 +104,10 @@ export function percentile(sorted: number[], p: number): number {
 
 /** Boots one shard in this thread, reporting the shard's devices done and online after each; they stay online until `close()`. */
 export async function bootShard(options: ShardOptions, onProgress?: (done: number, online: number) => void): Promise<BootedShard> {
-  const http: HttpClient = createNodeHttpClient();
-  const socket: SocketTransport = createNodeSocketTransport();
+  // One set of transports for the shard, trusting what each device's own would (Tencent's pinned roots on Tencent's URLs).
+  const anchors = trustAnchorsFor(options.registerUrl, options.mqttUrl);
+  const http: HttpClient = createNodeHttpClient({ ca: anchors.registerCa });
+  const socket: SocketTransport = createNodeSocketTransport({ ca: anchors.mqttCa });
   const devices: SimDevice[] = [];
   const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 };
   const end = options.first + options.count;

@@ -11,6 +11,7 @@ import { bootDevice, type BootOptions, type BootTask } from "../firmware/boot";
 import type { DeviceInfo } from "../firmware/device-info";
 import { instrumentHal, type HalCounters, type HalTraceEvent } from "./instrumented-hal";
 import { withNetworkDrop } from "./network-faults";
+import { trustAnchorsFor } from "./trust-anchors";
 
 export interface SimDeviceOptions {
   /** The flash file; without it the device's NVS partition lives in memory (same emulation, lost at exit). */
@@ -33,8 +34,14 @@ export interface SimDeviceOptions {
   dropNetworkForMs?: number;
   logger?: Logger;
   onEvent?: (event: HalTraceEvent) => void;
-  /** Extra trusted CA (PEM) for https:// and mqtts://, e.g. a local platform's TLS certificate. */
+  /** Trusted CA (PEM) for https:// and mqtts://, e.g. a local platform's TLS certificate. */
   ca?: string;
+  /**
+   * Trusted CA (PEM) for registration / for MQTT, ahead of `ca`; without either, Tencent's
+   * pinned root when the URL is Tencent's (simulator/trust-anchors.ts), else Node's bundled roots.
+   */
+  registerCa?: string;
+  mqttCa?: string;
   /** Shared transports (the fleet shares one HTTP agent and CA across devices). */
   http?: HttpClient;
   socket?: SocketTransport;
@@ -59,7 +66,11 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
   };
   const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
-  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket, ca: options.ca });
+  const anchors = trustAnchorsFor(options.registerUrl, options.mqttUrl, { registerCa: options.registerCa ?? options.ca, mqttCa: options.mqttCa ?? options.ca });
+  const base = createNodeHal({
+    flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket,
+    registerCa: anchors.registerCa, mqttCa: anchors.mqttCa,
+  });
   let transports = { http: base.http, socket: base.socket };
   let cancelFaults = () => undefined as void;
   if (options.dropNetworkAfterMs !== undefined) {

@@ -34,6 +34,7 @@ export class Timeline {
       this.line("platform time", sync.clock.corrected ? `device clock was off by ${sync.clock.skewMs} ms: corrected` : `device clock within ${Math.abs(sync.clock.skewMs)} ms of the platform's`);
     }
     for (const problem of sync.problems) this.line("sync problem", problem);
+    if (sync.missing.length > 0) this.line("sync missing", `never answered: ${sync.missing.join(", ")}`);
   }
 
   onHalEvent(event: HalTraceEvent): void {

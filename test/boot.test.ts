@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { createCipheriv } from "node:crypto";
-import type { Hal, HttpRequest, HttpResponse } from "../firmware/contracts";
+import type { FlashValue, Hal, HttpRequest, HttpResponse, KeyValueFlash } from "../firmware/contracts";
 import { HalMqttError, HalNetworkError } from "../firmware/contracts";
 import { MemoryBroker, type ConnectStep } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
@@ -34,8 +34,8 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   return { status, headers: { "content-type": "application/json", ...headers }, body: new Uint8Array(Buffer.from(JSON.stringify(body))) };
 }
 
-const success = () => {
-  const text = JSON.stringify({ encryptionType: 2, psk: PSK });
+const success = (psk = PSK) => {
+  const text = JSON.stringify({ encryptionType: 2, psk });
   return json({ Response: { Len: text.length, Payload: encryptPayload(text), RequestId: "r1", State: 0 } });
 };
 const platformError = (code: string, headers: Record<string, string> = {}) =>
@@ -178,6 +178,7 @@ describe("boot task (scripted HAL)", () => {
     const scripted = new ScriptedHal([success()], [new HalMqttError(4, "bad user name or password")]);
     const { error } = await bootToEnd(scripted);
     assert.equal(error?.code, "mqtt-refused");
+    assert.match(error!.message, /^broker refused the connection \(return code 4\): check the device secret/, "CONNACK keeps its own message");
     assert.equal(getDevInfo(scripted.hal)?.deviceSecret, PSK, "the secret survives a refused CONNECT");
   });
 
@@ -244,6 +245,44 @@ describe("boot task (scripted HAL)", () => {
     scripted.clock.cancelAll();
   });
 
+  it("a flash that stores another record than the one written ends in failed:storage: the read-back must hold the registered secret", async () => {
+    // What a good flash holds after registering with another PSK: valid records of the same generation.
+    const earlier = new ScriptedHal([success("b3RoZXJQU0tvdGhlclBTSw==")]);
+    setDevInfo(earlier.hal, FACTORY, { mirror: true });
+    const written: Array<[string, string, FlashValue]> = [];
+    earlier.hal = { ...earlier.hal, flash: { ...bind(earlier.flash), set: (ns, key, value) => { written.push([ns, key, value]); earlier.flash.set(ns, key, value); } } };
+    assert.equal((await bootToEnd(earlier, undefined)).error, undefined);
+    // A faulty flash that stores those values in place of what it is given.
+    const scripted = new ScriptedHal([success()]);
+    setDevInfo(scripted.hal, FACTORY, { mirror: true });
+    const substitutes = written.slice();
+    scripted.hal = { ...scripted.hal, flash: { ...bind(scripted.flash), set: (ns, key) => scripted.flash.set(ns, key, substitutes.shift()![2]) } };
+    const { states, error } = await bootToEnd(scripted, undefined);
+    assert.equal(error?.code, "storage");
+    assert.match(error!.message, /the registered secret did not read back from flash/);
+    assert.ok(!states.includes("connecting"), "no MQTT login with a secret the next boot would not have");
+  });
+
+  it("a successful connect resets the retry counter: the backoff after a later drop starts from the first attempt", async () => {
+    const refused = () => new HalNetworkError("refused", "connection refused");
+    const scripted = new ScriptedHal([], [refused(), refused(), refused(), "ok", "ok"]);
+    setDevInfo(scripted.hal, { ...FACTORY, deviceSecret: PSK }, { mirror: true });
+    const connecting: string[] = [];
+    const task = bootDevice(scripted.hal, { mqttUrl: "mqtt://127.0.0.1:1", backoff: { baseMs: 1, capMs: 5, maxAttempts: 10 } });
+    task.onState((event) => event.state === "connecting" && connecting.push(event.detail ?? "first"));
+    try {
+      await task.online;
+      assert.deepEqual(connecting, ["first", "attempt 2", "attempt 3", "attempt 4"]);
+      const reconnected = new Promise<void>((resolve) => task.onState((event) => event.state === "online" && resolve()));
+      scripted.broker.drop(new HalNetworkError("reset", "dropped"));
+      await reconnected;
+      assert.deepEqual(connecting.slice(4), ["attempt 2"], "the count restarts after the successful connect");
+    } finally {
+      await task.stop();
+      scripted.clock.cancelAll();
+    }
+  });
+
   it("no log line carries the PSK or the product secret", async () => {
     const scripted = new ScriptedHal([success()]);
     await bootToEnd(scripted);
@@ -252,3 +291,8 @@ describe("boot task (scripted HAL)", () => {
     assert.ok(scripted.log.lines.length > 3, "the boot was logged");
   });
 });
+
+/** The flash's methods bound to it, so a test can replace one of them. */
+function bind(flash: NodeFlash): KeyValueFlash {
+  return { get: flash.get.bind(flash), set: flash.set.bind(flash), delete: flash.delete.bind(flash), keys: flash.keys.bind(flash) };
+}

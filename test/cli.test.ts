@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { runProcess } from "./lib/run-process";
+import { startSilentBroker } from "./lib/silent-broker";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 
 const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
@@ -28,7 +29,7 @@ describe("explorer-xs CLI", function () {
       log: () => undefined,
       config: {
         products: [
-          { productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4"] },
+          { productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, authType: "psk", devices: ["cli1", "cli2", "cli3", "cli4", "cli5"] },
           { productId: FLEET_PRODUCT_ID, productSecret: PRODUCT_SECRET, dynamicRegistration: true, autoCreate: true, authType: "psk", devices: [] },
         ],
       },
@@ -124,6 +125,25 @@ describe("explorer-xs CLI", function () {
     const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
     assert.equal(code, 130, stderr);
     assert.match(stderr, /device stopped by SIGINT before it came online/);
+  });
+
+  it("device --once against a platform that never answers the first-online sync: exit 5 naming the missing answers", async () => {
+    const flash = join(dir, "silent.flash");
+    const info = writeDeviceInfo("cli5");
+    const registered = await cli(["device", "--flash", flash, "--device-info", info, ...endpoints(), "--once"]);
+    assert.equal(registered.code, 0, registered.stderr);
+    const silent = await startSilentBroker();
+    try {
+      const run = await cli(["device", "--flash", flash, "--platform", platform.httpUrl, "--mqtt", silent.url, "--once"]);
+      assert.equal(run.code, 5, run.stdout + run.stderr);
+      assert.match(run.stdout, /report acknowledged/);
+      assert.match(run.stdout, /sync missing\s+never answered: report_info_reply, get_status_reply, \$sys time/);
+      assert.match(run.stderr, /online, but the first-online sync is incomplete: no report_info_reply, get_status_reply, \$sys time from the platform/);
+      // All three went out before the one timeout ran out (in series, only report_info would have).
+      assert.deepEqual(silent.requests.filter((r) => r !== "report").sort(), ["get", "get_status", "report_info"]);
+    } finally {
+      await silent.stop();
+    }
   });
 
   it("names the fatal state and exits 3 for a device the platform does not know", async () => {

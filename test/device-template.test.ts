@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice, type SimDeviceOptions } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
-import { HalNetworkError, type Hal } from "../firmware/contracts";
+import { HalNetworkError, type Clock, type Hal } from "../firmware/contracts";
+import { ManualClock, settle } from "./lib/manual-clock";
 import { MemoryBroker } from "./lib/memory-broker";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash } from "../hal/node/flash";
@@ -156,20 +157,27 @@ describe("device: the data-template session against the mock platform", function
  * sees each publish (with the login number) and answers through `answer`, or ends the session
  * through `drop`. The core's own MQTT engine runs in between.
  */
-function scriptedBoot(respond: (login: number, topic: string, message: any, io: { answer(topic: string, body: unknown): void; drop(): void }) => void, options: Partial<BootOptions> = {}) {
+function scriptedBoot(
+  respond: (login: number, topic: string, message: any, io: { answer(topic: string, body: unknown): void; drop(): void }) => void,
+  options: Partial<BootOptions> = {},
+  setup: { clock?: Clock; refusedTopics?: string[] } = {},
+) {
   const info = { productId: "ABCDEFGHIJ", deviceName: "dev001", authMode: "psk" as const, deviceSecret: "lDZ6Uqt+I9E0wW7rvDUs7Q==" };
-  const clock = createNodeClock({ synchronized: true });
+  const nodeClock = setup.clock ? undefined : createNodeClock({ synchronized: true });
+  const clock = setup.clock ?? nodeClock!;
   const broker = new MemoryBroker();
+  for (const topic of setup.refusedTopics ?? []) broker.refusedTopics.add(topic);
+  const log = createMemoryLogger();
   broker.replyToReports = false;
   const io = {
     answer: (topic: string, body: unknown) => broker.deliver(topic, body, 0),
     drop: () => broker.drop(new HalNetworkError("reset", "dropped")),
   };
   broker.onPublish = (publish) => respond(broker.connects.length, publish.topic, publish.body, io);
-  const hal: Hal = createNodeHal({ flash: createMemoryFlash(), storageKey: new Uint8Array(32).fill(5), clock, logger: createMemoryLogger(), socket: broker });
+  const hal: Hal = createNodeHal({ flash: createMemoryFlash(), storageKey: new Uint8Array(32).fill(5), clock, logger: log, socket: broker });
   setDevInfo(hal, info, { mirror: true });
   const task = bootDevice(hal, { mqttUrl: "mqtt://127.0.0.1:1", backoff: { baseMs: 1, capMs: 5, maxAttempts: 5 }, ...options });
-  return { task, logins: () => broker.connects.length, async stop() { await task.stop(); clock.cancelAll(); } };
+  return { task, broker, log, logins: () => broker.connects.length, async stop() { await task.stop(); nodeClock?.cancelAll(); } };
 }
 
 /** Answers like the platform: report, report_info, get_status (with `control` when given), clear_control, time. */
@@ -224,14 +232,231 @@ describe("device: the first-online sync over a scripted session", () => {
   });
 
   it("counts a get_status the platform never answers as a problem, and still reports info and checks the clock", async () => {
+    const clock = new ManualClock();
     const run = scriptedBoot((_login, topic, message, io) => {
       if (message.method !== "get_status") answerAll(topic, message, io);
-    }, { replyTimeoutMs: 50 });
+    }, { replyTimeoutMs: 50 }, { clock });
     try {
+      await run.task.online;
+      await clock.advance(50);
       const sync = await run.task.synced;
       assert.equal(sync.infoReported, true);
-      assert.match(sync.problems.join(), /get_status: no reply to get_status within 50 ms/);
+      assert.match(sync.problems.join(), /get_status: no get_status_reply within the sync's 50 ms/);
+      assert.deepEqual(sync.missing, ["get_status_reply"]);
       assert.equal(sync.clock?.corrected, false);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("sends report_info, get_status and the time request together, and one timeout bounds a sync nobody answers", async () => {
+    const clock = new ManualClock();
+    const sent: string[] = [];
+    const run = scriptedBoot((_login, topic, message, io) => {
+      sent.push(message.method ?? message.type);
+      if (message.method === "report") answerAll(topic, message, io);
+    }, { replyTimeoutMs: 10_000 }, { clock });
+    try {
+      await run.task.online;
+      await settle();
+      // No time has passed: all three are out before any answer or timeout (in series, only report_info would be).
+      assert.deepEqual(sent, ["report", "report_info", "get_status", "get"]);
+      let synced = false;
+      void run.task.synced.then(() => (synced = true));
+      await clock.advance(9_999);
+      assert.equal(synced, false, "the sync waits out its timeout");
+      await clock.advance(1);
+      assert.equal(synced, true, "one timeout ends the whole sync");
+      const sync = await run.task.synced;
+      assert.deepEqual(sync.missing, ["report_info_reply", "get_status_reply", "$sys time"]);
+      assert.equal(sync.infoReported, false);
+      assert.equal(sync.problems.length, 3);
+      assert.equal(run.task.state, "online", "a silent platform leaves the device online");
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("bounds the follow-up clear_control by the same timeout: the sync ends when it runs out", async () => {
+    const clock = new ManualClock();
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method !== "clear_control") answerAll(topic, message, io, { power: 1 });
+    }, { replyTimeoutMs: 10_000 }, { clock });
+    try {
+      await run.task.online;
+      await clock.advance(10_000);
+      const sync = await run.task.synced;
+      assert.deepEqual(sync.missing, ["clear_control_reply"]);
+      assert.equal(sync.infoReported, true);
+      assert.equal(clock.monotonicMs(), 10_000);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+describe("device: requests and their replies over a scripted session", () => {
+  it("a reply of another kind with the same clientToken does not settle a report; only its report_reply does", async () => {
+    const clock = new ManualClock();
+    let mode: "wrong-kind" | "right" = "wrong-kind";
+    const run = scriptedBoot((_login, topic, message, io) => {
+      const down = topic.replace("/up/", "/down/");
+      if (message.method === "report" && message.params?.probe) {
+        if (mode === "wrong-kind") io.answer(down, { method: "report_info_reply", clientToken: message.clientToken, code: 0, status: "success" });
+        else io.answer(down, { method: "report_reply", clientToken: message.clientToken, code: 0, status: "success" });
+        return;
+      }
+      answerAll(topic, message, io);
+    }, { replyTimeoutMs: 10_000 }, { clock });
+    try {
+      await run.task.online;
+      const report = run.task.report({ probe: 1 });
+      let outcome = "pending";
+      report.then(() => (outcome = "resolved"), (error) => (outcome = error.code));
+      await settle();
+      assert.equal(outcome, "pending", "report_info_reply is not a report's answer");
+      await clock.advance(10_000);
+      assert.equal(outcome, "timeout");
+      mode = "right";
+      await run.task.report({ probe: 2 });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("a report_reply with a non-zero code fails report() with the platform's code", async () => {
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "report" && message.params?.oversized) {
+        io.answer(topic.replace("/up/", "/down/"), { method: "report_reply", clientToken: message.clientToken, code: 406, status: "property not in the data template" });
+        return;
+      }
+      answerAll(topic, message, io);
+    });
+    try {
+      await run.task.online;
+      await assert.rejects(run.task.report({ oversized: 1 }), (error: any) => {
+        assert.equal(error.code, "server-error");
+        assert.equal(error.message, "report refused with code 406 (property not in the data template)");
+        return true;
+      });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("posts an event with its declared type, the device time in ms and its params, and awaits event_reply", async () => {
+    const clock = new ManualClock({ wallStartMs: Date.now() + 0.6 }); // a fraction of a ms: the timestamp is whole ms
+    const posted: any[] = [];
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "event_post") {
+        posted.push({ topic, message });
+        io.answer(topic.replace("/up/", "/down/"), { method: "event_reply", clientToken: message.clientToken, code: 0, status: "", data: {} });
+        return;
+      }
+      answerAll(topic, message, io);
+    }, {}, { clock });
+    try {
+      await run.task.online;
+      await run.task.synced; // the clock checked against the platform's (answerAll's) time
+      const nowMs = clock.nowMs();
+      await run.task.postEvent("low_voltage", { voltage: 2.8 }, "alert");
+      await run.task.postEvent("status_report", { status: 1, message: "on" });
+      assert.equal(posted.length, 2);
+      assert.equal(posted[0].topic, "$thing/up/event/ABCDEFGHIJ/dev001");
+      const { clientToken, ...alert } = posted[0].message;
+      assert.equal(typeof clientToken, "string");
+      assert.deepEqual(alert, { method: "event_post", version: "1.0", eventId: "low_voltage", type: "alert", timestamp: Math.floor(nowMs), params: { voltage: 2.8 } });
+      assert.equal(posted[1].message.type, "info", "info when no type is given");
+      assert.deepEqual(posted[1].message.params, { status: 1, message: "on" });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("an event_reply with a non-zero code fails postEvent", async () => {
+    const run = scriptedBoot((_login, topic, message, io) => {
+      if (message.method === "event_post") {
+        io.answer(topic.replace("/up/", "/down/"), { method: "event_reply", clientToken: message.clientToken, code: 406, status: "unknown event" });
+        return;
+      }
+      answerAll(topic, message, io);
+    });
+    try {
+      await run.task.online;
+      await assert.rejects(run.task.postEvent("nope", {}), { code: "request-rejected", message: "event nope refused with code 406 (unknown event)" });
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+describe("device: a subscription the broker refuses (SUBACK 0x80)", () => {
+  const sysResult = "$sys/operation/result/ABCDEFGHIJ/dev001";
+  const answerEvents = (topic: string, message: any, io: { answer(topic: string, body: unknown): void }) => {
+    if (message.method === "event_post") io.answer(topic.replace("/up/", "/down/"), { method: "event_reply", clientToken: message.clientToken, code: 0, status: "" });
+    else answerAll(topic, message, io);
+  };
+
+  it("an optional topic ($sys time) refused: online, a warning, only the clock check lost", async () => {
+    const sent: string[] = [];
+    const run = scriptedBoot((_login, topic, message, io) => {
+      sent.push(message.method ?? message.type);
+      answerEvents(topic, message, io);
+    }, {}, { refusedTopics: [sysResult] });
+    try {
+      await run.task.online;
+      const sync = await run.task.synced;
+      assert.equal(run.task.state, "online");
+      assert.equal(sync.infoReported, true);
+      assert.equal(sync.clock, undefined);
+      assert.match(sync.problems.join(), /clock: the broker refused the subscription to \$sys\/operation\/result\/ABCDEFGHIJ\/dev001 \(SUBACK 0x80\)/);
+      assert.ok(!sent.includes("get"), "no time request that could never be answered");
+      const warning = run.log.entries().find((entry) => entry.event === "mqtt.subscribe.refused");
+      assert.equal(warning?.level, "warn");
+      assert.equal(warning?.topic, sysResult);
+      assert.equal(warning?.feature, "time");
+      await run.task.postEvent("status_report", { status: 1 });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("the event topic refused: postEvent fails at once with its own code, the rest works", async () => {
+    const sent: string[] = [];
+    const run = scriptedBoot((_login, topic, message, io) => {
+      sent.push(message.method ?? message.type);
+      answerEvents(topic, message, io);
+    }, {}, { refusedTopics: ["$thing/down/event/ABCDEFGHIJ/dev001"] });
+    try {
+      const sync = await run.task.synced;
+      assert.deepEqual(sync.problems, []);
+      await assert.rejects(run.task.postEvent("status_report", { status: 1 }), (error: any) => {
+        assert.equal(error.code, "mqtt-subscribe-refused");
+        assert.match(error.message, /\$thing\/down\/event\/ABCDEFGHIJ\/dev001/);
+        return true;
+      });
+      assert.ok(!sent.includes("event_post"));
+      await run.task.report({ power: 1 });
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it("the property topic refused: retried with its own code and message, never 'check the device secret'", async () => {
+    const propertyDown = "$thing/down/property/ABCDEFGHIJ/dev001";
+    const run = scriptedBoot((_login, topic, message, io) => answerAll(topic, message, io), {}, { refusedTopics: [propertyDown] });
+    const backoffs: string[] = [];
+    run.task.onState((event) => {
+      if (event.state !== "backoff") return;
+      backoffs.push(event.detail ?? "");
+      run.broker.refusedTopics.clear(); // the product's permissions fixed: the next login subscribes
+    });
+    try {
+      await run.task.online;
+      assert.equal(run.logins(), 2);
+      assert.equal(backoffs.length, 1);
+      assert.match(backoffs[0], /^mqtt-subscribe-refused: the broker refused the subscription to \$thing\/down\/property\/ABCDEFGHIJ\/dev001 \(SUBACK 0x80\)/);
+      assert.doesNotMatch(backoffs[0], /secret/);
     } finally {
       await run.stop();
     }

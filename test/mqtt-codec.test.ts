@@ -133,6 +133,17 @@ describe("MQTT codec (firmware/mqtt) against mqtt-packet", () => {
       assert.deepEqual(oracleParse(encodeDisconnect()).map((p) => p.cmd), ["disconnect"]);
     });
 
+    it("sizes the Remaining Length at each of its boundaries byte for byte as mqtt-packet does", () => {
+      // PUBLISH QoS 0 to topic "t": Remaining Length = 2 + 1 + payload.
+      for (const remaining of [127, 128, 16_383, 16_384, 2_097_151, 2_097_152]) {
+        const body = Buffer.alloc(remaining - 3, 0x5a);
+        const core = Buffer.from(encodePublish("t", body, 0, 0));
+        const oracle = mqttPacket.generate({ cmd: "publish", topic: "t", payload: body, qos: 0, dup: false, retain: false });
+        assert.equal(core.length, oracle.length, `Remaining Length ${remaining}`);
+        assert.ok(core.equals(oracle), `Remaining Length ${remaining}: the bytes differ`);
+      }
+    });
+
     it("refuses, with RangeError, what MQTT cannot carry", () => {
       assert.throws(() => encodePublish("a/+/b", new Uint8Array(0), 0, 0), RangeError);
       assert.throws(() => encodePublish("", new Uint8Array(0), 0, 0), RangeError);
@@ -156,6 +167,22 @@ describe("MQTT codec (firmware/mqtt) against mqtt-packet", () => {
       }), { numRuns: RUNS });
     });
 
+    it("reads a Remaining Length of one to four bytes, at each boundary", () => {
+      for (const remaining of [127, 128, 16_383, 16_384, 2_097_151, 2_097_152]) {
+        const body = Buffer.alloc(remaining - 3, 0xa5);
+        const bytes = new Uint8Array(mqttPacket.generate({ cmd: "publish", topic: "t", payload: body, qos: 0, dup: false, retain: false }));
+        const read = coreParse(split(bytes, [1, 3, 5]), 4 << 20);
+        assert.equal(read.length, 1, `Remaining Length ${remaining}`);
+        assert.equal(read[0].type === PUBLISH && read[0].payload.length, remaining - 3, `Remaining Length ${remaining}`);
+      }
+    });
+
+    it("refuses a fifth Remaining Length byte with its own message", () => {
+      const reader = new PacketReader(1 << 30);
+      reader.feed(Uint8Array.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+      assert.throws(() => reader.next(), (error: unknown) => error instanceof MqttProtocolError && error.fault === "malformed" && /Remaining Length longer than four bytes/.test(error.message));
+    });
+
     it("refuses a packet announced beyond the bound from its fixed header, before its body arrives", () => {
       fc.assert(fc.property(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1, max: 5000 }), (max, extra) => {
         const big = mqttPacket.generate({ cmd: "publish", topic: "t", payload: Buffer.alloc(max + extra), qos: 0, dup: false, retain: false });
@@ -174,7 +201,7 @@ describe("MQTT codec (firmware/mqtt) against mqtt-packet", () => {
           coreParse(split(bytes, cuts), 128);
         } catch (error) {
           assert.ok(error instanceof MqttProtocolError, `untyped: ${String(error)}`);
-          assert.ok(["malformed", "too-large", "unexpected"].includes(error.fault));
+          assertRefusalJustified(bytes, error, 128);
         }
       }), { numRuns: 2000 });
     });
@@ -188,6 +215,7 @@ describe("MQTT codec (firmware/mqtt) against mqtt-packet", () => {
           read = coreParse([bytes]);
         } catch (error) {
           assert.ok(error instanceof MqttProtocolError, `untyped: ${String(error)}`);
+          assertRefusalJustified(bytes, error, 1 << 20);
           return;
         }
         // Accepted: mqtt-packet must read the same packets from the bytes the core consumed.
@@ -214,4 +242,41 @@ function consumedLength(bytes: Uint8Array, count: number): number {
     offset = position + length;
   }
   return offset;
+}
+
+/**
+ * Where the core is deliberately stricter than mqtt-packet (a broker's packet MQTT 3.1.1 forbids,
+ * or one a client never receives): each refusal must be one of these, exactly.
+ */
+const STRICTER_THAN_ORACLE: RegExp[] = [
+  /^the broker sent [A-Z]+, which only a client sends$/,
+  /: reserved packet type \d+$/,
+  /: PUBLISH with QoS 3$/, /: PUBLISH with DUP set on QoS 0$/,
+  /: PUBREL with reserved flags other than 0010$/, /: [A-Z]+ with reserved flags set$/,
+  /: [A-Z]+ of \d+ bytes, not [02]$/, /: SUBACK of \d+ bytes$/, /: PUBLISH of \d+ bytes$/,
+  /: [A-Z]+ with packet identifier 0$/,
+  /: topic name contains U\+0000$/, /: topic name contains a wildcard$/, /: topic name is not UTF-8 \(/,
+  /: CONNACK with reserved acknowledge flags set$/, /: CONNACK with reserved return code \d+$/,
+  /: CONNACK refusing the connection with Session Present set$/,
+  /: PUBLISH with an empty topic name$/, /: PUBLISH topic name longer than the packet$/,
+  /: SUBACK with reserved return code \d+$/,
+];
+
+/**
+ * A refusal must name a real fault: a packet announced past the reader's bound, bytes mqtt-packet
+ * (the oracle) refuses too, or one of the core's stricter rules above, by its exact message. A
+ * valid packet wrongly refused (a Remaining Length of four bytes, say) fails here.
+ */
+function assertRefusalJustified(bytes: Uint8Array, error: MqttProtocolError, maxPacketBytes: number): void {
+  if (error.fault === "too-large") {
+    const announced = /of (\d+) bytes; this session accepts at most (\d+)$/.exec(error.message);
+    assert.ok(announced && Number(announced[1]) > maxPacketBytes && Number(announced[2]) === maxPacketBytes, `too-large without a size past the bound: ${error.message}`);
+    return;
+  }
+  if (STRICTER_THAN_ORACLE.some((rule) => rule.test(error.message))) return;
+  let oracleRefuses = false;
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  parser.on("error", () => (oracleRefuses = true));
+  parser.parse(Buffer.from(bytes));
+  assert.ok(oracleRefuses, `the core refused bytes mqtt-packet reads, for no rule of its own: ${error.fault}: ${error.message}`);
 }

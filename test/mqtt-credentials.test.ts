@@ -37,6 +37,12 @@ describe("mqtt-credentials (docs/PROTOCOL.md §5)", () => {
     assert.equal(expected.length, 40);
   });
 
+  it("with a known clock and no lifetime given, the username expires a day from now (docs/PROTOCOL.md §5), not at once", () => {
+    const creds = buildMqttCredentials(nodeCrypto, DEVICE, { nowSeconds: 1_700_000_000.9, connid: "a1B2c" });
+    assert.equal(creds.expiry, 1_700_000_000 + 86_400);
+    assert.equal(creds.username, "ABCDEF1234sensor-01;21010406;a1B2c;1700086400");
+  });
+
   it("uses a far-future expiry when the clock is unknown", () => {
     const creds = buildMqttCredentials(nodeCrypto, DEVICE);
     assert.equal(creds.expiry, FAR_FUTURE_EXPIRY);

@@ -17,6 +17,7 @@ import type { DeviceInfo } from "../firmware/device-info";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { getDevInfo, RecordStoreError, setDevInfo, type StoreHal } from "../firmware/record-store";
 import { startXsLane, xsLaneSkipReason, xsLaneUnavailableReason, XsLaneUnavailableError, type XsLane } from "../xs/host";
+import { startSilentBroker } from "./lib/silent-broker";
 
 /** The XS program under test: the whole firmware core. */
 const LANE_ENTRY = "core";
@@ -472,6 +473,23 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
       assert.deepEqual(actions, [{ actionId: "open_door", params: { who: "xs" } }]);
     } finally {
       await lane.invoke("stop");
+    }
+  });
+
+  it("inside XS, a broker refusing the $sys subscription leaves the device online and the sync names what is missing", async () => {
+    const sysResult = `$sys/operation/result/${PRODUCT_ID}/${DEVICE}`;
+    const silent = await startSilentBroker({ refuse: [sysResult] });
+    flash.current = xsFlash.reboot();
+    try {
+      assert.equal(await lane.invoke("boot", { ...bootOptions(xsPlatform), mqttUrl: silent.url, replyTimeoutMs: 300 }), "online");
+      const sync = await lane.invoke("synced") as { problems: string[]; missing: string[] };
+      assert.equal(await lane.invoke("state"), "online");
+      assert.deepEqual(sync.missing, ["report_info_reply", "get_status_reply"]);
+      assert.ok(sync.problems.some((problem) => problem.startsWith(`clock: the broker refused the subscription to ${sysResult} (SUBACK 0x80)`)), sync.problems.join("; "));
+      assert.ok(!silent.requests.includes("get"), "no time request that could not be answered");
+    } finally {
+      await lane.invoke("stop");
+      await silent.stop();
     }
   });
 

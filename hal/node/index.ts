@@ -31,6 +31,10 @@ export interface NodeHalOptions {
   socket?: SocketTransport;
   /** Trusted CA (PEM, replacing the bundled roots) for https:// and mqtts:// when http or socket is not injected. */
   ca?: string | Buffer;
+  /** Trusted CA for https:// only (registration), in place of `ca`: the ESP32 port's registerCa. */
+  registerCa?: string | Buffer;
+  /** Trusted CA for mqtts:// only, in place of `ca`: the ESP32 port's mqttCa. */
+  mqttCa?: string | Buffer;
   /** Verify servers' certificates (default true) when http or socket is not injected. */
   rejectUnauthorized?: boolean;
 }
@@ -44,8 +48,8 @@ export function createNodeHal(options: NodeHalOptions = {}): Hal {
   return {
     flash,
     crypto: nodeCrypto,
-    http: options.http ?? createNodeHttpClient({ ca, rejectUnauthorized }),
-    socket: options.socket ?? createNodeSocketTransport({ ca, rejectUnauthorized }),
+    http: options.http ?? createNodeHttpClient({ ca: options.registerCa ?? ca, rejectUnauthorized }),
+    socket: options.socket ?? createNodeSocketTransport({ ca: options.mqttCa ?? ca, rejectUnauthorized }),
     clock: options.clock ?? createNodeClock(options.clockOptions),
     log: options.logger ?? createNodeLogger({ deviceName: options.deviceName, level: options.logLevel }),
     // A fresh copy per call, so the core cannot alter the device's key by accident.

@@ -2,12 +2,13 @@
  * `explorer-xs device`: one simulated device with a persistent flash file.
  */
 import { type Command, InvalidArgumentError } from "commander";
+import { X509Certificate } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { resolveEndpoints } from "../endpoints";
 import { readInputFile, UsageError } from "../cli-errors";
 import type { ExplorerError } from "../../firmware/errors";
 
-export const EXIT = { ok: 0, failed: 3, powerCut: 4, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 3, powerCut: 4, syncIncomplete: 5, interrupted: 130 } as const;
 /** How long an injected network drop lasts when --drop-network-for is not given. */
 const DEFAULT_DROP_MS = 3000;
 
@@ -20,6 +21,21 @@ export function firstSignal(): Promise<string> {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
+}
+
+/** A file of PEM certificates to trust; anything else is refused before the device boots. */
+function readCaFile(path: string, flag: string): string {
+  const pem = readInputFile(path, flag);
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError(`${flag} ${path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`${flag} ${path}: a certificate that does not parse (${(error as Error).message})`);
+    }
+  }
+  return pem;
 }
 
 function positiveInteger(value: string): number {
@@ -39,6 +55,8 @@ interface DeviceCommandOptions {
   deviceInfo?: string;
   platform?: string;
   mqtt?: string;
+  platformCa?: string;
+  mqttCa?: string;
   once?: boolean;
   reset?: boolean;
   sign: string;
@@ -57,7 +75,9 @@ export function register(program: Command): void {
     .option("--device-info <file>", "Tencent's device_info.json: the factory identity used while flash holds no record")
     .option("--platform <url>", "registration base URL; the device posts to /device/register under it", "http://127.0.0.1:8080")
     .option("--mqtt <url>", "broker URL, mqtt://host:1883 or mqtts://host:8883 (default: mqtt on the platform's host, port 1883)")
-    .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done; non-zero with the reason otherwise")
+    .option("--platform-ca <file>", "PEM root(s) trusted for an https:// --platform (default: DigiCert Global Root CA for Tencent's gateway, else Node's bundled roots)")
+    .option("--mqtt-ca <file>", "PEM root(s) trusted for an mqtts:// --mqtt (default: Tencent's IoT root for *.iotcloud.tencentdevices.com, else Node's bundled roots)")
+    .option("--once", "exit 0 once online with the first report acknowledged and the first-online sync done (5 when the platform left some of its answers missing); non-zero with the reason otherwise")
     .option("--reset", "erase the flash file first (factory reset)")
     .option("--sign <algorithm>", "request signature algorithm: hmacsha256 or hmacsha1", "hmacsha256")
     .option("--power-cut-at-write <n>", "cut power at the n-th flash write (fault injection)", positiveInteger)
@@ -69,8 +89,9 @@ export function register(program: Command): void {
       "after",
       `
 Exit codes: 0 online (with --once) or stopped by a signal once online, 2 bad input (flags,
-files), 3 failed in a named state, 4 halted by an injected power cut, 130 stopped by
-SIGINT/SIGTERM before it came online.
+files), 3 failed in a named state, 4 halted by an injected power cut, 5 online but the
+platform left first-online sync answers missing (with --once), 130 stopped by SIGINT/SIGTERM
+before it came online.
 Examples:
   explorer-xs device --flash dev1.flash --device-info device_info.json --once
   explorer-xs device --flash dev1.flash --platform https://ap-guangzhou.gateway.tencentdevices.com \\
@@ -105,6 +126,8 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     registerUrl: endpoints.registerUrl,
     mqttUrl: endpoints.mqttUrl,
     factoryInfo,
+    registerCa: options.platformCa === undefined ? undefined : readCaFile(options.platformCa, "--platform-ca"),
+    mqttCa: options.mqttCa === undefined ? undefined : readCaFile(options.mqttCa, "--mqtt-ca"),
     powerCutAtWrite: options.powerCutAtWrite,
     clockSkewSeconds: options.clockSkew,
     dropNetworkAfterMs: options.dropNetworkAfter,
@@ -131,6 +154,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     timeline.onState(event);
     if (event.state === "registered" || event.state === "online") timeline.line(event.state, event.detail ?? "");
   });
+  let missing: string[] = [];
   try {
     const first = await Promise.race([device.task.online.then(() => undefined), signal]);
     if (first !== undefined) {
@@ -145,6 +169,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       return EXIT.ok;
     }
     timeline.onSynced(synced);
+    missing = synced.missing;
   } catch (error) {
     const failure = error as ExplorerError;
     const powerCut = device.flash.stats().poweredOff;
@@ -158,7 +183,9 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
   }
   if (options.once) {
     await device.close();
-    return EXIT.ok;
+    if (missing.length === 0) return EXIT.ok;
+    process.stderr.write(`online, but the first-online sync is incomplete: no ${missing.join(", ")} from the platform\n`);
+    return EXIT.syncIncomplete;
   }
   await signal;
   await device.close();

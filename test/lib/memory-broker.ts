@@ -29,6 +29,11 @@ export class MemoryBroker implements SocketTransport {
   readonly published: SeenPublish[] = [];
   /** Answer each report with a report_reply (code 0), as the platform does. */
   replyToReports = true;
+  /** Topic filters answered with SUBACK 0x80, as a product whose topic permissions lack them. */
+  readonly refusedTopics = new Set<string>();
+  /** How many PINGREQs the device sent; `answerPings` false leaves them unanswered. */
+  pings = 0;
+  answerPings = true;
   /** Sees each PUBLISH after it is recorded (tests that script the platform's answers). */
   onPublish: ((publish: SeenPublish) => void) | undefined;
   private current: Connection | undefined;
@@ -82,7 +87,7 @@ export class MemoryBroker implements SocketTransport {
       }
       case "subscribe":
         for (const { topic } of packet.subscriptions) this.subscriptions.push(topic);
-        this.send(connection, { cmd: "suback", messageId: packet.messageId!, granted: packet.subscriptions.map((s) => s.qos) });
+        this.send(connection, { cmd: "suback", messageId: packet.messageId!, granted: packet.subscriptions.map((s) => (this.refusedTopics.has(s.topic) ? 0x80 : s.qos)) });
         return;
       case "publish": {
         const body = JSON.parse(packet.payload.toString()) as Record<string, unknown>;
@@ -96,7 +101,8 @@ export class MemoryBroker implements SocketTransport {
         return;
       }
       case "pingreq":
-        this.send(connection, { cmd: "pingresp" });
+        this.pings++;
+        if (this.answerPings) this.send(connection, { cmd: "pingresp" });
         return;
       case "disconnect":
         connection.closed = true;
