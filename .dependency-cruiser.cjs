@@ -113,7 +113,8 @@ module.exports = {
     doNotFollow: { path: "^node_modules/" },
     // node_modules is not excluded (that would drop every import of a package from the graph): only not followed.
     exclude: { path: ["^dist/", "^\\.cache/", "^test/moddable/image/"] },
-    moduleSystems: ["es6", "cjs"],
+    // ES modules, require(), and triple-slash references (/// <reference types|path>) count as imports.
+    moduleSystems: ["es6", "cjs", "tsd"],
     // node_modules may be a symlink to a shared install (a git worktree): keep its paths under node_modules/.
     preserveSymlinks: true,
     // Resolve packages as Node and tsx do, through their "exports" (aedes and others have no "main").
