@@ -113,12 +113,12 @@ const EXPECTED = [
   "simulator-imports-core-and-node-port simulator/run.ts -> hal/esp32/own.ts",
   "simulator-imports-core-and-node-port simulator/run.ts -> test/helper.ts",
   "simulator-imports-core-and-node-port simulator/run.ts -> tools/tool.ts",
-  "only-tests-and-benchmarks-import-tests simulator/run.ts -> test/helper.ts",
+  "only-tests-and-benchmarks-import-them simulator/run.ts -> test/helper.ts",
   "only-tools-tests-and-benchmarks-import-tools simulator/run.ts -> tools/tool.ts",
   "xs-lane-imports-core-and-node-port xs/entry.ts -> test/helper.ts",
-  "only-tests-and-benchmarks-import-tests xs/entry.ts -> test/helper.ts",
-  "only-tests-and-benchmarks-import-tests tools/tool.ts -> test/helper.ts",
-  "only-tests-and-benchmarks-import-benchmarks tools/tool.ts -> bench/bench.ts",
+  "only-tests-and-benchmarks-import-them xs/entry.ts -> test/helper.ts",
+  "only-tests-and-benchmarks-import-them tools/tool.ts -> test/helper.ts",
+  "only-tests-and-benchmarks-import-them tools/tool.ts -> bench/bench.ts",
 ];
 
 type Cruise = Awaited<ReturnType<typeof cruiseLayers>>;
