@@ -15,6 +15,8 @@ const DEVICE_INFO = join(ROOT, "simulator", "device_info.example.json");
 
 /** Generous: the machine running the tests may be shared; a bound, not a speed goal. */
 const COMMAND_TIMEOUT_MS = 120_000;
+/** How long a command may take to stop after Ctrl-C before the test fails with its screen. */
+const STOP_TIMEOUT_MS = 30_000;
 
 describe("terminal: the long-running commands in a pseudo-terminal", function () {
   this.timeout(COMMAND_TIMEOUT_MS + 30_000);
@@ -50,6 +52,21 @@ describe("terminal: the long-running commands in a pseudo-terminal", function ()
     assert.match(run.text, /^Summary: cold boot 1 registration request, .* OK\s*$/m);
   });
 
+  it("demo --keep-platform keeps the platform for the console until Ctrl-C, then exits 0", async () => {
+    const demo = startInTerminal(["demo", "--keep-platform", "--flash", join(dir, "kept.flash")], { cwd: dir });
+    try {
+      await demo.waitFor(/^Ctrl-C stops it\./m, COMMAND_TIMEOUT_MS);
+      assert.match(demo.text(), /^\s+http:\/\/127\.0\.0\.1:\d+\/console#login=\S+\s+\(sign-in link, works once\)/m);
+      demo.type("\x03");
+      const run = await demo.exitedWithin(STOP_TIMEOUT_MS);
+      assert.doesNotMatch(run.text, STACK_TRACE);
+      assert.match(run.text, /MQTT closed\s+by the device/);
+      assert.equal(run.exitCode, 0, run.text);
+    } finally {
+      demo.kill();
+    }
+  });
+
   describe("platform in a terminal, a device against it, then Ctrl-C", () => {
     let platform: TerminalSession;
     let httpUrl: string;
@@ -61,14 +78,7 @@ describe("terminal: the long-running commands in a pseudo-terminal", function ()
       [, httpUrl, mqttUrl] = ready;
     });
 
-    after(() => {
-      // Only if a test failed before Ctrl-C ended it.
-      try {
-        platform.pty.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    });
+    after(() => platform.kill()); // still running only if a test failed before Ctrl-C ended it
 
     it("platform shows where its key pair is, the console link and its ready line", () => {
       const text = platform.text();
@@ -91,9 +101,24 @@ describe("terminal: the long-running commands in a pseudo-terminal", function ()
       await platform.waitFor(/dev001/, 10_000);
     });
 
+    it("device without --once stays online until Ctrl-C, then exits 0 (stopped once online)", async () => {
+      const device = startInTerminal(["device", "--flash", join(dir, "dev001.flash"), "--platform", httpUrl, "--mqtt", mqttUrl], { cwd: dir });
+      try {
+        await device.waitFor(/report acknowledged\s+report_reply code 0/, COMMAND_TIMEOUT_MS);
+        await device.waitFor(/platform time\s+device clock/, COMMAND_TIMEOUT_MS); // the first-online sync is done
+        device.type("\x03");
+        const run = await device.exitedWithin(STOP_TIMEOUT_MS);
+        assert.doesNotMatch(run.text, STACK_TRACE);
+        assert.doesNotMatch(run.text, /request signed/, "a warm boot: the flash holds the secret");
+        assert.equal(run.exitCode, 0, run.text);
+      } finally {
+        device.kill();
+      }
+    });
+
     it("Ctrl-C stops the platform: it says so and exits 0 (Ctrl-C is how it ends)", async () => {
       platform.type("\x03");
-      const run = await platform.exited;
+      const run = await platform.exitedWithin(STOP_TIMEOUT_MS);
       assert.doesNotMatch(run.text, STACK_TRACE);
       assert.match(run.text, /^(\^C)?platform stopped \(SIGINT\)\s*$/m);
       assert.equal(run.exitCode, 0, run.text);

@@ -33,6 +33,10 @@ export interface TerminalSession {
   type(keys: string): void;
   /** Resolves when the command ends. */
   exited: Promise<TerminalRun>;
+  /** Resolves when the command ends; rejects with the screen if it still runs after `timeoutMs`. */
+  exitedWithin(timeoutMs: number): Promise<TerminalRun>;
+  /** Kills the command if it still runs (a test that failed before the command ended). */
+  kill(): void;
 }
 
 export function startInTerminal(args: string[], options: { cwd?: string } = {}): TerminalSession {
@@ -78,13 +82,23 @@ export function startInTerminal(args: string[], options: { cwd?: string } = {}):
       listeners.add(check);
       check();
     });
-  return { pty, text, waitFor, type: (keys) => pty.write(keys), exited };
+  const kill = () => {
+    if (!ended) pty.kill("SIGKILL");
+  };
+  const exitedWithin = (timeoutMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the command still ran ${timeoutMs} ms later; the screen:\n${text()}`)), timeoutMs);
+    });
+    return Promise.race([exited, late]).finally(() => clearTimeout(timer));
+  };
+  return { pty, text, waitFor, type: (keys) => pty.write(keys), exited, exitedWithin, kill };
 }
 
 /** Runs a command in a terminal to its end; kills it after `timeoutMs`. */
 export async function runInTerminal(args: string[], options: { cwd?: string; timeoutMs: number }): Promise<TerminalRun> {
   const session = startInTerminal(args, options);
-  const timer = setTimeout(() => session.pty.kill("SIGKILL"), options.timeoutMs);
+  const timer = setTimeout(session.kill, options.timeoutMs);
   try {
     return await session.exited;
   } finally {
