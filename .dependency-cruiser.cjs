@@ -12,7 +12,6 @@
 /** Moddable modules whose names are also Node built-ins, so dependency-cruiser reports them as "core". */
 const MODDABLE_NAMES_SHADOWING_NODE = "^(net|http)$";
 
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
