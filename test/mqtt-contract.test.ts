@@ -6,6 +6,7 @@
  * (see docs/MQTT.md).
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryLogger } from "../hal/node/logger";
@@ -14,6 +15,9 @@ import { startXsLane, xsLaneSkipReason, type XsLane } from "../xs/host";
 import { startScriptedBroker, type ScriptedBroker } from "./mqtt-contract/broker";
 import { runScenario } from "./mqtt-contract/device";
 import { SCENARIOS, type Outcome, type Scenario } from "./mqtt-contract/scenarios";
+
+/** The device side as an XS program: device.ts inside xsnap, its socket bridged to Node. */
+const XS_ENTRY = fileURLToPath(new URL("./mqtt-contract/xs-entry.ts", import.meta.url));
 
 /** A port under test: runs one scenario's device side against the broker at `url`. */
 type RunDevice = (scenario: Scenario, url: string) => Promise<Outcome[]>;
@@ -67,7 +71,7 @@ contractSuite("the XS lane (the engine in xsnap, its socket bridged)", async (co
     console.warn(`\n  !!! XS LANE SKIPPED: ${skip}\n`);
     context.skip();
   }
-  const lane: XsLane = await startXsLane({ hal: createNodeHal({ logger: createMemoryLogger() }), entry: "mqtt-contract" });
+  const lane: XsLane = await startXsLane({ hal: createNodeHal({ logger: createMemoryLogger() }), entry: XS_ENTRY });
   return {
     run: async (scenario, url) => (await lane.invoke("mqttScenario", scenario.name, url)) as Outcome[],
     teardown: () => lane.close(),

@@ -39,6 +39,4 @@ export const ENTRIES = {
   bridge: fileURLToPath(new URL("./bridge-entry.ts", import.meta.url)),
   /** Encoding and tweetnacl only: proves the engine before the core exists. */
   smoke: fileURLToPath(new URL("./smoke-entry.ts", import.meta.url)),
-  /** The MQTT contract's device-side runner (test/mqtt-contract) on the core's engine. */
-  "mqtt-contract": fileURLToPath(new URL("./mqtt-contract-entry.ts", import.meta.url)),
 } as const;

@@ -87,9 +87,17 @@ export function checkEntry(entry: FactoryEntry): void {
   }
 }
 
-/** RFC 4180 quoting, which Python's csv module (used by nvs_partition_gen.py) reads back. */
+/** What makes a CSV field need quotes (RFC 4180), besides leading or trailing blanks. */
+const CSV_SPECIAL = ['"', ",", "\r", "\n"];
+
+/**
+ * RFC 4180 quoting, which Python's csv module (used by nvs_partition_gen.py) reads back. No
+ * regular expression holds a quote mark here: tools that read strings without knowing regex
+ * literals took such a quote for an opening one, and the rest of the file for a string never closed.
+ */
 function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
+  const quoted = CSV_SPECIAL.some((special) => value.includes(special)) || value !== value.trim();
+  return quoted ? '"' + value.replaceAll('"', '""') + '"' : value;
 }
 
 export function factoryCsv(entry: FactoryEntry): string {

@@ -127,7 +127,9 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
   let platform: PlatformProcess | undefined;
   try {
-    const [{ deviceName, runFleet }, { startPlatformProcess }, { SingleBar, Presets }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
+    // cli-progress is CommonJS: the built CLI's esbuild chunk for it exports only `default`
+    // (its module.exports), so named imports came back undefined there while tsx filled them.
+    const [{ deviceName, runFleet }, { startPlatformProcess }, { default: cliProgress }] = await Promise.all([import("../fleet"), import("../platform-process"), import("cli-progress")]);
     let product = LOCAL_PRODUCT;
     let endpoints;
     if (options.platform) {
@@ -145,7 +147,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
       endpoints = { registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl };
     }
     const showBar = options.progress && !options.json && process.stderr.isTTY;
-    const bar = showBar ? new SingleBar({ format: "fleet [{bar}] {value}/{total} booted, {online} online, {eta}s left", stream: process.stderr }, Presets.shades_classic) : undefined;
+    const bar = showBar ? new cliProgress.SingleBar({ format: "fleet [{bar}] {value}/{total} booted, {online} online, {eta}s left", stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(options.count, 0, { online: 0 });
     const progress = { booted: 0, online: 0 };
     const run = runFleet({

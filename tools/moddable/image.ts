@@ -11,9 +11,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { checkManifest, type ManifestFinding } from "./manifest-check";
-import { REPO_ROOT, run, sdkEnv, type Log, type ModdableSdk } from "./sdk";
+import { REPO_ROOT, run, sdkEnv, type Log, type ModdableSdk, type Platform } from "./sdk";
 
-export type Platform = "esp32" | "lin";
+export type { Platform };
 
 export interface ImageOptions {
   sdk: ModdableSdk;

@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import type { Platform } from "./image";
+import type { Platform } from "./sdk";
 
 export interface ManifestFinding {
   message: string;

@@ -34,6 +34,9 @@ export class SdkUnavailableError extends Error {
 
 export type Log = (line: string) => void;
 
+/** The mcconfig platforms this project builds for (image.ts builds them, manifest-check.ts checks their manifests). */
+export type Platform = "esp32" | "lin";
+
 /** Runs a command, streaming nothing; rejects with its last output lines on failure. */
 export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
