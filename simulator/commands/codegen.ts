@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { fileProblem, readInputFile, UsageError } from "../cli-errors";
+import { fileProblem, UsageError } from "../cli-errors";
 
 export function register(program: Command): void {
   program
@@ -20,17 +20,10 @@ PropertyReport and PropertyControl, the Events and Actions signatures, and check
 checkEvent, parseControl, parseActionInput, checkActionOutput, controlHandler, actionHandler:
 the checks the platform makes, made on the device before it sends. No imports; runs on Node and XS.`)
     .action(async (options: { template: string; out: string }) => {
-      const [{ parseTemplateText, TemplateError }, { generateTemplateModule, GENERATED_FILE }] = await Promise.all([
-        import("../platform/thing-model/template"), import("../codegen/template-codegen"),
+      const [{ loadTemplateFile }, { generateTemplateModule, GENERATED_FILE }] = await Promise.all([
+        import("../template-file"), import("../codegen/template-codegen"),
       ]);
-      const text = readInputFile(options.template, "--template");
-      let template;
-      try {
-        template = parseTemplateText(text);
-      } catch (error) {
-        if (error instanceof TemplateError) throw new UsageError(`--template ${options.template}: ${error.message} (${error.code})`);
-        throw error;
-      }
+      const { template } = loadTemplateFile(options.template);
       const file = join(options.out, GENERATED_FILE);
       try {
         mkdirSync(options.out, { recursive: true });
