@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseTemplate } from "../simulator/platform/thing-model/template";
 import { checkReport as platformCheckReport } from "../simulator/platform/thing-model/values";
-import { GENERATED_FILE } from "../simulator/codegen/template-codegen";
+import { GENERATED_FILE, generateTemplateModule } from "../simulator/codegen/template-codegen";
 import { runProcess } from "./lib/run-process";
 import { tempDir } from "./platform-helpers";
 
@@ -136,5 +136,13 @@ describe("explorer-xs codegen", function () {
     const help = await runProcess(process.execPath, [CLI, "codegen", "--help"]);
     assert.match(help.stdout, /--template <file>/);
     assert.match(help.stdout, /--out <dir>/);
+  });
+});
+
+describe("the demo's generated data template code", () => {
+  it("is what codegen makes from simulator/demo-template.json today: a template change is regenerated, and then tsc checks the demo against it", () => {
+    const template = parseTemplate(JSON.parse(readFileSync(join(ROOT, "simulator", "demo-template.json"), "utf8")));
+    const committed = readFileSync(join(ROOT, "simulator", "demo-template.generated.ts"), "utf8");
+    assert.equal(committed, generateTemplateModule(template, "demo-template.json"), "run: explorer-xs codegen --template simulator/demo-template.json --out DIR, and copy DIR/data-template.generated.ts to simulator/demo-template.generated.ts");
   });
 });
