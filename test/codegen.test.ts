@@ -1,6 +1,7 @@
 /**
  * `explorer-xs codegen` (simulator/codegen/template-codegen.ts): the generated module typechecks
- * under the firmware's rules (ES2022, no Node types) for a template covering every type, its
+ * under the firmware's rules (ES2022, no Node types) for a template covering every type and runs on
+ * XS as on Node, its
  * runtime checks refuse what the platform refuses, and a template change the code does not
  * follow fails tsc.
  */
@@ -12,6 +13,8 @@ import { parseTemplate } from "../simulator/platform/thing-model/template";
 import { checkReport as platformCheckReport } from "../simulator/platform/thing-model/values";
 import { GENERATED_FILE, generateTemplateModule } from "../simulator/codegen/template-codegen";
 import { runProcess } from "./lib/run-process";
+import { createNodeHal } from "../hal/node/index";
+import { startXsLane, xsLaneSkipReason, type XsLane } from "../xs/host";
 import { tempDir } from "./platform-helpers";
 
 const ROOT = join(__dirname, "..");
@@ -144,5 +147,50 @@ describe("the demo's generated data template code", () => {
     const template = parseTemplate(JSON.parse(readFileSync(join(ROOT, "simulator", "demo-template.json"), "utf8")));
     const committed = readFileSync(join(ROOT, "simulator", "demo-template.generated.ts"), "utf8");
     assert.equal(committed, generateTemplateModule(template, "demo-template.json"), "run: explorer-xs codegen --template simulator/demo-template.json --out DIR, and copy DIR/data-template.generated.ts to simulator/demo-template.generated.ts");
+  });
+});
+
+describe("generated data template code on XS (the engine the ESP32 runs)", function () {
+  this.timeout(60_000);
+  let lane: XsLane | undefined;
+  let space: { dir: string; remove: () => void } | undefined;
+  after(async () => {
+    await lane?.close();
+    space?.remove();
+  });
+
+  it("checks reports, events, control and action output inside XS as it does on Node", async function () {
+    const skip = xsLaneSkipReason(); // throws in CI
+    if (skip !== undefined) {
+      console.warn(`\n  !!! XS LANE SKIPPED: ${skip}\n`);
+      this.skip();
+    }
+    space = tempDir("codegen-xs-");
+    assert.equal((await generate(TEMPLATE, space.dir)).code, 0);
+    // The XS program: the generated module as it is, and a way to call its checks from here.
+    writeFileSync(join(space.dir, "entry.ts"), `
+import { checkActionOutput, checkEvent, checkReport, parseControl } from "./${GENERATED_FILE.replace(/\.ts$/, "")}";
+import { expose, installCommandHandler } from ${JSON.stringify(join(ROOT, "xs", "runtime"))};
+const verdict = (run: () => unknown) => { try { run(); return "ok"; } catch (error) { return (error as Error).name + " " + (error as Error).message; } };
+expose({
+  reports: (reports: Array<Record<string, unknown>>) => reports.map((report) => verdict(() => checkReport(report))),
+  control: (params: Record<string, unknown>) => verdict(() => parseControl(params)),
+  event: (params: Record<string, unknown>) => verdict(() => checkEvent("low_voltage", params)),
+  output: (output: Record<string, unknown>) => verdict(() => checkActionOutput("light_blink", output as never)),
+  engine: () => ({ hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer !== "undefined", hasProcess: typeof (globalThis as { process?: unknown }).process !== "undefined" }),
+});
+installCommandHandler();
+`);
+    lane = await startXsLane({ hal: createNodeHal({ storageKey: new Uint8Array(32) }), entry: join(space.dir, "entry.ts"), output: () => undefined });
+    assert.deepEqual(await lane.invoke("engine"), { hasBuffer: false, hasProcess: false });
+    const generated = await import(pathToFileURL(join(space.dir, GENERATED_FILE)).href);
+    const onNode = (run: () => unknown) => { try { run(); return "ok"; } catch (error) { return `${(error as Error).name} ${(error as Error).message}`; } };
+    const reports = [{ power_switch: 1, brightness: 50, name: "设备 ✓", position: { longitude: -180 }, schedule: [0, 1439] }, { brightness: 101 }, { color: 3 }, { name: "😀".repeat(65) }, { nope: 1 }, { schedule: [1, 2000] }];
+    const inXs = await lane.invoke("reports", reports);
+    assert.deepEqual(inXs, reports.map((report) => onNode(() => generated.checkReport(report))));
+    assert.equal((inXs as string[])[0], "ok");
+    assert.equal(await lane.invoke("control", { temperature: 1 }), "TemplateValueError temperature: is read-only");
+    assert.equal(await lane.invoke("event", { voltage: 24.5 }), "TemplateValueError voltage: 24.5 is outside 0..24");
+    assert.equal(await lane.invoke("output", { err_code: 1 }), "ok");
   });
 });
