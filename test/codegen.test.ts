@@ -1,9 +1,8 @@
 /**
  * `explorer-xs codegen` (simulator/codegen/template-codegen.ts): the generated module typechecks
- * under the firmware's rules (ES2022, no Node types) for a template covering every type and runs on
- * XS as on Node, its
- * runtime checks refuse what the platform refuses, and a template change the code does not
- * follow fails tsc.
+ * under the firmware's rules (ES2022, no Node types) for a template covering every type, runs on XS
+ * as on Node, its runtime checks refuse what the platform refuses, and a template change the code
+ * does not follow fails tsc.
  */
 import { strict as assert } from "node:assert";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
