@@ -72,6 +72,7 @@ describe("web console in chromium: the data template", function () {
     assert.match(await row("power_switch"), /Power\s*power_switch\s*off \(0\)/);
     assert.match(await row("temperature"), /21\.5 °C/);
     assert.match(await page.$eval("#template-summary", (node) => node.textContent ?? ""), /8 properties, 3 events, 1 actions/);
+    assert.deepEqual(JSON.parse(await page.$eval("#template-json", (node) => node.textContent ?? "")), JSON.parse(readFileSync(TEMPLATE_FILE, "utf8")), "the stored template, viewable");
 
     // A switch for bool, a slider with the template's range for int, a select of the labels for enum; no input for read-only properties.
     const form = "#template-control";

@@ -14,7 +14,7 @@ import { $, api, el } from "./app.js";
  * @typedef {{ properties?: TemplateProperty[], events?: unknown[], actions?: unknown[] }} Template
  */
 
-/** @type {Map<string, { updated: number, template: Template }>} templates by ProductId, as last described */
+/** @type {Map<string, { updated: number, template: Template, text: string }>} templates by ProductId, as last described */
 const templates = new Map();
 /** What the control form was built for: rebuilding it on every refresh would drop what is being typed. */
 let builtFor = "";
@@ -29,7 +29,7 @@ async function describe(productId) {
   } catch {
     template = {};
   }
-  const entry = { updated: Number(Model?.UpdateTime ?? 0), template };
+  const entry = { updated: Number(Model?.UpdateTime ?? 0), template, text: JSON.stringify(template, null, 2) };
   templates.set(productId, entry);
   return entry;
 }
@@ -172,6 +172,7 @@ async function render(selected) {
   if (key === builtFor) return;
   builtFor = key;
   $("template-result").textContent = "";
+  $("template-json").textContent = entry.text;
   buildForm(productId, deviceName, properties, current);
 }
 
