@@ -5,7 +5,7 @@
  * does not follow fails tsc.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseTemplate } from "../simulator/platform/thing-model/template";
@@ -14,6 +14,7 @@ import { GENERATED_FILE, generateTemplateModule } from "../simulator/codegen/tem
 import { runProcess } from "./lib/run-process";
 import { createNodeHal } from "../hal/node/index";
 import { startXsLane, xsLaneSkipReason, type XsLane } from "../xs/host";
+import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
 import { tempDir } from "./platform-helpers";
 
 const ROOT = join(__dirname, "..");
@@ -191,5 +192,41 @@ installCommandHandler();
     assert.equal(await lane.invoke("control", { temperature: 1 }), "TemplateValueError temperature: is read-only");
     assert.equal(await lane.invoke("event", { voltage: 24.5 }), "TemplateValueError voltage: 24.5 is outside 0..24");
     assert.equal(await lane.invoke("output", { err_code: 1 }), "ok");
+  });
+});
+
+describe("generated data template code against the Moddable SDK's typings", function () {
+  this.timeout(120_000);
+  let space: { dir: string; remove: () => void } | undefined;
+  after(() => space?.remove());
+
+  it("typechecks with the SDK's XS and global typings, as the ESP32 image's tsc does", async function () {
+    let sdk: ModdableSdk;
+    try {
+      sdk = await locateSdk({ log: () => undefined });
+    } catch (error) {
+      if (error instanceof SdkUnavailableError && !isCi()) {
+        console.warn(`\n  !!! MODDABLE TYPINGS SKIPPED: ${error.message}\n`);
+        this.skip();
+      }
+      throw error;
+    }
+    space = tempDir("codegen-moddable-");
+    assert.equal((await generate(TEMPLATE, space.dir)).code, 0);
+    writeFileSync(join(space.dir, "device.ts"), CONSUMER);
+    // The compiler options of the tsconfig-base.json mcconfig writes for an ESP32 image (tools/moddable/image.ts).
+    writeFileSync(join(space.dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: {
+        module: "preserve", target: "ES2022", lib: ["es2025"], strict: true, noEmit: true, resolveJsonModule: true,
+        types: [join(sdk.root, "xs", "includes", "xs"), join(sdk.root, "typings", "global")],
+        // The modules the global typings import, mapped as mcconfig maps them.
+        paths: Object.fromEntries(readdirSync(join(sdk.root, "typings")).filter((name) => name.startsWith("embedded_"))
+          .map((name) => [`embedded:${name.slice("embedded_".length)}/*`, [join(sdk.root, "typings", name, "*")]])
+          .concat([["*", [join(sdk.root, "typings", "*")]]])),
+      },
+      include: ["*.ts"],
+    }));
+    const checked = await typecheck(space.dir);
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr);
   });
 });
