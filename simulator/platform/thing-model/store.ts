@@ -18,7 +18,14 @@ export class ProductTemplates {
     if (!stored) return undefined;
     const cached = this.parsed.get(productId);
     if (cached && cached.text === stored.text) return cached.template;
-    const template = parseTemplateText(stored.text);
+    let template: DataTemplate;
+    try {
+      template = parseTemplateText(stored.text);
+    } catch {
+      // Only a data folder written under other limits can hold one: the product is served as
+      // without a template rather than failing every message of its devices.
+      return undefined;
+    }
     this.parsed.set(productId, { text: stored.text, template });
     return template;
   }
