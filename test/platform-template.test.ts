@@ -118,6 +118,13 @@ describe("platform: the data plane against the data template", function () {
     assert.deepEqual(platform.registry.listActions(PID, "dev003"), [], "nothing was sent");
   });
 
+  it("a stored template that no longer parses (a data folder from other limits) serves the product as without one", async () => {
+    platform.registry.setDataTemplate(PID, JSON.stringify({ properties: [{ id: "x", define: { type: "decimal" } }] }));
+    const device = await online("dev004");
+    const reply = await request(device, "property", { method: "report", params: { anything: 1 } }, "dev004");
+    assert.equal(reply.code, 0);
+  });
+
   it("a product without a template accepts any report and control, as before", async () => {
     const device = await online("free001", "AUTOCREATE");
     const reply = await request(device, "property", { method: "report", params: { anything: "goes", n: 1e9 } }, "free001", "AUTOCREATE");
