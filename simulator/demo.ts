@@ -7,6 +7,8 @@ import { getDevInfo } from "../firmware/record-store";
 import { Timeline } from "./timeline";
 import { maskSecret } from "../firmware/encoding";
 import type { DeviceInfo } from "../firmware/device-info";
+import demoTemplate from "./demo-template.json";
+import { actionHandler, checkEvent, checkReport, controlHandler, EVENT_TYPES } from "./demo-template.generated";
 
 export const DEMO_PRODUCT_ID = "DEMOPRD001";
 export const DEMO_DEVICE_NAME = "esp32-demo-001";
@@ -49,6 +51,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           autoCreate: false,
           authType: "psk",
           devices: [DEMO_DEVICE_NAME],
+          dataTemplate: demoTemplate,
         },
       ],
     },
@@ -65,7 +68,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     mqttUrl: platform.mqttUrl,
     factoryInfo,
     logger: { log: () => undefined },
-    boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: { power_switch: 1, temperature: 23.5 } },
+    boot: { signAlgorithm: options.signAlgorithm ?? "hmacsha256", initialReport: checkReport({ power_switch: 1, temperature: 23.5 }) },
   };
   write("explorer-xs demo: one-type-one-secret dynamic registration on a simulated ESP32");
   write(`mock platform: ${platform.httpUrl} (registration, Cloud API), ${platform.mqttUrl} (MQTT); product ${DEMO_PRODUCT_ID}, device ${DEMO_DEVICE_NAME} pre-created`);
@@ -84,7 +87,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const warm = await bootOnce(deviceOptions, write, false, async (device, timeline) => {
       const sync = await device.task.synced;
       timeline.onSynced(sync);
-      await device.task.postEvent("status_report", { status: 0, message: "power off" });
+      await device.task.postEvent("status_report", checkEvent("status_report", { status: 0, message: "power off" }), EVENT_TYPES.status_report);
       timeline.line("event posted", "status_report, event_reply code 0");
       const action = await platform.thing.callAction(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, "blink", { times: 3 }, 5_000);
       dataTemplate = JSON.stringify(sync.appliedControl) === JSON.stringify(pending) && action.reply.code === 0;
@@ -125,11 +128,14 @@ async function bootOnce(
     onEvent: (event) => timeline.onHalEvent(event),
     boot: {
       ...deviceOptions.boot,
-      onControl: (params) => timeline.line("control applied", JSON.stringify(params)),
-      onAction: (actionId, params) => {
-        timeline.line("action", `${actionId} ${JSON.stringify(params)} from the platform: done, action_reply code 0`);
-        return { done: true };
-      },
+      // Typed by the code generated from the demo's data template (explorer-xs codegen).
+      onControl: controlHandler((control) => timeline.line("control applied", JSON.stringify(control))),
+      onAction: actionHandler({
+        blink: (input) => {
+          timeline.line("action", `blink ${JSON.stringify(input)} from the platform: done, action_reply code 0`);
+          return { done: 1 };
+        },
+      }),
     },
   });
   device.task.onState((event) => {

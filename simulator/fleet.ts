@@ -22,6 +22,8 @@ import { createNodeSocketTransport } from "../hal/node/socket";
 import { trustAnchorsFor } from "./trust-anchors";
 import { compiledEntry } from "./paths";
 import { startSimDevice, type SimDevice } from "./sim-device";
+import { parseTemplateText } from "./platform/thing-model/template";
+import { plausibleReport } from "./template-values";
 
 export interface FleetOptions {
   count: number;
@@ -40,6 +42,8 @@ export interface FleetOptions {
   onProgress?: (done: number, online: number) => void;
   /** Per-device boot limits: a device that cannot come online in this many attempts fails. */
   maxAttempts?: number;
+  /** The product's data template (JSON text): each device reports plausible values for every property, seeded by its name. */
+  templateText?: string;
   /** Worker threads to boot the devices on (0: all in this thread, the default). */
   workers?: number;
   /** A local platform process: the summary reports its peak RSS too (Linux /proc). */
@@ -113,6 +117,8 @@ export async function bootShard(options: ShardOptions, onProgress?: (done: numbe
   const end = options.first + options.count;
   let next = options.first;
   let done = 0;
+  // Parsed once per shard: workers get the text, which crosses threads as is.
+  const template = options.templateText !== undefined ? parseTemplateText(options.templateText) : undefined;
 
   const bootOne = async (index: number) => {
     const name = deviceName(options.prefix, index);
@@ -127,7 +133,7 @@ export async function bootShard(options: ShardOptions, onProgress?: (done: numbe
       http,
       socket,
       logger: { log: () => undefined },
-      boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: { index } },
+      boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: template ? plausibleReport(template, name) : { index } },
     });
     devices.push(device);
     device.task.onState((event) => {

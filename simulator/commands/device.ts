@@ -4,6 +4,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { X509Certificate } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
+import { basename } from "node:path";
 import { resolveEndpoints } from "../endpoints";
 import { readInputFile, UsageError } from "../cli-errors";
 import type { ExplorerError } from "../../firmware/errors";
@@ -65,6 +66,7 @@ interface DeviceCommandOptions {
   dropNetworkAfter?: number;
   dropNetworkFor?: number;
   verbose?: boolean;
+  template?: string;
 }
 
 export function register(program: Command): void {
@@ -84,6 +86,7 @@ export function register(program: Command): void {
     .option("--clock-skew <seconds>", "start with the device clock off by this many seconds (fault injection)", integer)
     .option("--drop-network-after <ms>", "drop the network this many ms after boot (fault injection)", integer)
     .option("--drop-network-for <ms>", `how long the drop of --drop-network-after lasts (default: ${DEFAULT_DROP_MS})`, integer)
+    .option("--template <file>", "the product's data template: report plausible values for every property (seeded by the device name) and answer actions with output that fits")
     .option("--verbose", "print the device's structured log lines to stderr (secrets masked)")
     .addHelpText(
       "after",
@@ -116,10 +119,14 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     rmSync(options.flash, { force: true });
   }
   const factoryInfo = options.deviceInfo ? parseTencentDeviceInfo(readInputFile(options.deviceInfo, "--device-info"), options.deviceInfo) : undefined;
+  const template = options.template ? (await import("../template-file")).loadTemplateFile(options.template).template : undefined;
   if (!factoryInfo && !existsSync(options.flash)) {
     throw new UsageError(`${options.flash} does not exist and no --device-info was given: the device has no identity to boot with`);
   }
   const timeline = new Timeline();
+  // Seeded by the device's name (or its flash file's), so a device reports the same values every run.
+  const seed = factoryInfo?.deviceName ?? basename(options.flash);
+  const values = template && await import("../template-values");
   const signal = firstSignal();
   const device = startSimDevice({
     flashFile: options.flash,
@@ -138,9 +145,11 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       signAlgorithm: options.sign as "hmacsha256" | "hmacsha1",
       backoff: options.once ? { baseMs: 500, capMs: 8000, maxAttempts: 6 } : undefined,
       onControl: (params) => timeline.line("control", JSON.stringify(params)),
+      ...(template && values ? { initialReport: values.plausibleReport(template, seed) } : {}),
       onAction: (actionId, params) => {
-        timeline.line("action", `${actionId} ${JSON.stringify(params)}: answered with action_reply code 0`);
-        return {};
+        const response = template && values ? values.plausibleActionOutput(template, actionId, seed) : {};
+        timeline.line("action", `${actionId} ${JSON.stringify(params)}: answered with action_reply code 0${template ? ` ${JSON.stringify(response)}` : ""}`);
+        return response;
       },
     },
   });

@@ -27,6 +27,7 @@ interface FleetCommandOptions {
   workers?: number;
   json?: boolean;
   progress: boolean;
+  template?: string;
 }
 
 function wholeNumber(value: string): number {
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option("--auto-create", "on the local platform, let unknown names register instead of pre-creating them")
     .option("--flash-dir <dir>", "keep the devices' flash files here, fsynced on every commit (default: each device's flash in memory, lost at exit)")
     .option("--workers <n>", "worker threads booting the devices (default: the cores left after the local platform, or every core with --platform; 0: all in the main thread)", wholeNumber)
+    .option("--template <file>", "the product's data template: every device reports plausible values for every property, seeded by its name (the fleet's own platform gets the template too)")
     .option("--json", "print the summary as JSON")
     .option("--no-progress", "no progress bar")
     .action(async (options: FleetCommandOptions) => {
@@ -122,6 +124,7 @@ function checkModeFlags(options: FleetCommandOptions): void {
 
 async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSummary | FleetStopped> {
   checkModeFlags(options);
+  const template = options.template ? (await import("../template-file")).loadTemplateFile(options.template) : undefined;
   const signal = firstSignal();
   const workDir = mkdtempSync(join(tmpdir(), "explorer-xs-fleet-")); // the local platform's config
   if (options.flashDir) mkdirSync(options.flashDir, { recursive: true });
@@ -142,7 +145,8 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
         log: false, // nothing reads its event log here, and writing it costs the platform CPU
         nodeArgs: [...FLEET_PLATFORM_NODE_ARGS],
         configFile: join(workDir, "products.json"),
-        config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices }] },
+        config: { products: [{ ...product, dynamicRegistration: true, autoCreate: Boolean(options.autoCreate), authType: "psk", devices,
+          ...(template ? { dataTemplate: JSON.parse(template.text) as object } : {}) }] },
       });
       endpoints = { registerUrl: `${platform.httpUrl}/device/register`, mqttUrl: platform.mqttUrl };
     }
@@ -157,6 +161,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
       ...product,
       ...endpoints,
       flashDir: options.flashDir,
+      templateText: template?.text,
       workers: options.workers ?? defaultWorkers(platform !== undefined),
       platformPid: platform?.child.pid,
       onProgress: (done, online) => {

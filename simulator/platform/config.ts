@@ -3,8 +3,11 @@
  * idempotent, so a restarted platform with a data folder keeps what devices did since.
  */
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { checkKeyPair } from "./cloud-api/credentials";
 import { RegistryError, type AuthType, type Registry } from "./registry";
+import { ProductTemplates } from "./thing-model/store";
+import { parseTemplateText, TemplateError, TEMPLATE_LIMITS } from "./thing-model/template";
 
 export interface DeviceSeed {
   deviceName: string;
@@ -20,6 +23,11 @@ export interface ProductSeed {
   authType?: AuthType;
   region?: string;
   devices?: Array<string | DeviceSeed>;
+  /**
+   * The product's data template (issue 24): Tencent's JSON inline, or the path of a file holding
+   * it (relative to the config file); parseConfig replaces a path with the file's text.
+   */
+  dataTemplate?: object | string;
 }
 
 export interface PlatformConfig {
@@ -51,10 +59,24 @@ export function loadConfigFile(file: string): PlatformConfig {
   } catch (error) {
     throw new ConfigError(`${file} is not JSON: ${(error as Error).message}`);
   }
-  return parseConfig(value, file);
+  return parseConfig(value, file, dirname(resolve(file)));
 }
 
-export function parseConfig(value: unknown, source = "config"): PlatformConfig {
+/** Reads a template file named in products.json; its text is validated when seeded. */
+function readTemplateFile(path: string, baseDir: string, field: string): string {
+  const file = resolve(baseDir, path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${field}: cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (Buffer.byteLength(text, "utf8") > TEMPLATE_LIMITS.bytes) throw new ConfigError(`${field}: ${file} is larger than ${TEMPLATE_LIMITS.bytes} bytes`);
+  return text;
+}
+
+/** `baseDir` resolves template file paths (the config file's folder; the working folder for an inline config). */
+export function parseConfig(value: unknown, source = "config", baseDir = process.cwd()): PlatformConfig {
   if (typeof value !== "object" || value === null || !Array.isArray((value as { products?: unknown }).products)) {
     throw new ConfigError(`${source} must be {"products":[...]}`);
   }
@@ -71,15 +93,32 @@ export function parseConfig(value: unknown, source = "config"): PlatformConfig {
     if (typeof product !== "object" || product === null) throw new ConfigError(`${source}: products[${index}] must be an object`);
     const devices = (product as { devices?: unknown }).devices;
     if (devices !== undefined && !Array.isArray(devices)) throw new ConfigError(`${source}: products[${index}].devices must be an array`);
+    const template = (product as { dataTemplate?: unknown }).dataTemplate;
+    if (template !== undefined && typeof template !== "string" && (typeof template !== "object" || template === null || Array.isArray(template))) {
+      throw new ConfigError(`${source}: products[${index}].dataTemplate must be a template object or the path of a template file`);
+    }
   });
-  return value as PlatformConfig;
+  // Template paths become the files' text; the caller's object is left as it was.
+  return {
+    ...(value as PlatformConfig),
+    products: (products as ProductSeed[]).map((product, index) => typeof product.dataTemplate === "string"
+      ? { ...product, dataTemplate: readTemplateFile(product.dataTemplate, baseDir, `${source}: products[${index}].dataTemplate`) }
+      : product),
+  };
 }
 
 /** Creates what the registry lacks; existing products and devices are left as they are. */
 export function seedRegistry(registry: Registry, config: PlatformConfig, now = Date.now()): void {
+  const templates = new ProductTemplates(registry);
   for (const [index, seed] of config.products.entries()) {
     try {
       if (!registry.getProduct(seed.productId)) registry.createProduct(seed, now);
+      // Like products and devices, a template is seeded once: one set since (Cloud API, console) stays.
+      // A malformed one is refused even then, so a bad products.json never passes unnoticed.
+      if (seed.dataTemplate !== undefined) {
+        if (!templates.stored(seed.productId)) templates.set(seed.productId, seed.dataTemplate, now);
+        else parseTemplateText(typeof seed.dataTemplate === "string" ? seed.dataTemplate : JSON.stringify(seed.dataTemplate));
+      }
       for (const entry of seed.devices ?? []) {
         const deviceSeed: DeviceSeed = typeof entry === "string" ? { deviceName: entry } : entry;
         if (registry.getDevice(seed.productId, deviceSeed.deviceName)) continue;
@@ -93,6 +132,7 @@ export function seedRegistry(registry: Registry, config: PlatformConfig, now = D
       }
     } catch (error) {
       if (error instanceof RegistryError) throw new ConfigError(`products[${index}] (${String(seed.productId)}): ${error.message}`);
+      if (error instanceof TemplateError) throw new ConfigError(`products[${index}] (${String(seed.productId)}): dataTemplate.${error.message} (${error.code})`);
       throw error;
     }
   }

@@ -251,6 +251,23 @@ CREATE TABLE IF NOT EXISTS action_calls (
 );
 `;
 
+// ---- data templates (issue 24), a table of their own so that older data folders open unchanged ----
+const TEMPLATE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS product_templates (
+  product_id TEXT PRIMARY KEY REFERENCES products(product_id) ON DELETE CASCADE,
+  template TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+/** A product's data template as stored: its JSON text, checked by thing-model/ before it gets here. */
+export interface StoredTemplate {
+  text: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 interface ActionRow {
   client_token: string; product_id: string; device_name: string; action_id: string; params: string; sent_at: number;
   reply_code: number | null; reply_status: string | null; response: string | null; replied_at: number | null;
@@ -373,6 +390,9 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
+  /** Statements and cache of the data templates (issue 24): the data plane looks one up per message. */
+  private readonly templates;
+  private readonly templateCache = new Map<string, StoredTemplate | null>();
   /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
   private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
 
@@ -428,6 +448,12 @@ export class Registry {
       replyAction: db.prepare(`UPDATE action_calls SET reply_code = ?, reply_status = ?, response = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
       getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
       listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
+    };
+    db.exec(TEMPLATE_SCHEMA);
+    this.templates = {
+      get: db.prepare(`SELECT template, created_at, updated_at FROM product_templates WHERE product_id = ?`),
+      set: db.prepare(`INSERT INTO product_templates VALUES (?, ?, ?, ?)
+        ON CONFLICT (product_id) DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at`),
     };
     this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
       for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
@@ -489,6 +515,7 @@ export class Registry {
 
   deleteProduct(productId: string): boolean {
     this.productCache.delete(productId);
+    this.templateCache.delete(productId);
     return this.statements.deleteProduct.run(productId).changes === 1;
   }
 
@@ -739,5 +766,26 @@ export class Registry {
 
   listActions(productId: string, deviceName: string): ActionCall[] {
     return (this.dataPlane.listActions.all(productId, deviceName) as ActionRow[]).map(toAction);
+  }
+
+  // ---- data templates (issue 24: docs/PROTOCOL.md §13) ----
+
+  /** Stores a product's data template text (already validated by the caller). */
+  setDataTemplate(productId: string, text: string, now = Date.now()): StoredTemplate {
+    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
+    this.templateCache.delete(productId);
+    this.templates.set.run(productId, text, now, now);
+    return this.dataTemplate(productId)!;
+  }
+
+  /** The product's data template, if it has one; cached, since every data-plane message asks. */
+  dataTemplate(productId: string): StoredTemplate | undefined {
+    const cached = this.templateCache.get(productId);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = this.templates.get.get(productId) as { template: string; created_at: number; updated_at: number } | undefined;
+    const stored = row ? Object.freeze({ text: row.template, createdAt: row.created_at, updatedAt: row.updated_at }) : null;
+    // Absent products are not cached (any id may be asked); an existing product without a template is.
+    if (stored || this.getProduct(productId)) this.templateCache.set(productId, stored);
+    return stored ?? undefined;
   }
 }

@@ -12,6 +12,7 @@ import type { DeviceIdentity } from "./mqtt-auth";
 import { deviceTopics, parseThingTopic } from "./mqtt-auth";
 import type { PlatformLog } from "./register-api";
 import type { ActionCall, ControlMessage, DeviceInfoReport, ReportedProperty, Registry } from "./registry";
+import { TemplateGuard, type DeviceRefusal } from "./thing-model/guard";
 
 /** Data-template messages larger than this are not parsed (a device has 16 KiB for down messages). */
 export const MAX_TEMPLATE_MESSAGE_BYTES = 16 * 1024;
@@ -88,7 +89,12 @@ export class ThingService {
   private readonly pendingActions = new Map<string, PendingAction>();
   private closed = false;
 
-  constructor(private readonly options: ThingOptions) {}
+  /** The product's data template checks (issue 24); a product without one passes. */
+  private readonly template: TemplateGuard;
+
+  constructor(private readonly options: ThingOptions) {
+    this.template = new TemplateGuard(options.registry);
+  }
 
   /** Entry point for every device publish the broker let through. */
   handle(identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string): void {
@@ -150,9 +156,17 @@ export class ThingService {
     return reason;
   }
 
+  /** A refusal the data template decided, with Tencent's code and status (docs/PROTOCOL.md §13). */
+  private refuseByTemplate(identity: DeviceIdentity, kind: "property" | "event", method: string, token: string, refusal: DeviceRefusal): string {
+    this.reply(identity, kind, { method, clientToken: token, code: refusal.code, status: refusal.status, ...(kind === "event" ? { data: {} } : {}) });
+    return refusal.detail;
+  }
+
   private onReport(identity: DeviceIdentity, message: Json, token: string | undefined): string {
     if (token === undefined) return this.refuse(identity, "property", "report_reply", token, "clientToken missing");
     if (!isObject(message.params)) return this.refuse(identity, "property", "report_reply", token, "params must be an object");
+    const refused = this.template.report(identity.productId, message.params);
+    if (refused) return this.refuseByTemplate(identity, "property", "report_reply", token, refused);
     const deviceTimestamp = typeof message.timestamp === "number" && Number.isSafeInteger(message.timestamp) ? message.timestamp : undefined;
     this.options.registry.recordReport(identity.productId, identity.deviceName, message.params, this.options.now(), deviceTimestamp);
     this.reply(identity, "property", { method: "report_reply", clientToken: token, code: 0, status: "success" });
@@ -218,6 +232,8 @@ export class ThingService {
     for (const event of events) {
       if (!isObject(event) || typeof event.eventId !== "string" || event.eventId.length === 0) return this.refuse(identity, "event", replyMethod, token, "eventId missing");
       if (event.params !== undefined && !isObject(event.params)) return this.refuse(identity, "event", replyMethod, token, "params must be an object");
+      const refused = this.template.event(identity.productId, event.eventId, isObject(event.params) ? event.params : {});
+      if (refused) return this.refuseByTemplate(identity, "event", replyMethod, token, refused);
     }
     // The shape of Tencent's success reply, status empty and data {}, as its SDKs' logs show.
     this.reply(identity, "event", { method: replyMethod, clientToken: token, code: 0, status: "", data: {} });
@@ -234,12 +250,13 @@ export class ThingService {
     if (!this.options.registry.recordActionReply(identity.productId, identity.deviceName, token, reply, this.options.now())) return "unknown clientToken";
     const pending = this.pendingActions.get(token);
     const call = this.options.registry.getAction(token);
+    const misfit = call && this.template.actionResponse(identity.productId, call.actionId, reply.response);
     if (pending && call?.reply) {
       this.pendingActions.delete(token);
       clearTimeout(pending.timer);
       pending.resolve(call as AnsweredAction);
     }
-    return "recorded";
+    return misfit ? `recorded; response does not fit the data template: ${misfit.message}` : "recorded";
   }
 
   /**
@@ -275,6 +292,7 @@ export class ThingService {
     const { registry, now } = this.options;
     this.requireDevice(productId, deviceName);
     if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
+    this.template.control(productId, params);
     const online = this.options.link.isOnline(productId, deviceName);
     if (options.requireOnline && !online) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
     const message: ControlMessage = { clientToken: `ctl-${randomUUID()}`, productId, deviceName, params, sentAt: now() };
@@ -298,6 +316,7 @@ export class ThingService {
       this.requireDevice(productId, deviceName);
       if (typeof actionId !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(actionId)) throw new ThingError("invalid", "actionId must be 1-64 letters, digits or _");
       if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
+      this.template.actionCall(productId, actionId, params);
       if (!this.options.link.isOnline(productId, deviceName)) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
       if (this.pendingActions.size >= MAX_PENDING_ACTIONS) throw new ThingError("busy", `${MAX_PENDING_ACTIONS} action calls are already waiting`);
     } catch (error) {

@@ -5,7 +5,7 @@
  * the device's `action_reply`, or FailedOperation.Timeout).
  */
 import { type Action, type ActionContext } from "./context";
-import { CloudApiError, invalidParameterValue } from "./errors";
+import { CloudApiError, type CloudApiErrorCode, invalidParameterValue } from "./errors";
 import { integer, string } from "./params";
 import { requireDevice } from "./device-actions";
 
@@ -54,7 +54,8 @@ function dataPlaneError(error: unknown, productId: string, deviceName: string): 
     case "device-offline": throw new CloudApiError("FailedOperation.DeviceOffline", `The device ${device} is offline.`);
     case "action-timeout": throw new CloudApiError("FailedOperation.Timeout", `The device ${device} sent no action_reply in time.`);
     case "topic-not-allowed": throw new CloudApiError("InvalidParameterValue", (error as Error).message);
-    case "invalid": throw new CloudApiError("InvalidParameterValue", (error as Error).message);
+    // A data template's refusal names its own code (docs/PROTOCOL.md §13).
+    case "invalid": throw new CloudApiError((error as { cloudApiCode?: CloudApiErrorCode }).cloudApiCode ?? "InvalidParameterValue", (error as Error).message);
     case "busy": throw new CloudApiError("RequestLimitExceeded", (error as Error).message);
     default: throw error;
   }

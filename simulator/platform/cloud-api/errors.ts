@@ -7,6 +7,8 @@
  * iotexplorer/v20190423/errors.go). Which action answers which code is not published per
  * action in the SDKs; the choices are listed in simulator/platform/README.md.
  */
+import type { TemplateErrorCode } from "../thing-model/template";
+
 export type CloudApiErrorCode =
   // common codes of Cloud API 3.0
   | "AuthFailure.InvalidAuthorization" | "AuthFailure.SecretIdNotFound" | "AuthFailure.SignatureExpire"
@@ -21,7 +23,10 @@ export type CloudApiErrorCode =
   | "InvalidParameterValue.PayloadOverLimit"
   | "UnsupportedOperation.DevicesExistUnderProduct" | "UnauthorizedOperation.DeviceIsNotEnabled"
   | "FailedOperation.DeviceOffline" | "FailedOperation.DeviceNoSubscription" | "FailedOperation.Timeout"
-  | "LimitExceeded.StudioProductExceedLimit";
+  | "LimitExceeded.StudioProductExceedLimit"
+  // data templates (issue 24)
+  | TemplateErrorCode
+  | "InvalidParameter.ActionInputParamsInvalid" | "InvalidParameterValue.ActionNilOrNotExist";
 
 export class CloudApiError extends Error {
   constructor(readonly code: CloudApiErrorCode, message: string) {

@@ -17,6 +17,7 @@ import { type Action, type ActionContext } from "./context";
 import { CredentialStore, type Principal } from "./credentials";
 import { DEVICE_ACTIONS } from "./device-actions";
 import { CloudApiError, invalidParameter, missingParameter } from "./errors";
+import { MODEL_ACTIONS } from "./model-actions";
 import { checkParams, unflattenQuery } from "./params";
 import { PRODUCT_ACTIONS } from "./product-actions";
 import { canonicalRequest, parseAuthorization, signature, signaturesEqual, stringToSign, utcDate } from "./tc3";
@@ -114,7 +115,7 @@ function parseBody(req: IncomingMessage, body: Buffer, query: string): { params:
 }
 
 export function createCloudApiHandler(options: CloudApiOptions) {
-  const actions: Readonly<Record<string, Action>> = { ...PRODUCT_ACTIONS, ...DEVICE_ACTIONS, ...options.extraActions };
+  const actions: Readonly<Record<string, Action>> = { ...PRODUCT_ACTIONS, ...DEVICE_ACTIONS, ...MODEL_ACTIONS, ...options.extraActions };
 
   return async function handleCloudApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();

@@ -26,6 +26,7 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   "app.js": "text/javascript; charset=utf-8",
   "tc3.js": "text/javascript; charset=utf-8",
   "chart.js": "text/javascript; charset=utf-8",
+  "template.js": "text/javascript; charset=utf-8",
   "app.css": "text/css; charset=utf-8",
 };
 

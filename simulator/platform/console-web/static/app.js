@@ -35,7 +35,7 @@ const state = {
 };
 
 /** @param {string} id */
-function $(id) {
+export function $(id) {
   const node = document.getElementById(id);
   if (!node) throw new Error(`missing #${id}`);
   return node;
@@ -46,7 +46,7 @@ function $(id) {
  * @param {string} [text]
  * @param {string} [className]
  */
-function el(tag, text, className) {
+export function el(tag, text, className) {
   const node = document.createElement(tag);
   if (text !== undefined) node.textContent = text;
   if (className) node.className = className;
@@ -118,7 +118,7 @@ async function signedPost(path, action, params, signal) {
  * @param {Record<string, unknown>} [params]
  * @returns {Promise<Record<string, any>>}
  */
-async function api(action, params = {}) {
+export async function api(action, params = {}) {
   for (let attempt = 0; ; attempt++) {
     const response = await signedPost("/", action, params);
     const json = await response.json();
@@ -324,6 +324,8 @@ async function loadReported() {
       return row;
     }));
     if (body.childElementCount === 0) body.append(messageRow("nothing reported yet"));
+    // template.js labels the rows and builds the control form from the product's data template.
+    document.dispatchEvent(new CustomEvent("console:reported", { detail: { productId: state.productId, deviceName: state.deviceName } }));
   } catch (error) {
     body.replaceChildren(messageRow(error instanceof Error ? error.message : String(error)));
   }
