@@ -4,7 +4,7 @@
  * Every method is synchronous, so each one is atomic with respect to the event loop.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 
 export type AuthType = "psk" | "cert";
@@ -361,6 +361,16 @@ export interface NewProduct {
   registerLimit?: number;
 }
 
+/**
+ * Creates the database file mode 0600 before SQLite opens it (and tightens one made looser):
+ * it holds every ProductSecret, PSK and private key. SQLite gives its -wal and -shm files the
+ * database file's mode (os_unix.c, findCreateFileMode), so they are 0600 too.
+ */
+function createPrivate(file: string): void {
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+}
+
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
@@ -381,6 +391,7 @@ export class Registry {
     if (options.dataDir !== undefined && !options.memory) {
       mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
       file = join(options.dataDir, "platform.sqlite");
+      createPrivate(file);
     }
     this.db = new Database(file);
     if (file !== ":memory:") {
