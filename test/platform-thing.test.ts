@@ -36,7 +36,7 @@ function nextMessage(client: MqttClient, topic: string, match: (message: any) =>
 
 /** Publishes a request and resolves with the reply carrying its clientToken. */
 async function request(client: MqttClient, kind: "property" | "event", body: unknown, deviceName = "dev001"): Promise<any> {
-  const token = (body as { clientToken?: unknown }).clientToken;
+  const token = (typeof body === "string" ? JSON.parse(body) : body as { clientToken?: unknown }).clientToken;
   const reply = nextMessage(client, `$thing/down/${kind}/${PID}/${deviceName}`, (message) => message.clientToken === token);
   await client.publishAsync(`$thing/up/${kind}/${PID}/${deviceName}`, typeof body === "string" ? body : JSON.stringify(body));
   return reply;
@@ -86,6 +86,23 @@ describe("platform: data plane (thing.ts)", function () {
       power: { value: 1, updatedAt: first, deviceTimestamp: 1_700_000_000 },
       temp: { value: 21, updatedAt: clock },
     });
+  });
+
+  it("stores a property named __proto__ and reads it back as an own property, in latestReported and get_status_reply", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    // Raw text: JSON.parse makes "__proto__" an own property, as it does for a device's report.
+    const report = await request(device, "property", '{"method":"report","clientToken":"p1","params":{"__proto__":{"polluted":1},"constructor":7,"x":2}}');
+    assert.equal(report.code, 0);
+    const latest = platform.thing.latestReported(PID, "dev001");
+    assert.deepEqual(Object.keys(latest).sort(), ["__proto__", "constructor", "x"]);
+    assert.ok(Object.hasOwn(latest, "__proto__"));
+    assert.deepEqual(latest["__proto__"].value, { polluted: 1 });
+    assert.equal(Object.getPrototypeOf(latest), Object.prototype, "the prototype is untouched");
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const status = await request(device, "property", { method: "get_status", clientToken: "p2", type: "report" });
+    assert.deepEqual(JSON.parse(JSON.stringify(status.data.reported)), JSON.parse('{"__proto__":{"polluted":1},"constructor":7,"x":2}'));
+    assert.ok(Object.hasOwn(status.data.reported, "__proto__"));
   });
 
   it("answers get_status by type: report only, control only, or both when no type is given", async () => {

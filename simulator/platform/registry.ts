@@ -684,11 +684,10 @@ export class Registry {
 
   latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
     const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;
-    const latest: Record<string, ReportedProperty> = {};
-    for (const row of rows) {
-      latest[row.name] = { value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}) };
-    }
-    return latest;
+    // fromEntries defines each name as an own property: an assignment would take "__proto__" as the prototype.
+    return Object.fromEntries(rows.map((row) => [row.name, {
+      value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}),
+    } satisfies ReportedProperty]));
   }
 
   /** Control sent and neither acknowledged nor cleared, merged: what get_status returns as data.control. */
