@@ -125,6 +125,39 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     }
   });
 
+  it("frees the sockets of 2,100 idle clients that neither read nor close once their header timeout is answered: a registration succeeds within 6 s", async function () {
+    this.timeout(60_000);
+    // Short header timeouts, and an idle timeout no test waits for: only destroying the
+    // timed-out sockets can make room under the default cap of 2,048 connections.
+    const flooded = await startPlatform({
+      memory: true, config: testConfig(),
+      httpLimits: { headersTimeoutMs: 500, requestTimeoutMs: 500, idleTimeoutMs: 120_000, maxConnections: 2048 },
+    });
+    const idle: Socket[] = [];
+    try {
+      const { hostname, port } = new URL(flooded.httpUrl);
+      // allowHalfOpen and paused: the server's FIN (or its 408) is never read nor answered, as a stalled client does.
+      const open = () => new Promise<void>((resolve) => {
+        const socket = netConnect({ port: Number(port), host: hostname, allowHalfOpen: true }, () => resolve());
+        socket.pause();
+        socket.on("error", () => resolve()); // past the cap the server drops the connection
+        socket.once("close", () => resolve());
+        idle.push(socket);
+      });
+      for (let i = 0; i < 2100; i += 300) await Promise.all(Array.from({ length: Math.min(300, 2100 - i) }, open));
+      const flooding = Date.now();
+      for (;;) {
+        const answer = await registerDevice(flooded.httpUrl, { deviceName: "dev001" }).catch(() => undefined);
+        if (answer?.json?.Response?.State === 0) break;
+        if (Date.now() - flooding > 6_000) assert.fail("no registration got through within 6 s of the flood");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await flooded.close();
+    }
+  });
+
   it("caps concurrent MQTT connections per listener", async () => {
     // A CONNECT timeout far beyond the test timeout: only the cap can close the extra socket.
     const capped = await startPlatform({ memory: true, config: testConfig(), maxMqttConnections: 3, mqttConnectTimeoutMs: 120_000 });

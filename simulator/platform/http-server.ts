@@ -26,6 +26,9 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxBodyBytes: 4 * 1024,
 };
 
+/** How long a refused client's answer may take to leave before its socket is destroyed anyway. */
+const CLIENT_ERROR_LINGER_MS = 1_000;
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface TlsFiles {
@@ -61,8 +64,17 @@ export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLi
     const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
     const date = new Date(now()).toUTCString();
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nDate: ${date}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    else socket.destroy();
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // end() only half-closes: a client that neither reads nor closes would hold the socket, and
+    // its place under maxConnections, until the idle timeout. Destroyed once the answer is out
+    // (or after a second, if the client does not even take that).
+    socket.end(`HTTP/1.1 ${status}\r\nDate: ${date}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const fallback = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+    socket.once("finish", () => { clearTimeout(fallback); socket.destroy(); });
+    socket.once("close", () => clearTimeout(fallback));
   });
   return server;
 }
