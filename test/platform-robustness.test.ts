@@ -158,6 +158,40 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     }
   });
 
+  it("logs registrations the client abandons mid-body as aborted, at debug level, one line a second with the count left out; never InternalError, in the log or the console", async () => {
+    let clock = Date.now();
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = await startPlatform({ memory: true, config: testConfig(), now: () => clock, log: (event) => lines.push(event) });
+    const aborted = () => lines.filter((line) => line.event === "register" && line.outcome === "aborted");
+    const abandon = async () => {
+      const socket = await openSocket(watched.httpUrl);
+      socket.on("error", () => undefined);
+      socket.write("POST /device/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Pro");
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the server reads the headers and waits for the body
+      socket.resetAndDestroy();
+    };
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; !check(); i++) {
+        if (i > 200) assert.fail(`${what}: ${JSON.stringify(lines)}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      for (let i = 0; i < 30; i++) await abandon();
+      await until(() => aborted().length === 1, "the first abandoned request is logged");
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the other 29 are seen (and left out) meanwhile
+      clock += 1_000;
+      await abandon();
+      await until(() => aborted().length === 2, "a second line once the interval has passed");
+      assert.deepEqual(aborted().map((line) => [line.level, line.suppressed]), [["debug", undefined], ["debug", 29]]);
+      assert.equal(lines.filter((line) => line.outcome === "InternalError").length, 0, JSON.stringify(lines));
+      assert.doesNotMatch(JSON.stringify(watched.events.recent()), /InternalError|request aborted/);
+      assert.match(JSON.stringify(watched.events.recent()), /the client left before its request was complete \(29 more not shown\)/);
+    } finally {
+      await watched.close();
+    }
+  });
+
   it("caps concurrent MQTT connections per listener", async () => {
     // A CONNECT timeout far beyond the test timeout: only the cap can close the extra socket.
     const capped = await startPlatform({ memory: true, config: testConfig(), maxMqttConnections: 3, mqttConnectTimeoutMs: 120_000 });

@@ -86,6 +86,14 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The client went away before its body was complete: nothing to answer, nothing failed here. */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super("the client closed the connection before its request body was complete");
+    this.name = "RequestAbortedError";
+  }
+}
+
 /** Reads the whole body, refusing (before reading it) a declared length over the cap. */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -110,8 +118,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     };
     req.on("data", onData);
     req.once("end", () => { if (!done) { done = true; resolve(Buffer.concat(chunks, size)); } });
-    req.once("error", (error) => { if (!done) { done = true; reject(error); } });
-    req.once("aborted", () => { if (!done) { done = true; reject(new Error("request aborted")); } });
+    // A client that resets the connection mid-body is an "error" (ECONNRESET, "aborted") on the request.
+    req.once("error", (error: NodeJS.ErrnoException) => { if (!done) { done = true; reject(error.code === "ECONNRESET" ? new RequestAbortedError() : error); } });
+    req.once("aborted", () => { if (!done) { done = true; reject(new RequestAbortedError()); } });
   });
 }
 

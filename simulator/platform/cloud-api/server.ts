@@ -10,7 +10,8 @@ import { TextDecoder } from "node:util";
 import type { PlatformBroker } from "../broker";
 import type { CertAuthority } from "../cert-authority";
 import type { PlatformEvents } from "../events";
-import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, sendJson } from "../http-server";
+import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, RequestAbortedError, sendJson } from "../http-server";
+import { rateLimitedLog } from "../rate-limited-log";
 import type { PlatformLog } from "../register-api";
 import type { Registry } from "../registry";
 import { type Action, type ActionContext } from "./context";
@@ -115,6 +116,7 @@ function parseBody(req: IncomingMessage, body: Buffer, query: string): { params:
 
 export function createCloudApiHandler(options: CloudApiOptions) {
   const actions: Readonly<Record<string, Action>> = { ...PRODUCT_ACTIONS, ...DEVICE_ACTIONS, ...options.extraActions };
+  const logAborted = rateLimitedLog(options.log, options.now);
 
   return async function handleCloudApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -153,6 +155,12 @@ export function createCloudApiHandler(options: CloudApiOptions) {
       options.log({ event: "cloudapi", action: actionName, secretId: principal.secretId, requestId, outcome: "ok" });
       sendJson(res, 200, { Response: { ...result, RequestId: requestId } }, { date });
     } catch (error) {
+      if (error instanceof RequestAbortedError) {
+        // Nobody is left to answer, and nothing failed here (see register-api.ts).
+        logAborted({ event: "cloudapi", level: "debug", action: actionName?.slice(0, 64), requestId, outcome: "aborted" });
+        res.destroy();
+        return;
+      }
       const failure = error instanceof CloudApiError
         ? error
         : new CloudApiError("InternalError", "An internal error occurred.");
