@@ -371,6 +371,13 @@ function createPrivate(file: string): void {
   chmodSync(file, 0o600);
 }
 
+/** Thrown inside a transaction to roll it back when a bound is exceeded. */
+class BoundExceeded extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
@@ -383,6 +390,9 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
+  /** Made once, like recordReportTransaction; throws BoundExceeded to roll back. */
+  private readonly recordReportBounded: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+    bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
   /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
   private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
 
@@ -429,6 +439,9 @@ export class Registry {
     this.dataPlane = {
       upsertReported: db.prepare(`INSERT INTO reported_properties VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (product_id, device_name, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, device_timestamp = excluded.device_timestamp`),
+      // Bytes, not characters: CAST AS BLOB measures the UTF-8 text.
+      reportedUsage: db.prepare(`SELECT COUNT(*) AS properties, COALESCE(SUM(length(CAST(name AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes
+        FROM reported_properties WHERE product_id = ? AND device_name = ?`),
       listReported: db.prepare(`SELECT name, value, updated_at, device_timestamp FROM reported_properties WHERE product_id = ? AND device_name = ? ORDER BY name`),
       getPending: db.prepare(`SELECT params FROM pending_controls WHERE product_id = ? AND device_name = ?`),
       setPending: db.prepare(`INSERT INTO pending_controls VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET params = excluded.params, updated_at = excluded.updated_at`),
@@ -443,6 +456,21 @@ export class Registry {
     this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
       for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
     });
+    const rollBack = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+      bound: (usage: { properties: number; bytes: number }) => string | undefined) => {
+      for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
+      const reason = bound(this.dataPlane.reportedUsage.get(productId, deviceName) as { properties: number; bytes: number });
+      if (reason !== undefined) throw new BoundExceeded(reason);
+    });
+    this.recordReportBounded = (...args) => {
+      try {
+        rollBack(...args);
+        return undefined;
+      } catch (error) {
+        if (error instanceof BoundExceeded) return error.reason;
+        throw error;
+      }
+    };
   }
 
   close(): void {
@@ -681,6 +709,16 @@ export class Registry {
   }
 
 
+
+  /**
+   * Merges a report like recordReport, then keeps it only if `bound` finds the device's values
+   * within its limits (checked after the merge, so replaced values count once); otherwise nothing
+   * changes and the reason is returned.
+   */
+  recordReportWithin(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp: number | undefined,
+    bound: (usage: { properties: number; bytes: number }) => string | undefined): string | undefined {
+    return this.recordReportBounded(productId, deviceName, Object.entries(params), now, deviceTimestamp, bound);
+  }
 
   latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
     const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;
