@@ -15,7 +15,7 @@ import { rateLimitedLog } from "../rate-limited-log";
 import type { PlatformLog } from "../register-api";
 import type { Registry } from "../registry";
 import { type Action, type ActionContext } from "./context";
-import { CredentialStore, type Principal } from "./credentials";
+import { CONSOLE_SIGNED_HEADERS, CredentialStore, type Principal } from "./credentials";
 import { DEVICE_ACTIONS } from "./device-actions";
 import { CloudApiError, invalidParameter, missingParameter } from "./errors";
 import { checkParams, unflattenQuery } from "./params";
@@ -53,9 +53,11 @@ function headerText(req: IncomingMessage, name: string): string | undefined {
 
 /**
  * Who signed this request, or a CloudApiError saying why nobody did. `path` and `query` are the
- * request's, as sent; the console's own signed endpoints use this too.
+ * request's, as sent; the console's own signed endpoints use this too. A console session's
+ * temporary key must have signed `consoleMustSign` too (CONSOLE_SIGNED_HEADERS).
  */
-export function authenticate(req: IncomingMessage, body: Buffer, path: string, query: string, credentials: CredentialStore, nowMs: number): Principal {
+export function authenticate(req: IncomingMessage, body: Buffer, path: string, query: string, credentials: CredentialStore, nowMs: number,
+  consoleMustSign: readonly string[] = CONSOLE_SIGNED_HEADERS): Principal {
   const authorization = parseAuthorization(headerText(req, "authorization"));
   if (typeof authorization === "string") throw new CloudApiError("AuthFailure.InvalidAuthorization", `Authorization is invalid: ${authorization}.`);
   const timestamp = headerText(req, "x-tc-timestamp");
@@ -79,6 +81,10 @@ export function authenticate(req: IncomingMessage, body: Buffer, path: string, q
   }
   const record = credentials.lookup(authorization.secretId);
   if (!record) throw new CloudApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found; check it, and that it has not expired.");
+  const unsigned = record.kind === "console-session" ? consoleMustSign.filter((name) => !authorization.signedHeaders.includes(name)) : [];
+  if (unsigned.length > 0) {
+    throw new CloudApiError("AuthFailure.InvalidAuthorization", `A console session's key must sign ${unsigned.join(" and ")} (SignedHeaders); it serves the web console only.`);
+  }
   const headers: Record<string, string> = {};
   for (const name of authorization.signedHeaders) headers[name] = headerText(req, name) ?? "";
   const scope = { date: authorization.date, service: authorization.service };
