@@ -9,8 +9,7 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
 import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
-import { authorizationHeader } from "../simulator/platform/cloud-api/tc3";
-import { post } from "./platform-helpers";
+import { consoleApiCall } from "./cloud-api-helpers";
 
 const PRODUCT = { productId: "WEBPRD0001", productSecret: "webProductSecret5Tq8Lm2Zx" };
 
@@ -158,17 +157,7 @@ describe("web console in chromium", function () {
       assert.equal(call.signedHeaders, call.path === "/" ? "content-type;host;x-tc-action;x-tc-timestamp" : "content-type;host;x-tc-timestamp", call.path);
     }
 
-    const describe = async () => {
-      const url = new URL(platform.httpUrl);
-      const timestamp = Math.floor(Date.now() / 1000);
-      const body = "{}";
-      const headers = { "Content-Type": "application/json", "X-TC-Action": "GetStudioProductList", "X-TC-Version": "2019-04-23", "X-TC-Timestamp": String(timestamp), "X-TC-Token": stored.token };
-      const authorization = authorizationHeader({
-        secretId: stored.secretId, secretKey: stored.secretKey, timestamp, payload: body,
-        headers: { "content-type": "application/json", host: url.hostname, "x-tc-action": "GetStudioProductList", "x-tc-timestamp": String(timestamp) },
-      });
-      return (await post(platform.httpUrl, "/", body, { ...headers, Authorization: authorization })).json?.Response;
-    };
+    const describe = () => consoleApiCall({ url: platform.httpUrl, ...stored }, "GetStudioProductList", {});
     assert.equal((await describe()).Error, undefined, "the session's key works while signed in");
     await tab.click("#sign-out");
     await tab.waitForSelector("#sign-in:not([hidden])");
