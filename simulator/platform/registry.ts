@@ -390,11 +390,9 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
-  /** Made once, like recordReportTransaction; throws BoundExceeded to roll back. */
+  /** Made once (better-sqlite3 builds a new wrapper for every db.transaction() call); BoundExceeded rolls it back. */
   private readonly recordReportBounded: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
     bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
-  /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
-  private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
@@ -453,9 +451,6 @@ export class Registry {
       getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
       listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
     };
-    this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
-      for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
-    });
     const rollBack = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
       bound: (usage: { properties: number; bytes: number }) => string | undefined) => {
       for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
@@ -696,24 +691,14 @@ export class Registry {
 
   // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----
 
-  /** Merges a report's properties into the latest values, all in one transaction. */
-  recordReport(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp?: number): void {
-    const entries = Object.entries(params);
-    // One statement is atomic on its own: a one-property report (a fleet's) needs no BEGIN and COMMIT.
-    if (entries.length === 1) this.upsertReported(productId, deviceName, entries[0], now, deviceTimestamp);
-    else this.recordReportTransaction(productId, deviceName, entries, now, deviceTimestamp);
-  }
-
   private upsertReported(productId: string, deviceName: string, [name, value]: [string, unknown], now: number, deviceTimestamp: number | undefined): void {
     this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
   }
 
-
-
   /**
-   * Merges a report like recordReport, then keeps it only if `bound` finds the device's values
-   * within its limits (checked after the merge, so replaced values count once); otherwise nothing
-   * changes and the reason is returned.
+   * Merges a report's properties into the latest values in one transaction, and keeps them only
+   * if `bound` finds the device's values within its limits (checked after the merge, so replaced
+   * values count once); otherwise nothing changes and the reason is returned.
    */
   recordReportWithin(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp: number | undefined,
     bound: (usage: { properties: number; bytes: number }) => string | undefined): string | undefined {
