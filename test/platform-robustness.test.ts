@@ -192,6 +192,25 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     }
   });
 
+  it("logs a Cloud API call abandoned mid-body as aborted at debug level, not InternalError", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = await startPlatform({ memory: true, config: testConfig(), log: (event) => lines.push(event) });
+    try {
+      const socket = await openSocket(watched.httpUrl);
+      socket.on("error", () => undefined);
+      socket.write("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-TC-Action: DescribeDevice\r\nContent-Length: 100\r\n\r\n{\"Pro");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.resetAndDestroy();
+      for (let i = 0; !lines.some((line) => line.event === "cloudapi"); i++) {
+        if (i > 200) assert.fail("no cloudapi line");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.deepEqual(lines.filter((line) => line.event === "cloudapi").map((line) => [line.outcome, line.level, line.action]), [["aborted", "debug", "DescribeDevice"]]);
+    } finally {
+      await watched.close();
+    }
+  });
+
   it("caps concurrent MQTT connections per listener", async () => {
     // A CONNECT timeout far beyond the test timeout: only the cap can close the extra socket.
     const capped = await startPlatform({ memory: true, config: testConfig(), maxMqttConnections: 3, mqttConnectTimeoutMs: 120_000 });
