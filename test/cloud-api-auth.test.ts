@@ -30,6 +30,10 @@ interface RawCall {
   tamper?: (request: { body: string; headers: Record<string, string> }) => void;
   omitAuthorization?: boolean;
   path?: string;
+  /** Signed over this path (default: the path sent). */
+  signedPath?: string;
+  /** Headers signed besides content-type and host (as the web console signs X-TC-Action and X-TC-Timestamp). */
+  signAlso?: string[];
 }
 
 /** A hand-made request, signed with the platform's own signer so every field can be bent. */
@@ -40,8 +44,11 @@ async function rawCall(target: ApiTarget, call: RawCall = {}) {
   const headers: Record<string, string> = { "Content-Type": "application/json", Host: url.host, "X-TC-Timestamp": String(timestamp), ...API_HEADERS, ...call.headers };
   if (!call.omitAuthorization) {
     headers.Authorization = authorizationHeader({
-      secretId: call.secretId ?? target.secretId, secretKey: call.secretKey ?? target.secretKey, timestamp, service: call.service,
-      headers: { "content-type": headers["Content-Type"], host: call.signedHost ?? url.hostname }, payload: body,
+      secretId: call.secretId ?? target.secretId, secretKey: call.secretKey ?? target.secretKey, timestamp, service: call.service, path: call.signedPath ?? call.path,
+      headers: {
+        "content-type": headers["Content-Type"], host: call.signedHost ?? url.hostname,
+        ...Object.fromEntries((call.signAlso ?? []).map((name) => [name.toLowerCase(), Object.entries(headers).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1] ?? ""])),
+      }, payload: body,
     });
   }
   const request = { body, headers };
@@ -98,7 +105,7 @@ describe("cloud api: authentication", function () {
   it("refuses a request changed after signing: body, method path, or a signed header", async () => {
     assert.equal((await rawCall(target, { tamper: (r) => { r.body = JSON.stringify({ ProductId: "AUTOCREATE" }); } })).code, "AuthFailure.SignatureFailure");
     assert.equal((await rawCall(target, { tamper: (r) => { r.headers["Content-Type"] = "application/json; charset=utf-8"; } })).code, "AuthFailure.SignatureFailure");
-    assert.equal((await rawCall(target, { path: "/?x=1" })).code, "AuthFailure.SignatureFailure");
+    assert.equal((await rawCall(target, { path: "/?x=1", signedPath: "/" })).code, "AuthFailure.SignatureFailure");
   });
 
   it("refuses a signature older or newer than five minutes (AuthFailure.SignatureExpire), and a credential date not the timestamp's", async () => {
@@ -169,13 +176,53 @@ describe("cloud api: authentication", function () {
     assert.equal(again.status, 403, "a link works once");
     assert.equal(again.json.Response.Error.Code, "AuthFailure.TokenFailure");
     const temporary = { url: target.url, secretId: session.SecretId, secretKey: session.SecretKey };
-    assert.equal((await apiClient(temporary, { token: session.Token }).DescribeProductDynamicRegister({ ProductId: PID })).ProductSecret, SECRET);
-    assert.equal((await apiFailure(apiClient(temporary).GetStudioProductList({}))).code, "AuthFailure.TokenFailure");
-    assert.equal((await apiFailure(apiClient(temporary, { token: "not-it" }).GetStudioProductList({}))).code, "AuthFailure.TokenFailure");
+    const consoleSigned = { signAlso: ["X-TC-Action", "X-TC-Timestamp"] };
+    const described = await rawCall(temporary, { ...consoleSigned, headers: { "X-TC-Token": session.Token } });
+    assert.equal(described.json.Response.ProductSecret, SECRET, described.text);
+    assert.equal((await rawCall(temporary, consoleSigned)).code, "AuthFailure.TokenFailure");
+    assert.equal((await rawCall(temporary, { ...consoleSigned, headers: { "X-TC-Token": "not-it" } })).code, "AuthFailure.TokenFailure");
     // The temporary keys lapse with their session.
     clockOffsetMs = 13 * 60 * 60 * 1000;
     const lapsed = await rawCall(temporary, { timestamp: Math.floor((Date.now() + clockOffsetMs) / 1000), headers: { "X-TC-Token": session.Token } });
     assert.equal(lapsed.code, "AuthFailure.SecretIdNotFound");
+  });
+
+  it("holds a console session's key to signing X-TC-Action and X-TC-Timestamp: a captured request replayed with another action fails; the permanent pair still serves Tencent's SDK", async () => {
+    const token = new URL(platform.consoleLoginUrl()).hash.replace("#login=", "");
+    const session = (await post(target.url, "/console/session", JSON.stringify({ Token: token }), { "Content-Type": "application/json" })).json as { SecretId: string; SecretKey: string; Token: string };
+    const temporary = { url: target.url, secretId: session.SecretId, secretKey: session.SecretKey };
+    const withToken = { "X-TC-Token": session.Token };
+    // Signed as Tencent's SDKs sign (content-type;host): refused for these keys, before any action runs.
+    const sdkStyle = await rawCall(temporary, { headers: withToken });
+    assert.equal(sdkStyle.code, "AuthFailure.InvalidAuthorization");
+    assert.match(sdkStyle.json.Response.Error.Message, /must sign x-tc-action and x-tc-timestamp/);
+    assert.equal((await apiFailure(apiClient(temporary, { token: session.Token }).GetStudioProductList({}))).code, "AuthFailure.InvalidAuthorization");
+    assert.equal((await rawCall(temporary, { headers: withToken, signAlso: ["X-TC-Action"] })).code, "AuthFailure.InvalidAuthorization", "the timestamp too");
+    // The attack: a captured DescribeDevice replayed with X-TC-Action: DeleteDevice.
+    const body = JSON.stringify({ ProductId: PID, DeviceName: "dev001" });
+    const describe = { body, signAlso: ["X-TC-Action", "X-TC-Timestamp"], headers: { ...withToken, "X-TC-Action": "DescribeDevice" } };
+    const described = await rawCall(temporary, describe);
+    assert.equal(described.json.Response.Device?.DeviceName, "dev001", described.text);
+    const replayed = await rawCall(temporary, { ...describe, tamper: (request) => { request.headers["X-TC-Action"] = "DeleteDevice"; } });
+    assert.equal(replayed.code, "AuthFailure.SignatureFailure");
+    assert.ok(platform.registry.getDevice(PID, "dev001"), "the device is still there");
+    // The permanent pair keeps working with Tencent's Node SDK, which signs content-type;host only.
+    assert.equal((await apiClient(target).DescribeProductDynamicRegister({ ProductId: PID })).ProductSecret, SECRET);
+  });
+
+  it("revokes a console session's key at sign-out; the permanent pair cannot be signed out", async () => {
+    const token = new URL(platform.consoleLoginUrl()).hash.replace("#login=", "");
+    const session = (await post(target.url, "/console/session", JSON.stringify({ Token: token }), { "Content-Type": "application/json" })).json as { SecretId: string; SecretKey: string; Token: string };
+    const temporary = { url: target.url, secretId: session.SecretId, secretKey: session.SecretKey };
+    const signOut = (who: ApiTarget, headers: Record<string, string> = {}) => rawCall(who, { path: "/console/signout", body: "{}", headers, signAlso: ["X-TC-Timestamp"] });
+    assert.equal((await rawCall(temporary, { signAlso: ["X-TC-Action", "X-TC-Timestamp"], headers: { "X-TC-Token": session.Token } })).code, undefined);
+    const out = await signOut(temporary, { "X-TC-Token": session.Token });
+    assert.deepEqual([out.status, out.json], [200, { Revoked: true }]);
+    assert.equal((await rawCall(temporary, { signAlso: ["X-TC-Action", "X-TC-Timestamp"], headers: { "X-TC-Token": session.Token } })).code, "AuthFailure.SecretIdNotFound");
+    assert.equal((await signOut(temporary, { "X-TC-Token": session.Token })).status, 401, "gone");
+    assert.deepEqual((await signOut(target)).json, { Revoked: false });
+    assert.equal((await apiClient(target).DescribeProductDynamicRegister({ ProductId: PID })).ProductSecret, SECRET);
+    assert.equal((await rawCall(temporary, { path: "/console/signout", body: "{}", omitAuthorization: true })).status, 401, "unsigned sign-out is refused");
   });
 
   it("never puts the SecretKey, a PSK or the ProductSecret in a refusal", async () => {

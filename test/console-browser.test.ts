@@ -9,6 +9,7 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
 import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
+import { consoleApiCall } from "./cloud-api-helpers";
 
 const PRODUCT = { productId: "WEBPRD0001", productSecret: "webProductSecret5Tq8Lm2Zx" };
 
@@ -134,5 +135,34 @@ describe("web console in chromium", function () {
     await again.waitForSelector("#sign-in:not([hidden])");
     await again.waitForFunction('(document.querySelector("#sign-in-error")?.textContent ?? "").includes("used already")');
     await again.close();
+  });
+
+  it("signs every call over its action and timestamp, and sign-out revokes the one-time link's key on the platform", async () => {
+    const tab = await chromium.browser.newPage();
+    const signed: Array<{ path: string; signedHeaders: string }> = [];
+    tab.on("request", (request) => {
+      const authorization = request.headers().authorization;
+      if (authorization) signed.push({ path: new URL(request.url()).pathname, signedHeaders: /SignedHeaders=([^,]+)/.exec(authorization)?.[1] ?? "" });
+    });
+    await tab.goto(platform.consoleLoginUrl(), { waitUntil: "load" });
+    await tab.waitForSelector(`#products tr[data-product="${PRODUCT.productId}"]`);
+    for (let i = 0; !signed.some((call) => call.path === "/console/events"); i++) {
+      if (i > 200) assert.fail("the console opened no event stream");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const stored = JSON.parse(String(await tab.evaluate('sessionStorage.getItem("explorer-xs-console")'))) as { secretId: string; secretKey: string; token: string };
+    assert.match(stored.secretId, /^AKIDtmp/);
+    assert.ok(signed.some((call) => call.path === "/"), "the console made Cloud API calls");
+    for (const call of signed) {
+      assert.equal(call.signedHeaders, call.path === "/" ? "content-type;host;x-tc-action;x-tc-timestamp" : "content-type;host;x-tc-timestamp", call.path);
+    }
+
+    const describe = () => consoleApiCall({ url: platform.httpUrl, ...stored }, "GetStudioProductList", {});
+    assert.equal((await describe()).Error, undefined, "the session's key works while signed in");
+    await tab.click("#sign-out");
+    await tab.waitForSelector("#sign-in:not([hidden])");
+    assert.equal(await tab.evaluate("sessionStorage.length"), 0);
+    assert.equal((await describe()).Error?.Code, "AuthFailure.SecretIdNotFound", "revoked on the platform, not only forgotten by the page");
+    await tab.close();
   });
 });

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startPlatform } from "../simulator/platform/index";
 import { tempDir } from "./platform-helpers";
@@ -64,4 +64,39 @@ describe("platform: one platform per data folder", function () {
       await first.close();
     }
   });
+
+  it("keeps platform.sqlite and its -wal and -shm at mode 0600 under a 022 umask, even where an older start left it 0644", async () => {
+    const dataDir = join(temp.dir, "data");
+    const previous = process.umask(0o022);
+    try {
+      mkdirSync(dataDir, { mode: 0o700 });
+      writeFileSync(join(dataDir, "platform.sqlite"), "", { mode: 0o644 }); // an empty file is a new database to SQLite
+      chmodSync(join(dataDir, "platform.sqlite"), 0o644);
+      const platform = await startPlatform({ dataDir, log: () => undefined, config: { products: [{ productId: "MODEPRD001", productSecret: "modeProductSecret7Qk2Lp", dynamicRegistration: true, autoCreate: true, authType: "psk", devices: ["d1"] }] } });
+      try {
+        for (const name of ["platform.sqlite", "platform.sqlite-wal", "platform.sqlite-shm"]) {
+          assert.equal(existsSync(join(dataDir, name)), true, `${name} exists while the platform runs`);
+          assert.equal((statSync(join(dataDir, name)).mode & 0o777).toString(8), "600", name);
+        }
+      } finally {
+        await platform.close();
+      }
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  for (const [mode, who] of [[0o770, "its group"], [0o707, "everyone"], [0o777, "everyone"]] as const) {
+    it(`refuses to start on a data folder writable by ${who} (mode ${mode.toString(8)}), naming the fix, and writes nothing there`, async () => {
+      const dataDir = join(temp.dir, "data");
+      mkdirSync(dataDir);
+      chmodSync(dataDir, mode);
+      const outcome = await startPlatform({ dataDir, log: () => undefined }).then(async (platform) => { await platform.close(); return undefined; }, (error: Error) => error);
+      assert.ok(outcome, "the platform started");
+      assert.equal(outcome.name, "DataFolderPermissionError");
+      assert.match(outcome.message, new RegExp(`writable by ${who} \\(mode 0${mode.toString(8)}\\).*chmod 700`));
+      assert.equal(existsSync(join(dataDir, "platform.sqlite")), false);
+      assert.equal(existsSync(join(dataDir, "platform.pid")), false);
+    });
+  }
 });

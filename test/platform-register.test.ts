@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { createHmac, X509Certificate } from "node:crypto";
+import { createCipheriv, createHmac, X509Certificate } from "node:crypto";
 import { PLATFORM_ERROR_CODES } from "../firmware/errors";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { LEGACY_ERROR_CODES } from "../simulator/platform/register-api";
@@ -31,6 +31,24 @@ describe("platform: docs/PROTOCOL.md §10 vectors on the platform side", () => {
     const plain = '{"encryptionType":2,"psk":"lDZ6Uqt+I9E0wW7rvDUs7Q=="}';
     assert.deepEqual(encryptPayload("hzvf5LF9S0isvBhDSauWMaIk", plain), { len: 53, payload: expected });
     assert.equal(decryptPayload("hzvf5LF9S0isvBhDSauWMaIk", expected), plain);
+  });
+
+  it("pads with zeros to the block size: a plaintext of a whole number of blocks gets no extra block (docs/PROTOCOL.md §3)", () => {
+    const secret = "hzvf5LF9S0isvBhDSauWMaIk";
+    const key = Buffer.from(secret).subarray(0, 16);
+    const iv = Buffer.from("0".repeat(16));
+    for (const length of [1, 15, 16, 17, 31, 32, 48, 53, 64]) {
+      const plain = "p".repeat(length);
+      const { len, payload } = encryptPayload(secret, plain);
+      const bytes = Buffer.from(payload, "base64");
+      assert.equal(len, length);
+      assert.equal(bytes.length, Math.ceil(length / 16) * 16, `${length} B of plaintext`);
+      // The same bytes as CBC over the zero-padded plaintext, computed here with PKCS#7 (whose extra block is cut off).
+      const padded = Buffer.concat([Buffer.from(plain), Buffer.alloc(bytes.length - length)]);
+      const reference = createCipheriv("aes-128-cbc", key, iv).update(padded);
+      assert.deepEqual(bytes, reference.subarray(0, bytes.length), `${length} B of plaintext`);
+      assert.equal(decryptPayload(secret, payload), plain);
+    }
   });
 
   it("uses only codes of the shared PLATFORM_ERROR_CODES table, each with its own legacy number", () => {
@@ -117,6 +135,16 @@ describe("platform: POST /device/register", function () {
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now + 301 })), "AuthFailure.TimestampExpired");
     assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now - 299 })).json.Response.State, 0);
     assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now + 299 })).json.Response.State, 1);
+  });
+
+  it("accepts a timestamp exactly 300 s off either way and refuses one a second further, on the platform's clock to the millisecond", async () => {
+    // The window is inclusive (|now - timestamp| > 300 is refused); the clock's milliseconds do not count.
+    clock = Math.floor(clock / 1000) * 1000 + 999;
+    const now = Math.floor(clock / 1000);
+    assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now - 300 })).json.Response.State, 0);
+    assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now + 300 })).json.Response.State, 1);
+    assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now - 301 })), "AuthFailure.TimestampExpired");
+    assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "dev001", timestamp: now + 301 })), "AuthFailure.TimestampExpired");
   });
 
   it("honours a configured timestamp window", async () => {

@@ -125,6 +125,92 @@ describe("platform: malformed, oversized and slow inputs leave the server servin
     }
   });
 
+  it("frees the sockets of 2,100 idle clients that neither read nor close once their header timeout is answered: a registration succeeds within 6 s", async function () {
+    this.timeout(60_000);
+    // Short header timeouts, and an idle timeout no test waits for: only destroying the
+    // timed-out sockets can make room under the default cap of 2,048 connections.
+    const flooded = await startPlatform({
+      memory: true, config: testConfig(),
+      httpLimits: { headersTimeoutMs: 500, requestTimeoutMs: 500, idleTimeoutMs: 120_000, maxConnections: 2048 },
+    });
+    const idle: Socket[] = [];
+    try {
+      const { hostname, port } = new URL(flooded.httpUrl);
+      // allowHalfOpen and paused: the server's FIN (or its 408) is never read nor answered, as a stalled client does.
+      const open = () => new Promise<void>((resolve) => {
+        const socket = netConnect({ port: Number(port), host: hostname, allowHalfOpen: true }, () => resolve());
+        socket.pause();
+        socket.on("error", () => resolve()); // past the cap the server drops the connection
+        socket.once("close", () => resolve());
+        idle.push(socket);
+      });
+      for (let i = 0; i < 2100; i += 300) await Promise.all(Array.from({ length: Math.min(300, 2100 - i) }, open));
+      const flooding = Date.now();
+      for (;;) {
+        const answer = await registerDevice(flooded.httpUrl, { deviceName: "dev001" }).catch(() => undefined);
+        if (answer?.json?.Response?.State === 0) break;
+        if (Date.now() - flooding > 6_000) assert.fail("no registration got through within 6 s of the flood");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await flooded.close();
+    }
+  });
+
+  it("logs registrations the client abandons mid-body as aborted, at debug level, one line a second with the count left out; never InternalError, in the log or the console", async () => {
+    let clock = Date.now();
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = await startPlatform({ memory: true, config: testConfig(), now: () => clock, log: (event) => lines.push(event) });
+    const aborted = () => lines.filter((line) => line.event === "register" && line.outcome === "aborted");
+    const abandon = async () => {
+      const socket = await openSocket(watched.httpUrl);
+      socket.on("error", () => undefined);
+      socket.write("POST /device/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Pro");
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the server reads the headers and waits for the body
+      socket.resetAndDestroy();
+    };
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; !check(); i++) {
+        if (i > 200) assert.fail(`${what}: ${JSON.stringify(lines)}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      for (let i = 0; i < 30; i++) await abandon();
+      await until(() => aborted().length === 1, "the first abandoned request is logged");
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the other 29 are seen (and left out) meanwhile
+      clock += 1_000;
+      await abandon();
+      await until(() => aborted().length === 2, "a second line once the interval has passed");
+      assert.deepEqual(aborted().map((line) => [line.level, line.suppressed]), [["debug", undefined], ["debug", 29]]);
+      assert.equal(lines.filter((line) => line.outcome === "InternalError").length, 0, JSON.stringify(lines));
+      assert.doesNotMatch(JSON.stringify(watched.events.recent()), /InternalError|request aborted/);
+      assert.match(JSON.stringify(watched.events.recent()), /the client left before its request was complete \(29 more not shown\)/);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  it("logs a Cloud API call abandoned mid-body as aborted at debug level, not InternalError", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const watched = await startPlatform({ memory: true, config: testConfig(), log: (event) => lines.push(event) });
+    try {
+      const socket = await openSocket(watched.httpUrl);
+      socket.on("error", () => undefined);
+      socket.write("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-TC-Action: DescribeDevice\r\nContent-Length: 100\r\n\r\n{\"Pro");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.resetAndDestroy();
+      for (let i = 0; !lines.some((line) => line.event === "cloudapi"); i++) {
+        if (i > 200) assert.fail("no cloudapi line");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.deepEqual(lines.filter((line) => line.event === "cloudapi").map((line) => [line.outcome, line.level, line.action]), [["aborted", "debug", "DescribeDevice"]]);
+    } finally {
+      await watched.close();
+    }
+  });
+
   it("caps concurrent MQTT connections per listener", async () => {
     // A CONNECT timeout far beyond the test timeout: only the cap can close the extra socket.
     const capped = await startPlatform({ memory: true, config: testConfig(), maxMqttConnections: 3, mqttConnectTimeoutMs: 120_000 });

@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, ThingError, type RunningPlatform } from "../simulator/platform/index";
 import { EXPIRY_GRACE_MS, expiryHasPassed } from "../simulator/platform/mqtt-auth";
 import { MOCK_BAD_REQUEST_CODE } from "../simulator/platform/thing";
+import { MAX_DEVICE_MESSAGE_BYTES, REPORTED_BOUNDS } from "../simulator/platform/data-bounds";
 import { PID, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
 
 const clients: MqttClient[] = [];
@@ -36,7 +37,7 @@ function nextMessage(client: MqttClient, topic: string, match: (message: any) =>
 
 /** Publishes a request and resolves with the reply carrying its clientToken. */
 async function request(client: MqttClient, kind: "property" | "event", body: unknown, deviceName = "dev001"): Promise<any> {
-  const token = (body as { clientToken?: unknown }).clientToken;
+  const token = (typeof body === "string" ? JSON.parse(body) : body as { clientToken?: unknown }).clientToken;
   const reply = nextMessage(client, `$thing/down/${kind}/${PID}/${deviceName}`, (message) => message.clientToken === token);
   await client.publishAsync(`$thing/up/${kind}/${PID}/${deviceName}`, typeof body === "string" ? body : JSON.stringify(body));
   return reply;
@@ -86,6 +87,69 @@ describe("platform: data plane (thing.ts)", function () {
       power: { value: 1, updatedAt: first, deviceTimestamp: 1_700_000_000 },
       temp: { value: 21, updatedAt: clock },
     });
+  });
+
+  it("stores a property named __proto__ and reads it back as an own property, in latestReported and get_status_reply", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    // Raw text: JSON.parse makes "__proto__" an own property, as it does for a device's report.
+    const report = await request(device, "property", '{"method":"report","clientToken":"p1","params":{"__proto__":{"polluted":1},"constructor":7,"x":2}}');
+    assert.equal(report.code, 0);
+    const latest = platform.thing.latestReported(PID, "dev001");
+    assert.deepEqual(Object.keys(latest).sort(), ["__proto__", "constructor", "x"]);
+    assert.ok(Object.hasOwn(latest, "__proto__"));
+    assert.deepEqual(latest["__proto__"].value, { polluted: 1 });
+    assert.equal(Object.getPrototypeOf(latest), Object.prototype, "the prototype is untouched");
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const status = await request(device, "property", { method: "get_status", clientToken: "p2", type: "report" });
+    assert.deepEqual(JSON.parse(JSON.stringify(status.data.reported)), JSON.parse('{"__proto__":{"polluted":1},"constructor":7,"x":2}'));
+    assert.ok(Object.hasOwn(status.data.reported, "__proto__"));
+  });
+
+  it("bounds what a device keeps: property names per device, name length and value size, refusing a report past a bound whole", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    const names = (from: number, count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${from + i}`, i]));
+    assert.equal((await request(device, "property", { method: "report", clientToken: "b1", params: names(0, 100) })).code, 0);
+    const third = await request(device, "property", { method: "report", clientToken: "b2", params: { ...names(100, 29), p0: "changed" } });
+    assert.deepEqual([third.code, third.status], [MOCK_BAD_REQUEST_CODE, `a device may keep at most ${REPORTED_BOUNDS.maxPropertiesPerDevice} properties`]);
+    let latest = platform.thing.latestReported(PID, "dev001");
+    assert.equal(Object.keys(latest).length, 100, "nothing of the refused report is kept");
+    assert.equal(latest.p0.value, 0);
+    assert.equal((await request(device, "property", { method: "report", clientToken: "b3", params: { ...names(100, 28), p0: "changed" } })).code, 0, "up to the bound");
+    latest = platform.thing.latestReported(PID, "dev001");
+    assert.equal(Object.keys(latest).length, REPORTED_BOUNDS.maxPropertiesPerDevice);
+    assert.equal(latest.p0.value, "changed");
+    assert.equal((await request(device, "property", { method: "report", clientToken: "b4", params: { p1: 11 } })).code, 0, "known names still update");
+    const long = await request(device, "property", { method: "report", clientToken: "b5", params: { ["n".repeat(REPORTED_BOUNDS.maxNameLength + 1)]: 1 } });
+    assert.equal(long.code, MOCK_BAD_REQUEST_CODE);
+    const big = await request(device, "property", { method: "report", clientToken: "b6", params: { p2: "v".repeat(REPORTED_BOUNDS.maxValueBytes) } });
+    assert.match(big.status, /at most 2048 bytes as JSON/);
+    assert.equal(platform.thing.latestReported(PID, "dev001").p2.value, 2);
+  });
+
+  it("bounds a device's bytes so that get_status_reply fits the 16 KiB it receives, and refuses what would not fit", async () => {
+    const device = await online(platform, "dev001");
+    await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
+    const value = "v".repeat(REPORTED_BOUNDS.maxValueBytes - 2); // 2,048 bytes as JSON
+    for (let i = 0; i < 3; i++) assert.equal((await request(device, "property", { method: "report", clientToken: `s${i}`, params: { [`big${i}`]: value } })).code, 0);
+    const over = await request(device, "property", { method: "report", clientToken: "s3", params: { big3: value, small: 1 } });
+    assert.deepEqual([over.code, over.status], [MOCK_BAD_REQUEST_CODE, `a device may keep at most ${REPORTED_BOUNDS.maxBytesPerDevice} bytes of reported properties`]);
+    assert.deepEqual(Object.keys(platform.thing.latestReported(PID, "dev001")).sort(), ["big0", "big1", "big2"]);
+    // Pending control past what a reply can carry: the device is told so, in a message it can take.
+    platform.thing.control(PID, "dev001", { a: "c".repeat(7000) });
+    platform.thing.control(PID, "dev001", { b: "c".repeat(7000) });
+    const raw = new Promise<Buffer>((resolve) => device.on("message", (_topic, payload) => {
+      if (JSON.parse(payload.toString()).clientToken === "g1") resolve(payload);
+    }));
+    const status = await request(device, "property", { method: "get_status", clientToken: "g1" });
+    assert.ok((await raw).length <= MAX_DEVICE_MESSAGE_BYTES, `${(await raw).length} bytes`);
+    assert.equal(status.code, MOCK_BAD_REQUEST_CODE);
+    assert.match(status.status, /exceed the 16384 bytes/);
+    const reported = await request(device, "property", { method: "get_status", clientToken: "g2", type: "report" });
+    assert.equal(reported.code, 0, "the reported part alone fits");
+    assert.throws(() => platform.thing.control(PID, "dev001", { c: "c".repeat(MAX_DEVICE_MESSAGE_BYTES) }), /exceed the 16384 bytes/);
+    await assert.rejects(platform.thing.callAction(PID, "dev001", "blink", { c: "c".repeat(MAX_DEVICE_MESSAGE_BYTES) }), /exceed the 16384 bytes/);
   });
 
   it("answers get_status by type: report only, control only, or both when no type is given", async () => {

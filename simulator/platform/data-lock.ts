@@ -4,13 +4,32 @@
  * and its activation races. The folder holds `platform.pid` while a platform runs; a file left by
  * a process that no longer runs (a crash, SIGKILL) is taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export class DataFolderInUseError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "DataFolderInUseError";
+  }
+}
+
+/** The data folder is one others could write to: they could swap the registry that holds every secret. */
+export class DataFolderPermissionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DataFolderPermissionError";
+  }
+}
+
+/**
+ * Refuses a folder writable by its group or by everyone: whoever can write it can replace
+ * platform.sqlite (every ProductSecret, PSK and private key) or the mock CA's key.
+ */
+export function checkDataFolderPrivate(folder: string): void {
+  const mode = statSync(folder).mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw new DataFolderPermissionError(`${folder} is writable by ${mode & 0o002 ? "everyone" : "its group"} (mode ${mode.toString(8).padStart(4, "0")}); it holds every device secret: chmod 700 ${folder}, or choose another --data folder`);
   }
 }
 
@@ -37,10 +56,14 @@ function tryCreate(file: string): boolean {
   }
 }
 
-/** Takes the folder for this platform; returns the release. Throws DataFolderInUseError when a running platform holds it. */
+/**
+ * Takes the folder for this platform; returns the release. Throws DataFolderInUseError when a
+ * running platform holds it, DataFolderPermissionError when its group or everyone may write it.
+ */
 export function lockDataFolder(dataDir: string): () => void {
   const folder = resolve(dataDir);
   mkdirSync(folder, { recursive: true, mode: 0o700 });
+  checkDataFolderPrivate(folder);
   const file = join(folder, "platform.pid");
   for (let attempt = 0; !tryCreate(file); attempt++) {
     // A few rounds cover a platform starting at the same instant; beyond that the file is not ours to take.

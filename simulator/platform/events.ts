@@ -99,7 +99,9 @@ export class PlatformEvents {
       case "register": {
         const ok = event.outcome === "ok";
         this.record({ kind: "register", ok, productId: text(event.productId), deviceName: text(event.deviceName),
-          reason: ok ? undefined : text(event.outcome), detail: ok ? (event.state === 0 ? "secret issued" : "secret issued before, sent again") : undefined });
+          reason: ok ? undefined : text(event.outcome),
+          detail: ok ? (event.state === 0 ? "secret issued" : "secret issued before, sent again")
+            : event.outcome === "aborted" ? `the client left before its request was complete${typeof event.suppressed === "number" ? ` (${event.suppressed} more not shown)` : ""}` : undefined });
         return;
       }
       case "connect": {

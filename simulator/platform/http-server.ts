@@ -26,6 +26,9 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxBodyBytes: 4 * 1024,
 };
 
+/** How long a refused client's answer may take to leave before its socket is destroyed anyway. */
+const CLIENT_ERROR_LINGER_MS = 1_000;
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface TlsFiles {
@@ -61,8 +64,17 @@ export function createPlatformHttpServer(handler: RequestHandler, limits: HttpLi
     const status = error.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large"
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
     const date = new Date(now()).toUTCString();
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nDate: ${date}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    else socket.destroy();
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // end() only half-closes: a client that neither reads nor closes would hold the socket, and
+    // its place under maxConnections, until the idle timeout. Destroyed once the answer is out
+    // (or after a second, if the client does not even take that).
+    socket.end(`HTTP/1.1 ${status}\r\nDate: ${date}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const fallback = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+    socket.once("finish", () => { clearTimeout(fallback); socket.destroy(); });
+    socket.once("close", () => clearTimeout(fallback));
   });
   return server;
 }
@@ -71,6 +83,14 @@ export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`request body exceeds ${limit} bytes`);
     this.name = "BodyTooLargeError";
+  }
+}
+
+/** The client went away before its body was complete: nothing to answer, nothing failed here. */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super("the client closed the connection before its request body was complete");
+    this.name = "RequestAbortedError";
   }
 }
 
@@ -98,8 +118,9 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     };
     req.on("data", onData);
     req.once("end", () => { if (!done) { done = true; resolve(Buffer.concat(chunks, size)); } });
-    req.once("error", (error) => { if (!done) { done = true; reject(error); } });
-    req.once("aborted", () => { if (!done) { done = true; reject(new Error("request aborted")); } });
+    // A client that resets the connection mid-body is an "error" (ECONNRESET, "aborted") on the request.
+    req.once("error", (error: NodeJS.ErrnoException) => { if (!done) { done = true; reject(error.code === "ECONNRESET" ? new RequestAbortedError() : error); } });
+    req.once("aborted", () => { if (!done) { done = true; reject(new RequestAbortedError()); } });
   });
 }
 

@@ -10,7 +10,8 @@ import type { TLSSocket } from "node:tls";
 import { TextDecoder } from "node:util";
 import { PLATFORM_ERROR_CODES } from "../../firmware/errors";
 import type { CertAuthority } from "./cert-authority";
-import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, sendJson } from "./http-server";
+import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, RequestAbortedError, sendJson } from "./http-server";
+import { rateLimitedLog } from "./rate-limited-log";
 import { encryptPayload } from "./payload";
 import { DEVICE_NAME_PATTERN, PRODUCT_ID_PATTERN, type Device, type Product, type Registry } from "./registry";
 import { isSignAlgorithm, verifyLegacySignature, verifySignature } from "./signature";
@@ -316,6 +317,8 @@ function remoteOf(req: IncomingMessage): string {
 /** Answers `POST /device/register` and `POST /register/dev`. */
 export function createRegisterHandler(options: RegisterApiOptions) {
   const service = new RegistrationService(options);
+  // Clients abandoning their request are theirs to cause, by the thousand (slowloris): a debug line, rate-limited.
+  const logAborted = rateLimitedLog(options.log, options.now);
 
   async function handle(req: IncomingMessage, res: ServerResponse, endpoint: "current" | "legacy"): Promise<void> {
     const requestId = randomUUID();
@@ -332,6 +335,11 @@ export function createRegisterHandler(options: RegisterApiOptions) {
         sendLegacyJson(req, res, 200, { code: 0, message: "", payload: result.payload }, date);
       }
     } catch (error) {
+      if (error instanceof RequestAbortedError) {
+        logAborted({ ...logBase, level: "debug", outcome: "aborted" });
+        res.destroy();
+        return;
+      }
       const refusal = error instanceof RegistrationRefusal
         ? error
         : new RegistrationRefusal("InternalError", "the platform failed to handle the request");

@@ -4,7 +4,7 @@
  * Every method is synchronous, so each one is atomic with respect to the event loop.
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 
 export type AuthType = "psk" | "cert";
@@ -378,6 +378,23 @@ export interface NewProduct {
   registerLimit?: number;
 }
 
+/**
+ * Creates the database file mode 0600 before SQLite opens it (and tightens one made looser):
+ * it holds every ProductSecret, PSK and private key. SQLite gives its -wal and -shm files the
+ * database file's mode (os_unix.c, findCreateFileMode), so they are 0600 too.
+ */
+function createPrivate(file: string): void {
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
+}
+
+/** Thrown inside a transaction to roll it back when a bound is exceeded. */
+class BoundExceeded extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export class Registry {
   private readonly db: Database.Database;
   private readonly statements;
@@ -393,14 +410,16 @@ export class Registry {
   /** Statements and cache of the data templates (issue 24): the data plane looks one up per message. */
   private readonly templates;
   private readonly templateCache = new Map<string, StoredTemplate | null>();
-  /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
-  private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
+  /** Made once (better-sqlite3 builds a new wrapper for every db.transaction() call); BoundExceeded rolls it back. */
+  private readonly recordReportBounded: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+    bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
 
   constructor(options: RegistryOptions = {}) {
     let file = ":memory:";
     if (options.dataDir !== undefined && !options.memory) {
       mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
       file = join(options.dataDir, "platform.sqlite");
+      createPrivate(file);
     }
     this.db = new Database(file);
     if (file !== ":memory:") {
@@ -438,6 +457,9 @@ export class Registry {
     this.dataPlane = {
       upsertReported: db.prepare(`INSERT INTO reported_properties VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (product_id, device_name, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, device_timestamp = excluded.device_timestamp`),
+      // Bytes, not characters: CAST AS BLOB measures the UTF-8 text.
+      reportedUsage: db.prepare(`SELECT COUNT(*) AS properties, COALESCE(SUM(length(CAST(name AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes
+        FROM reported_properties WHERE product_id = ? AND device_name = ?`),
       listReported: db.prepare(`SELECT name, value, updated_at, device_timestamp FROM reported_properties WHERE product_id = ? AND device_name = ? ORDER BY name`),
       getPending: db.prepare(`SELECT params FROM pending_controls WHERE product_id = ? AND device_name = ?`),
       setPending: db.prepare(`INSERT INTO pending_controls VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET params = excluded.params, updated_at = excluded.updated_at`),
@@ -455,9 +477,21 @@ export class Registry {
       set: db.prepare(`INSERT INTO product_templates VALUES (?, ?, ?, ?)
         ON CONFLICT (product_id) DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at`),
     };
-    this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
+    const rollBack = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+      bound: (usage: { properties: number; bytes: number }) => string | undefined) => {
       for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
+      const reason = bound(this.dataPlane.reportedUsage.get(productId, deviceName) as { properties: number; bytes: number });
+      if (reason !== undefined) throw new BoundExceeded(reason);
     });
+    this.recordReportBounded = (...args) => {
+      try {
+        rollBack(...args);
+        return undefined;
+      } catch (error) {
+        if (error instanceof BoundExceeded) return error.reason;
+        throw error;
+      }
+    };
   }
 
   close(): void {
@@ -684,27 +718,26 @@ export class Registry {
 
   // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----
 
-  /** Merges a report's properties into the latest values, all in one transaction. */
-  recordReport(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp?: number): void {
-    const entries = Object.entries(params);
-    // One statement is atomic on its own: a one-property report (a fleet's) needs no BEGIN and COMMIT.
-    if (entries.length === 1) this.upsertReported(productId, deviceName, entries[0], now, deviceTimestamp);
-    else this.recordReportTransaction(productId, deviceName, entries, now, deviceTimestamp);
-  }
-
   private upsertReported(productId: string, deviceName: string, [name, value]: [string, unknown], now: number, deviceTimestamp: number | undefined): void {
     this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
   }
 
-
+  /**
+   * Merges a report's properties into the latest values in one transaction, and keeps them only
+   * if `bound` finds the device's values within its limits (checked after the merge, so replaced
+   * values count once); otherwise nothing changes and the reason is returned.
+   */
+  recordReportWithin(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp: number | undefined,
+    bound: (usage: { properties: number; bytes: number }) => string | undefined): string | undefined {
+    return this.recordReportBounded(productId, deviceName, Object.entries(params), now, deviceTimestamp, bound);
+  }
 
   latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
     const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;
-    const latest: Record<string, ReportedProperty> = {};
-    for (const row of rows) {
-      latest[row.name] = { value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}) };
-    }
-    return latest;
+    // fromEntries defines each name as an own property: an assignment would take "__proto__" as the prototype.
+    return Object.fromEntries(rows.map((row) => [row.name, {
+      value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}),
+    } satisfies ReportedProperty]));
   }
 
   /** Control sent and neither acknowledged nor cleared, merged: what get_status returns as data.control. */

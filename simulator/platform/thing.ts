@@ -8,6 +8,7 @@
  * report_info, action calls) lives in the registry.
  */
 import { randomUUID } from "node:crypto";
+import { checkDeviceUsage, checkReportedProperties, fitsDevice, MAX_DEVICE_MESSAGE_BYTES } from "./data-bounds";
 import type { DeviceIdentity } from "./mqtt-auth";
 import { deviceTopics, parseThingTopic } from "./mqtt-auth";
 import type { PlatformLog } from "./register-api";
@@ -145,7 +146,12 @@ export class ThingService {
   /** Answers on the device's down topic of the same kind; a reply that cannot be sent is only logged. */
   private reply(identity: DeviceIdentity, kind: "property" | "event", body: Json): void {
     const topic = `$thing/down/${kind}/${identity.productId}/${identity.deviceName}`;
-    this.options.link.publishToDevice(topic, JSON.stringify(body), 0).catch((error: unknown) => {
+    let text = JSON.stringify(body);
+    // Never more than the device can receive: the refusal says why its data did not come.
+    if (!fitsDevice(text)) {
+      text = JSON.stringify({ method: body.method, clientToken: body.clientToken, code: MOCK_BAD_REQUEST_CODE, status: `the reply would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives` });
+    }
+    this.options.link.publishToDevice(topic, text, 0).catch((error: unknown) => {
       this.options.log({ event: "thing", topic, outcome: "reply not sent", detail: error instanceof Error ? error.message : String(error) });
     });
   }
@@ -168,7 +174,10 @@ export class ThingService {
     const refused = this.template.report(identity.productId, message.params);
     if (refused) return this.refuseByTemplate(identity, "property", "report_reply", token, refused);
     const deviceTimestamp = typeof message.timestamp === "number" && Number.isSafeInteger(message.timestamp) ? message.timestamp : undefined;
-    this.options.registry.recordReport(identity.productId, identity.deviceName, message.params, this.options.now(), deviceTimestamp);
+    // Bounded per device (data-bounds.ts): a report past a bound is refused whole, nothing of it kept.
+    const tooLarge = checkReportedProperties(message.params)
+      ?? this.options.registry.recordReportWithin(identity.productId, identity.deviceName, message.params, this.options.now(), deviceTimestamp, checkDeviceUsage);
+    if (tooLarge !== undefined) return this.refuse(identity, "property", "report_reply", token, tooLarge);
     this.reply(identity, "property", { method: "report_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
   }
@@ -296,10 +305,11 @@ export class ThingService {
     const online = this.options.link.isOnline(productId, deviceName);
     if (options.requireOnline && !online) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
     const message: ControlMessage = { clientToken: `ctl-${randomUUID()}`, productId, deviceName, params, sentAt: now() };
+    const body = JSON.stringify({ method: "control", clientToken: message.clientToken, params });
+    if (!fitsDevice(body)) throw new ThingError("invalid", `the control message would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives`);
     registry.recordControl(message);
     registry.addPendingControl(productId, deviceName, params, message.sentAt);
     if (online) {
-      const body = JSON.stringify({ method: "control", clientToken: message.clientToken, params });
       this.options.link.publishToDevice(`$thing/down/property/${productId}/${deviceName}`, body, 1).catch(() => undefined);
     }
     return { ...message, delivered: online };
@@ -325,6 +335,9 @@ export class ThingService {
     const wait = Math.min(Math.max(1, Math.floor(timeoutMs)), MAX_ACTION_TIMEOUT_MS);
     const sentAt = now();
     const call = { clientToken: `act-${randomUUID()}`, productId, deviceName, actionId, params, sentAt };
+    // timestamp in seconds: Tencent's C SDK refuses an action without one (data_template_action.c, _on_action_handle_callback).
+    const body = JSON.stringify({ method: "action", clientToken: call.clientToken, actionId, timestamp: Math.floor(sentAt / 1000), params });
+    if (!fitsDevice(body)) return Promise.reject(new ThingError("invalid", `the action call would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives`));
     registry.recordAction(call);
     const answered = new Promise<AnsweredAction>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -333,8 +346,6 @@ export class ThingService {
       }, wait);
       this.pendingActions.set(call.clientToken, { resolve, reject, timer });
     });
-    // timestamp in seconds: Tencent's C SDK refuses an action without one (data_template_action.c, _on_action_handle_callback).
-    const body = JSON.stringify({ method: "action", clientToken: call.clientToken, actionId, timestamp: Math.floor(sentAt / 1000), params });
     this.options.link.publishToDevice(`$thing/down/action/${productId}/${deviceName}`, body, 1).catch(() => undefined);
     return answered;
   }

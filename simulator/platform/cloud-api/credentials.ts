@@ -29,6 +29,14 @@ export interface Principal {
   kind: KeyRecord["kind"];
 }
 
+/**
+ * Headers a console session's temporary key must sign besides content-type and host, so that a
+ * captured request cannot be replayed with another action or timestamp. Only the console uses
+ * these keys, and it signs them; the permanent pair also serves Tencent's SDKs, which sign
+ * content-type and host only, so it cannot be held to this.
+ */
+export const CONSOLE_SIGNED_HEADERS = ["x-tc-action", "x-tc-timestamp"] as const;
+
 export const CREDENTIALS_FILE = "cloud-api-credentials.json";
 export const SECRET_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 export const SECRET_KEY_PATTERN = /^[\x21-\x7e]{16,128}$/;
@@ -148,6 +156,11 @@ export class CredentialStore {
     if (this.loginTokens.size >= MAX_LOGIN_TOKENS) this.loginTokens.delete(this.loginTokens.values().next().value!);
     this.loginTokens.add(tokenDigest(token));
     return token;
+  }
+
+  /** Forgets a console session's temporary key at sign-out; false for the permanent pair or an unknown id. */
+  revoke(secretId: string): boolean {
+    return this.keys.get(secretId)?.kind === "console-session" && this.keys.delete(secretId);
   }
 
   /** Spends a sign-in token for a temporary key pair and session token; undefined when unknown or spent. */

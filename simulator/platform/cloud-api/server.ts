@@ -10,11 +10,12 @@ import { TextDecoder } from "node:util";
 import type { PlatformBroker } from "../broker";
 import type { CertAuthority } from "../cert-authority";
 import type { PlatformEvents } from "../events";
-import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, sendJson } from "../http-server";
+import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, RequestAbortedError, sendJson } from "../http-server";
+import { rateLimitedLog } from "../rate-limited-log";
 import type { PlatformLog } from "../register-api";
 import type { Registry } from "../registry";
 import { type Action, type ActionContext } from "./context";
-import { CredentialStore, type Principal } from "./credentials";
+import { CONSOLE_SIGNED_HEADERS, CredentialStore, type Principal } from "./credentials";
 import { DEVICE_ACTIONS } from "./device-actions";
 import { CloudApiError, invalidParameter, missingParameter } from "./errors";
 import { MODEL_ACTIONS } from "./model-actions";
@@ -53,9 +54,11 @@ function headerText(req: IncomingMessage, name: string): string | undefined {
 
 /**
  * Who signed this request, or a CloudApiError saying why nobody did. `path` and `query` are the
- * request's, as sent; the console's own signed endpoints use this too.
+ * request's, as sent; the console's own signed endpoints use this too. A console session's
+ * temporary key must have signed `consoleMustSign` too (CONSOLE_SIGNED_HEADERS).
  */
-export function authenticate(req: IncomingMessage, body: Buffer, path: string, query: string, credentials: CredentialStore, nowMs: number): Principal {
+export function authenticate(req: IncomingMessage, body: Buffer, path: string, query: string, credentials: CredentialStore, nowMs: number,
+  consoleMustSign: readonly string[] = CONSOLE_SIGNED_HEADERS): Principal {
   const authorization = parseAuthorization(headerText(req, "authorization"));
   if (typeof authorization === "string") throw new CloudApiError("AuthFailure.InvalidAuthorization", `Authorization is invalid: ${authorization}.`);
   const timestamp = headerText(req, "x-tc-timestamp");
@@ -79,6 +82,10 @@ export function authenticate(req: IncomingMessage, body: Buffer, path: string, q
   }
   const record = credentials.lookup(authorization.secretId);
   if (!record) throw new CloudApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found; check it, and that it has not expired.");
+  const unsigned = record.kind === "console-session" ? consoleMustSign.filter((name) => !authorization.signedHeaders.includes(name)) : [];
+  if (unsigned.length > 0) {
+    throw new CloudApiError("AuthFailure.InvalidAuthorization", `A console session's key must sign ${unsigned.join(" and ")} (SignedHeaders); it serves the web console only.`);
+  }
   const headers: Record<string, string> = {};
   for (const name of authorization.signedHeaders) headers[name] = headerText(req, name) ?? "";
   const scope = { date: authorization.date, service: authorization.service };
@@ -116,6 +123,7 @@ function parseBody(req: IncomingMessage, body: Buffer, query: string): { params:
 
 export function createCloudApiHandler(options: CloudApiOptions) {
   const actions: Readonly<Record<string, Action>> = { ...PRODUCT_ACTIONS, ...DEVICE_ACTIONS, ...MODEL_ACTIONS, ...options.extraActions };
+  const logAborted = rateLimitedLog(options.log, options.now);
 
   return async function handleCloudApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -154,6 +162,12 @@ export function createCloudApiHandler(options: CloudApiOptions) {
       options.log({ event: "cloudapi", action: actionName, secretId: principal.secretId, requestId, outcome: "ok" });
       sendJson(res, 200, { Response: { ...result, RequestId: requestId } }, { date });
     } catch (error) {
+      if (error instanceof RequestAbortedError) {
+        // Nobody is left to answer, and nothing failed here (see register-api.ts).
+        logAborted({ event: "cloudapi", level: "debug", action: actionName?.slice(0, 64), requestId, outcome: "aborted" });
+        res.destroy();
+        return;
+      }
       const failure = error instanceof CloudApiError
         ? error
         : new CloudApiError("InternalError", "An internal error occurred.");

@@ -20,6 +20,8 @@ import { BodyTooLargeError, mediaType, readBody, sendJson } from "../http-server
 export const CONSOLE_PATH = "/console";
 const MAX_CONSOLE_BODY_BYTES = 4 * 1024;
 const LOGIN_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** The console's own endpoints have no action: a session key signs its timestamp. */
+const STREAM_SIGNED_HEADERS = ["x-tc-timestamp"] as const;
 
 /** The files the page loads, by URL name. */
 const STATIC_FILES: Readonly<Record<string, string>> = {
@@ -122,10 +124,19 @@ export function createConsoleHandler(options: ConsoleWebOptions) {
     sendJson(res, 200, { SecretId: session.secretId, SecretKey: session.secretKey, Token: session.token, ExpiresAt: Math.floor(session.expiresAt / 1000) }, { date });
   }
 
+  /** Sign-out: a console session's temporary key stops working now, not when its 12 h lapse. */
+  async function signOut(req: IncomingMessage, res: ServerResponse, date: Date): Promise<void> {
+    const { body } = await readSmallJson(req);
+    const principal = authenticate(req, body, `${CONSOLE_PATH}/signout`, "", options.credentials, options.now(), STREAM_SIGNED_HEADERS);
+    const revoked = options.credentials.revoke(principal.secretId);
+    if (revoked) options.events.record({ kind: "management", ok: true, detail: "console session signed out: its key is revoked" });
+    sendJson(res, 200, { Revoked: revoked }, { date });
+  }
+
   /** Server-sent events over a signed POST (EventSource cannot sign, so the page reads it with fetch). */
   async function eventStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { body } = await readSmallJson(req);
-    const principal = authenticate(req, body, `${CONSOLE_PATH}/events`, "", options.credentials, options.now());
+    const principal = authenticate(req, body, `${CONSOLE_PATH}/events`, "", options.credentials, options.now(), STREAM_SIGNED_HEADERS);
     let unsubscribe: (() => void) | undefined;
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     unsubscribe = options.events.subscribe((batch: ConsoleBatch) => send("batch", batch));
@@ -152,8 +163,9 @@ export function createConsoleHandler(options: ConsoleWebOptions) {
         if (method !== "GET" && method !== "HEAD") throw new ConsoleRefusal(405, "UnsupportedProtocol", "Use GET.", "GET, HEAD");
         return serveAsset(req, res, name);
       }
-      if (name === "session" || name === "events") {
+      if (name === "session" || name === "events" || name === "signout") {
         if (method !== "POST") throw new ConsoleRefusal(405, "UnsupportedProtocol", "Use POST.", "POST");
+        if (name === "signout") return await signOut(req, res, date);
         return name === "session" ? await session(req, res, date) : await eventStream(req, res);
       }
       consoleError(res, 404, "ResourceNotFound", `No console resource ${path.slice(0, 100)}.`, date, !req.complete);

@@ -105,9 +105,13 @@ async function signedPost(path, action, params, signal) {
     "X-TC-Timestamp": String(timestamp),
     "X-TC-Version": VERSION,
     "X-TC-Region": "ap-guangzhou",
-    Authorization: await authorization({ secretId: credentials.secretId, secretKey: credentials.secretKey, timestamp, host: location.host, contentType: "application/json", payload: body, path }),
   };
   if (action) headers["X-TC-Action"] = action;
+  // The action and the timestamp are signed: a captured request replayed with another action fails.
+  /** @type {Record<string, string>} */
+  const signed = { "X-TC-Timestamp": String(timestamp) };
+  if (action) signed["X-TC-Action"] = action;
+  headers.Authorization = await authorization({ secretId: credentials.secretId, secretKey: credentials.secretKey, timestamp, host: location.host, contentType: "application/json", payload: body, path, headers: signed });
   if (credentials.token) headers["X-TC-Token"] = credentials.token;
   return fetch(path, { method: "POST", headers, body, cache: "no-store", signal });
 }
@@ -147,6 +151,17 @@ async function redeemLink(token) {
   const json = await response.json();
   if (!response.ok) throw new ApiError(json?.Response?.Error?.Code ?? "AuthFailure", json?.Response?.Error?.Message ?? "the link was refused");
   remember({ secretId: json.SecretId, secretKey: json.SecretKey, token: json.Token });
+}
+
+/** Revokes a one-time link's temporary key on the platform, then forgets it here (the permanent pair stays valid). */
+async function signOut() {
+  let message = "";
+  if (credentials?.token) {
+    const response = await signedPost("/console/signout", undefined, {}).catch(() => undefined);
+    if (!response?.ok) message = "the platform could not be told; this session's key lapses on its own within 12 hours";
+  }
+  remember(undefined);
+  showSignIn(message);
 }
 
 /** @param {string} [message] */
@@ -552,7 +567,7 @@ function wireForms() {
   });
   $("page-prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); loadDevices().catch(report); });
   $("page-next").addEventListener("click", () => { state.offset += PAGE_SIZE; loadDevices().catch(report); });
-  $("sign-out").addEventListener("click", () => { remember(undefined); showSignIn(); });
+  $("sign-out").addEventListener("click", () => { signOut().catch(report); });
 }
 
 async function start() {

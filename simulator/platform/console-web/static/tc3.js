@@ -37,15 +37,22 @@ export function webCryptoAvailable() {
 }
 
 /**
- * The Authorization header of a request signed over content-type and host.
+ * The Authorization header of a request signed over content-type, host and the `headers` given
+ * (the console signs X-TC-Action and X-TC-Timestamp too, so a captured request cannot be replayed
+ * with another action: the platform requires that of a one-time link's keys).
  * @param {{ secretId: string, secretKey: string, timestamp: number, host: string, contentType: string,
- *   payload: string, method?: string, path?: string, query?: string, service?: string }} request
+ *   payload: string, method?: string, path?: string, query?: string, service?: string,
+ *   headers?: Record<string, string> }} request
  */
 export async function authorization(request) {
   const service = request.service ?? "iotexplorer";
   const date = utcDate(request.timestamp);
-  const signedHeaders = "content-type;host";
-  const canonicalHeaders = `content-type:${request.contentType.trim().toLowerCase()}\nhost:${request.host.trim().toLowerCase()}\n`;
+  /** @type {Record<string, string>} */
+  const values = { "content-type": request.contentType, host: request.host };
+  for (const [name, value] of Object.entries(request.headers ?? {})) values[name.toLowerCase()] = value;
+  const names = Object.keys(values).sort();
+  const signedHeaders = names.join(";");
+  const canonicalHeaders = names.map((name) => `${name}:${values[name].trim().toLowerCase()}\n`).join("");
   const canonicalRequest = [request.method ?? "POST", request.path ?? "/", request.query ?? "", canonicalHeaders, signedHeaders, await sha256Hex(request.payload)].join("\n");
   const scope = `${date}/${service}/tc3_request`;
   const stringToSign = ["TC3-HMAC-SHA256", String(request.timestamp), scope, await sha256Hex(canonicalRequest)].join("\n");
