@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { FirmwareRegistry } from "./ota/firmware-registry";
 
 export type AuthType = "psk" | "cert";
 export type DeviceState = "created" | "registered" | "activated";
@@ -373,6 +374,8 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
+  /** OTA: objects, firmware versions, tasks, device updates, reported versions (issue 22). */
+  readonly firmware: FirmwareRegistry;
   /** Made once: better-sqlite3 builds a new wrapper for every db.transaction() call. */
   private readonly recordReportTransaction: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => void;
 
@@ -429,6 +432,7 @@ export class Registry {
       getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
       listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
     };
+    this.firmware = new FirmwareRegistry(db);
     this.recordReportTransaction = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined) => {
       for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
     });

@@ -21,7 +21,11 @@ export type CloudApiErrorCode =
   | "InvalidParameterValue.PayloadOverLimit"
   | "UnsupportedOperation.DevicesExistUnderProduct" | "UnauthorizedOperation.DeviceIsNotEnabled"
   | "FailedOperation.DeviceOffline" | "FailedOperation.DeviceNoSubscription" | "FailedOperation.Timeout"
-  | "LimitExceeded.StudioProductExceedLimit";
+  | "LimitExceeded.StudioProductExceedLimit"
+  // IoT Explorer's OTA codes (issue 22)
+  | "InvalidParameterValue.FirmwareAlreadyExist" | "ResourceNotFound.FirmwareNotExist" | "ResourceNotFound.FirmwareTaskNotExist"
+  | "ResourceNotFound.DeviceHasNoFirmware" | "ResourceNotFound.CannotGetFromUrl"
+  | "FailedOperation.DeviceFirmwareIsUpdated" | "FailedOperation.DeviceInfoOutdated" | "FailedOperation.OtherUpdateTaskExist";
 
 export class CloudApiError extends Error {
   constructor(readonly code: CloudApiErrorCode, message: string) {
