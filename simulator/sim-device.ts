@@ -3,7 +3,7 @@
  * injected faults, and the very same boot task the firmware runs. Used by `device`, `demo` and
  * the fleet runner.
  */
-import type { Hal, HttpClient, Logger, SocketTransport } from "../firmware/contracts";
+import type { ApplicationSlots, Hal, HttpClient, Logger, SocketTransport } from "../firmware/contracts";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
@@ -39,6 +39,8 @@ export interface SimDeviceOptions {
   http?: HttpClient;
   socket?: SocketTransport;
   boot?: Partial<BootOptions>;
+  /** The board's application slots (hal/node/app-slots.ts), kept across reboots by the caller; without them no OTA. */
+  slots?: ApplicationSlots;
 }
 
 export interface SimDevice {
@@ -59,7 +61,7 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
   };
   const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
-  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket, ca: options.ca });
+  const base = createNodeHal({ flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket, ca: options.ca, slots: options.slots });
   let transports = { http: base.http, socket: base.socket };
   let cancelFaults = () => undefined as void;
   if (options.dropNetworkAfterMs !== undefined) {
