@@ -4,8 +4,9 @@
  * ends on the uploaded version, and the commands' refusals are one line with exit code 2.
  */
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeApplicationSlots } from "../hal/node/app-slots";
@@ -79,6 +80,36 @@ describe("explorer-xs ota (a separate process)", function () {
     assert.match(update.stdout, /from 1\.0\.0 to 2\.0\.0 started\n.*dev1: done \(status 6, 100 %\)\n$/s);
     assert.equal(slots.runningVersion(), "2.0.0");
     assert.equal(platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1"), "2.0.0");
+  });
+
+  it("explorer-xs device --firmware-version updates itself in place, and flash show lists its slots", async () => {
+    const info = join(dir, "device_info.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "dev2", key_deviceinfo: { deviceSecret: "" }, region: "china" }));
+    const flash = join(dir, "dev2.flash");
+    const child = spawn(process.execPath, [BIN, "device", "--flash", flash, "--device-info", info, "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--firmware-version", "1.0.0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      for (let i = 0; i < 500 && platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const file = join(dir, "fw.bin");
+      writeFileSync(file, randomBytes(100 * 1024));
+      assert.equal((await cli(["ota", "upload", ...api(), "--version", "1.1.0", "--file", file])).code, 0);
+      const update = await cli(["ota", "update", ...api(), "--version", "1.1.0", "--device", "dev2", "--wait"]);
+      assert.equal(update.code, 0, update.stderr + stdout);
+      assert.match(stdout, /restart .*booting 1\.1\.0 on trial/);
+    } finally {
+      child.kill("SIGINT");
+    }
+    assert.equal(await exited, 0);
+    const shown = await cli(["flash", "show", flash]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /application slots: app1 boots/);
+    assert.match(shown.stdout, /app1: running 1\.1\.0, 102400\/102400 B/);
+    assert.match(shown.stdout, /app0: previous 1\.0\.0/);
+    // The NVS record is still there beside the slots, sealed.
+    assert.match(shown.stdout, /record ok/);
+    assert.equal(readFileSync(flash, "utf8").includes(platform.registry.getDevice(PRODUCT_ID, "dev2")!.psk!), false, "the secret is sealed, not in clear");
   });
 
   it("refusals: one line naming the problem, exit code 2", async () => {

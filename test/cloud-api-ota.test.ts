@@ -202,6 +202,19 @@ describe("cloud api: firmware update (OTA)", function () {
     assert.equal((await fetch(download)).status, 403);
   });
 
+  it("firmware URLs leave a default port out, as Tencent's C SDK needs (it dials 80 or 443 and takes host:port for a name)", () => {
+    const base = platform.objects.baseUrl;
+    try {
+      platform.objects.baseUrl = "http://127.0.0.1:80";
+      assert.match(platform.objects.downloadUrl(PID, "2.0.0"), /^http:\/\/127\.0\.0\.1\/ota\/firmware\/ABCDEFGHIJ\/2\.0\.0\?/);
+      platform.objects.baseUrl = "https://[::1]:443";
+      assert.match(platform.objects.uploadUrl(PID, "2.0.0"), /^https:\/\/\[::1\]\/ota\/firmware\//);
+    } finally {
+      platform.objects.baseUrl = base;
+    }
+    assert.match(platform.objects.downloadUrl(PID, "2.0.0"), /^http:\/\/127\.0\.0\.1:\d+\/ota\//);
+  });
+
   it("UpdateFirmware refuses a device that never reported, runs another version, already runs the target, or is being updated", async () => {
     await uploadFirmware(api, "2.0.0", randomBytes(2000));
     const update = (deviceName: string, ori = "1.0.0", version = "2.0.0") =>

@@ -15,6 +15,8 @@ import { Md5 } from "../firmware/md5";
 import { parseUpdateCommand } from "../firmware/ota-task";
 import { getDevInfo } from "../firmware/record-store";
 import { NodeApplicationSlots } from "../hal/node/app-slots";
+import { openFlashFile } from "../hal/node/flash";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createMemoryLogger } from "../hal/node/logger";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
@@ -191,6 +193,27 @@ describe("device OTA task against the mock platform", function () {
     assert.equal(slots.staged(), undefined, "nothing begun");
     assert.equal(slots.view().writes, 0);
     assert.equal(device.task.state, "online");
+  });
+
+  it("slots kept in the flash file survive a reopen beside the NVS record, and a file from before OTA opens at the factory image", () => {
+    const file = join(dir, "slots.flash");
+    const flash = openFlashFile(file, { durable: false });
+    flash.set("exs", "k1", "before");
+    const old = readFileSync(file, "utf8");
+    assert.equal(JSON.parse(old).app, undefined);
+    const slots = NodeApplicationSlots.open(flash, { factoryVersion: "1.0.0" });
+    slots.begin({ version: "2.0.0", size: 8, md5: "0".repeat(32) });
+    slots.write(Uint8Array.of(1, 2, 3));
+    flash.set("exs", "k2", "after"); // an NVS commit keeps the app region
+    const reopened = openFlashFile(file, { durable: false });
+    assert.deepEqual([reopened.get("exs", "k1"), reopened.get("exs", "k2")], ["before", "after"]);
+    const again = NodeApplicationSlots.open(reopened, { factoryVersion: "ignored" });
+    assert.deepEqual(again.staged(), { image: { version: "2.0.0", size: 8, md5: "0".repeat(32) }, written: 3 });
+    assert.deepEqual(Array.from(again.read(0, 3)), [1, 2, 3]);
+    assert.equal(again.runningVersion(), "1.0.0");
+    writeFileSync(file, old); // the file as a device without OTA left it
+    const legacy = NodeApplicationSlots.open(openFlashFile(file, { durable: false }), { factoryVersion: "0.9.0" });
+    assert.deepEqual([legacy.runningVersion(), legacy.staged()], ["0.9.0", undefined]);
   });
 
   it("parses update_firmware as the C SDK does, refusing what it cannot use", () => {

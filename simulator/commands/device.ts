@@ -47,6 +47,7 @@ interface DeviceCommandOptions {
   dropNetworkAfter?: number;
   dropNetworkFor?: number;
   verbose?: boolean;
+  firmwareVersion?: string;
 }
 
 export function register(program: Command): void {
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option("--drop-network-after <ms>", "drop the network this many ms after boot (fault injection)", integer)
     .option("--drop-network-for <ms>", `how long the drop of --drop-network-after lasts (default: ${DEFAULT_DROP_MS})`, integer)
     .option("--verbose", "print the device's structured log lines to stderr (secrets masked)")
+    .option("--firmware-version <v>", "firmware update on: two application slots in the flash file, the factory image being version V; an update restarts the device in place")
     .addHelpText(
       "after",
       `
@@ -100,8 +102,21 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
   }
   const timeline = new Timeline();
   const signal = firstSignal();
-  const device = startSimDevice({
+  // A restart into a new image (OTA) boots the device again in place, as a board resets.
+  const restart = () => {
+    const old = device;
+    void old.close().then(() => {
+      if (rebootsStopped) return;
+      device = start();
+      timeline.line("restart", `booting ${device.slots?.runningVersion() ?? ""}${device.slots?.onTrial() ? " on trial" : ""}`);
+      device.task.online.then(() => timeline.line("online", `running ${device.slots?.runningVersion() ?? ""}`), () => undefined);
+    });
+  };
+  let rebootsStopped = false;
+  const start = () => startSimDevice({
     flashFile: options.flash,
+    firmwareVersion: options.firmwareVersion,
+    onRestart: restart,
     registerUrl: endpoints.registerUrl,
     mqttUrl: endpoints.mqttUrl,
     factoryInfo,
@@ -121,6 +136,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       },
     },
   });
+  let device = start();
   // The flash wins over --device-info, as on a board: say so when they name different devices.
   const stored = factoryInfo ? loadDevInfo(device.hal) : undefined;
   if (factoryInfo && stored?.status === "ok" && (stored.info.productId !== factoryInfo.productId || stored.info.deviceName !== factoryInfo.deviceName)) {
@@ -161,6 +177,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     return EXIT.ok;
   }
   await signal;
+  rebootsStopped = true;
   await device.close();
   return EXIT.ok;
 }

@@ -33,8 +33,19 @@ export interface ObjectStoreOptions {
 export class ObjectStore {
   /** Signs this run's URLs; a restart invalidates them (update_firmware is re-sent with a fresh one). */
   private readonly key = randomBytes(32);
-  /** The base the URLs point at (the HTTPS URL where the platform has TLS); set once listening. */
-  baseUrl = "";
+  private base = "";
+  /**
+   * The base the URLs point at (the HTTPS URL where the platform has TLS); set once listening.
+   * A default port is left out: Tencent's C SDK connects to 80 or 443 whatever the URL says and
+   * takes everything between `//` and the path as the host name (utils_httpc.c), so
+   * `http://127.0.0.1:80/...` would send it looking up the name "127.0.0.1:80".
+   */
+  get baseUrl(): string {
+    return this.base;
+  }
+  set baseUrl(url: string) {
+    this.base = new URL(url).origin;
+  }
   /** Object bytes sent to downloaders since start (the fleet reports it). */
   bytesServed = 0;
 
@@ -48,7 +59,7 @@ export class ObjectStore {
     const path = `${OBJECT_PATH_PREFIX}${encodeURIComponent(productId)}/${encodeURIComponent(version)}`;
     const expires = Math.floor(this.options.now() / 1000) + seconds;
     const query = new URLSearchParams({ expires: String(expires), limit: String(limit), signature: this.sign(method, path, expires, limit) });
-    return `${this.baseUrl}${path}?${query}`;
+    return `${this.base}${path}?${query}`;
   }
 
   /** A URL to PUT at most `limit` bytes as this version's object. */
