@@ -6,7 +6,12 @@
  * JSON Tencent's C SDK sends (ota_lib.c, qcloud_otalib_gen_report_msg).
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
@@ -148,6 +153,40 @@ describe("cloud api: firmware update (OTA)", function () {
     await device.next("report_version_rsp");
     assert.equal((await api.DescribeDevice({ ProductId: PID, DeviceName: "dev001" })).Device!.Version, "2.0.0");
     assert.equal(platform.objects.bytesServed, FIRMWARE_BYTES);
+  });
+
+  it("where the platform has TLS, GetCOSURL and update_firmware give HTTPS URLs, served with Range", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "exs-ota-tls-"));
+    try {
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+      const ca = readFileSync(join(dir, "cert.pem"));
+      const tls = await startPlatform({ memory: true, config: testConfig(), tls: { key: readFileSync(join(dir, "key.pem")), cert: ca } });
+      try {
+        const tlsApi = apiClient(apiTarget(tls));
+        const { Url } = await tlsApi.GetCOSURL({ ProductID: PID, FirmwareVersion: "5.0.0" });
+        assert.ok(Url!.startsWith(`${tls.httpsUrl}/ota/firmware/`), Url);
+        const exchange = (method: string, url: string, headers: Record<string, string>, body?: Buffer) => new Promise<{ status: number; body: Buffer; range?: string }>((resolve, reject) => {
+          const req = httpsRequest(url, { method, headers, ca }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), range: res.headers["content-range"] }));
+          });
+          req.on("error", reject);
+          req.end(body);
+        });
+        const image = randomBytes(5000);
+        assert.equal((await exchange("PUT", Url!, { "Content-Length": String(image.length) }, image)).status, 200);
+        const download = tls.objects.downloadUrl(PID, "5.0.0");
+        assert.ok(download.startsWith("https://"));
+        const part = await exchange("GET", download, { Range: "bytes=1000-1999" });
+        assert.deepEqual([part.status, part.range, part.body.equals(image.subarray(1000, 2000))], [206, "bytes 1000-1999/5000", true]);
+      } finally {
+        await tls.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("UploadFirmware takes only an uploaded object that matches Md5sum and FileSize, once", async () => {
