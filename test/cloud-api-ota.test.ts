@@ -200,6 +200,10 @@ describe("cloud api: firmware update (OTA)", function () {
     assert.equal((await apiFailure(api.UploadFirmware({ ProductID: PID, FirmwareVersion: "2.0.0", Md5sum: "not-hex", FileSize: 1000 }))).code, "InvalidParameterValue");
     await api.UploadFirmware({ ProductID: PID, FirmwareVersion: "2.0.0", Md5sum: md5.toUpperCase(), FileSize: 1000 });
     assert.equal((await apiFailure(api.UploadFirmware({ ProductID: PID, FirmwareVersion: "2.0.0", Md5sum: md5, FileSize: 1000 }))).code, "InvalidParameterValue.FirmwareAlreadyExist");
+    // A published version's bytes never change: no new upload URL, and the old one is refused.
+    assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "2.0.0" }))).code, "InvalidParameterValue.FirmwareAlreadyExist");
+    assert.equal((await fetch(Url!, { method: "PUT", body: randomBytes(1000) })).status, 409);
+    assert.equal(platform.registry.firmware.objectInfo(PID, "2.0.0")?.md5, md5);
     assert.equal((await apiFailure(api.DescribeFirmware({ ProductID: PID, FirmwareVersion: "9.9.9" }))).code, "ResourceNotFound.FirmwareNotExist");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "bad version/" }))).code, "InvalidParameterValue");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: "NOPRODUCT1", FirmwareVersion: "1.0" }))).code, "ResourceNotFound.ProductNotExist");

@@ -89,6 +89,9 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
       const product = requireProduct(context.registry, params.ProductID as string);
       const version = checkVersion("FirmwareVersion", params.FirmwareVersion as string);
       const size = checkRange("FileSize", params.FileSize, 1, MAX_FIRMWARE_BYTES);
+      if (context.registry.firmware.getFirmware(product.productId, version)) {
+        throw new CloudApiError("InvalidParameterValue.FirmwareAlreadyExist", `The firmware version ${version} already exists.`);
+      }
       return { Url: store.uploadUrl(product.productId, version, size) };
     },
   };

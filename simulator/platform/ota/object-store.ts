@@ -100,6 +100,8 @@ export class ObjectStore {
 
   private async put(req: IncomingMessage, res: ServerResponse, key: ObjectKey, limit: number,
     fail: (status: number, code: string, message: string) => void, date: Date): Promise<void> {
+    // A published version's bytes are what devices check against its md5sum: never replaced.
+    if (this.options.registry.firmware.getFirmware(key.productId, key.version)) return fail(409, "published", "this version is published; upload a new version instead");
     if (req.headers["content-length"] === undefined) return fail(411, "length-required", "send Content-Length");
     let body: Buffer;
     try {
