@@ -7,7 +7,7 @@
  * Each row is a median over repeated runs with its spread (min..max); throughput and memory
  * rows carry the ceiling measured in the same run and the ratio to it (goal: at least 0.5).
  *
- * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, xs, moddable)
+ * Options: --only a,b    run only these sections (startup, flash, platform, http-ceiling, connect-ceiling, fleet, ota, xs, moddable)
  *          --large       run the large sections instead (fleet-100k, registry-1m; tens of minutes)
  *          --out FILE    write the results there instead of bench/results.json
  *          --markdown    print the table as Markdown (for BENCHMARKS.md)
@@ -49,6 +49,7 @@ const SECTIONS: Section[] = [
   { name: "http-ceiling", file: "http-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "connect-ceiling", file: "connect-ceiling.ts", timeoutMs: 90_000, toRows: ownRows },
   { name: "fleet", file: "fleet.ts", timeoutMs: 300_000, toRows: ownRows },
+  { name: "ota", file: "ota.ts", timeoutMs: 300_000, toRows: ownRows },
   { name: "xs", file: "xs.ts", timeoutMs: 90_000, toRows: xsRows },
   { name: "moddable", file: "moddable.ts", timeoutMs: 900_000, toRows: moddableRows },
   { name: "fleet-100k", file: "fleet-large.ts", timeoutMs: 30 * 60_000, toRows: ownRows, large: true },

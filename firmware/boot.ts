@@ -24,6 +24,7 @@ import { SUBACK_FAILURE } from "./mqtt/packet";
 import type { MqttSession } from "./mqtt/session";
 import { loadDevInfo, setDevInfo, storeDevInfo } from "./record-store";
 import { TemplateSession, type ActionHandler, type ClockCheck, type DeviceStatus } from "./template-session";
+import { OtaTask, type OtaTaskOptions } from "./ota-task";
 import { thingTopics } from "./topics";
 import { FIRMWARE_VERSION } from "./version";
 import type { EventType } from "./data-template";
@@ -72,6 +73,8 @@ export interface BootOptions {
   connectTimeoutMs?: number;
   /** Retry policy; its maxAttempts applies until the device is first online, never after. */
   backoff?: BackoffPolicy;
+  /** Firmware update tuning (issue 22); OTA runs when the HAL has application slots. */
+  ota?: Pick<OtaTaskOptions, "chunkBytes" | "requestTimeoutMs" | "attemptsPerChunk" | "retryDelayMs" | "progressStepPercent" | "restart">;
 }
 
 export interface BootEvent {
@@ -146,6 +149,7 @@ class BootRunner implements BootTask {
   private rejectSynced!: (error: Error) => void;
   private firstSync: "pending" | "running" | "done" = "pending";
   private template: TemplateSession | undefined;
+  private ota: OtaTask | undefined;
   /** Control applied live since this login: get_status may still list it until our control_reply lands. */
   private liveControl: Record<string, string> = {};
 
@@ -235,6 +239,7 @@ class BootRunner implements BootTask {
     if (needsRegistration(info)) info = await this.registerWithRetries(info);
     this.info = info;
     this.template = this.createTemplateSession(info);
+    this.ota = this.createOtaTask(info);
     await this.stayConnected(info);
   }
 
@@ -375,6 +380,7 @@ class BootRunner implements BootTask {
         onClose: (error) => {
           // Every report and request still waiting on this session fails now, the same way.
           this.template?.detach(new ExplorerError("network", "connection lost"));
+          this.ota?.detach();
           markLost(error ?? new HalNetworkError("reset", "connection closed"));
         },
       },
@@ -402,11 +408,14 @@ class BootRunner implements BootTask {
     this.wasOnline = true;
     this.resolveOnline();
     this.afterLogin();
+    // OTA is optional: a refused subscription only turns it off for this session.
+    void this.ota?.attach(session).catch((error: unknown) => this.hal.log.log("warn", "ota.attach.failed", { reason: toExplorerError(error).message }));
     this.log.log("info", "report.acknowledged", { clientId: credentials.clientId });
     return { lost };
   }
 
   private onDownMessage(topic: string, payload: Uint8Array, upTopic: string): void {
+    if (this.ota?.handle(topic, payload)) return;
     const message = topic === this.template?.topics.sysResult ? undefined : parseDownMessage(payload);
     if (this.template?.handle(topic, message, payload) || !message) return;
     if (message.kind === "control") {
@@ -436,6 +445,15 @@ class BootRunner implements BootTask {
       replyTimeoutMs: this.options.replyTimeoutMs ?? 10_000,
       nextToken: () => this.nextClientToken(),
       onAction: this.options.onAction,
+    });
+  }
+
+  private createOtaTask(info: DeviceInfo): OtaTask | undefined {
+    const slots = this.hal.slots;
+    if (!slots) return undefined;
+    return new OtaTask({
+      productId: info.productId, deviceName: info.deviceName, slots, http: this.hal.http, clock: this.hal.clock, log: this.hal.log,
+      ...this.options.ota,
     });
   }
 
@@ -502,7 +520,7 @@ class BootRunner implements BootTask {
     const steps = Promise.all([
       step("report_info", async (awaiting) => {
         awaiting("report_info_reply");
-        await template.reportInfo({ fw_ver: this.options.firmwareVersion ?? FIRMWARE_VERSION, ...this.options.deviceInfo });
+        await template.reportInfo({ fw_ver: this.options.firmwareVersion ?? this.hal.slots?.runningVersion() ?? FIRMWARE_VERSION, ...this.options.deviceInfo });
         sync.infoReported = true;
       }),
       step("get_status", async (awaiting) => {

@@ -172,6 +172,48 @@ export interface Logger {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Application slots (OTA, issue 22): the running image and one inactive slot, as ESP-IDF's
+// app partitions and `esp_ota_*` have them. Synchronous, as Moddable's `esp32/ota` is. A new
+// image boots on trial: the running firmware confirms it once it is online; a board that
+// restarts before that boots the previous image again (ESP-IDF's app rollback).
+// ---------------------------------------------------------------------------------------------
+
+/** What update_firmware says of an image. */
+export interface ImageDescriptor {
+  version: string;
+  size: number;
+  /** 32 lower-case hexadecimal digits. */
+  md5: string;
+}
+
+export interface ApplicationSlots {
+  /** The version of the image running now (what report_version sends). */
+  runningVersion(): string;
+  /** The most bytes an image may have. */
+  capacity(): number;
+  /** The image being written into the inactive slot and how many of its bytes are stored (kept across a power cut). */
+  staged(): { image: ImageDescriptor; written: number } | undefined;
+  /** Starts `image` in the inactive slot from byte 0, dropping whatever it held. */
+  begin(image: ImageDescriptor): void;
+  /** Appends bytes to the staged image; they are stored when it returns. Throws FlashError. */
+  write(bytes: Bytes): void;
+  /** Bytes of the staged image already written (to rebuild its digest after a power cut). */
+  read(offset: number, length: number): Bytes;
+  /** The staged image is whole and checked: the next boot runs it, on trial. */
+  finish(): void;
+  /** Drops the staged image. */
+  abort(): void;
+  /** True while the running image is on trial (its first boot after finish). */
+  onTrial(): boolean;
+  /** Marks the running image good: no rollback from now on. */
+  confirm(): void;
+  /** Once after a boot that fell back to the previous image: the version given up and why. */
+  takeRollback(): { version: string; reason: string } | undefined;
+  /** Restarts the board; an image finished before boots (the port may return, then restart). */
+  restart(): void;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The whole HAL handed to the core.
 // ---------------------------------------------------------------------------------------------
 
@@ -187,6 +229,8 @@ export interface Hal {
    * life of the device and never stored beside the record it protects.
    */
   storageKey(): Bytes;
+  /** The application slots, where the port can update its firmware; without it OTA is off. */
+  slots?: ApplicationSlots;
 }
 
 // ---------------------------------------------------------------------------------------------

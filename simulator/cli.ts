@@ -14,6 +14,8 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command("explorer-xs")
     .description("Simulator and mock platform for Tencent Cloud IoT Explorer devices (one-type-one-secret dynamic registration)")
     .version(FIRMWARE_VERSION, "-V, --version", "print the version")
+    // The program's own options only before a command: `ota upload --version 2.0.0` is the firmware's.
+    .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) })
     // Commander's errors come back to main() as CommanderError, for one exit code for bad input.
     .exitOverride();

@@ -3,10 +3,11 @@
  * injected faults, and the very same boot task the firmware runs. Used by `device`, `demo` and
  * the fleet runner.
  */
-import type { Hal, HttpClient, Logger, SocketTransport } from "../firmware/contracts";
+import type { ApplicationSlots, Hal, HttpClient, Logger, SocketTransport } from "../firmware/contracts";
 import { createNodeHal } from "../hal/node/index";
 import { createMemoryFlash, openFlashFile, type NodeFlash } from "../hal/node/flash";
 import { createNodeClock, type NodeClock } from "../hal/node/clock";
+import { NodeApplicationSlots } from "../hal/node/app-slots";
 import { bootDevice, type BootOptions, type BootTask } from "../firmware/boot";
 import type { DeviceInfo } from "../firmware/device-info";
 import { instrumentHal, type HalCounters, type HalTraceEvent } from "./instrumented-hal";
@@ -46,6 +47,15 @@ export interface SimDeviceOptions {
   http?: HttpClient;
   socket?: SocketTransport;
   boot?: Partial<BootOptions>;
+  /** The board's application slots (hal/node/app-slots.ts), kept across reboots by the caller; without them no OTA. */
+  slots?: ApplicationSlots;
+  /**
+   * OTA with the slots kept in the flash file's app region: the factory image's version (used
+   * when the file has no slots yet). The board powers on (the bootloader picks the slot) first.
+   */
+  firmwareVersion?: string;
+  /** What a restart the firmware asks for does (OTA); the caller reboots the device. */
+  onRestart?: () => void;
 }
 
 export interface SimDevice {
@@ -55,6 +65,8 @@ export interface SimDevice {
   counters: HalCounters;
   flash: NodeFlash;
   clock: NodeClock;
+  /** The slots made from the flash file (firmwareVersion), if any. */
+  slots?: NodeApplicationSlots;
   /** Stops the task and releases the flash file and timers. */
   close(): Promise<void>;
 }
@@ -65,11 +77,16 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
   };
   const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
+  let fileSlots: NodeApplicationSlots | undefined;
+  if (options.firmwareVersion !== undefined) {
+    fileSlots = NodeApplicationSlots.open(flash, { factoryVersion: options.firmwareVersion, onRestart: options.onRestart });
+    fileSlots.boot();
+  }
   const clock = createNodeClock({ skewMs: (options.clockSkewSeconds ?? 0) * 1000, sntpReachable: options.sntp ?? true });
   const anchors = trustAnchorsFor(options.registerUrl, options.mqttUrl, { registerCa: options.registerCa ?? options.ca, mqttCa: options.mqttCa ?? options.ca });
   const base = createNodeHal({
     flashFile: options.flashFile, flash, clock, storageKey: options.storageKey, logger: options.logger, http: options.http, socket: options.socket,
-    registerCa: anchors.registerCa, mqttCa: anchors.mqttCa,
+    registerCa: anchors.registerCa, mqttCa: anchors.mqttCa, slots: options.slots ?? fileSlots,
   });
   let transports = { http: base.http, socket: base.socket };
   let cancelFaults = () => undefined as void;
@@ -93,6 +110,7 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     counters,
     flash,
     clock,
+    ...(fileSlots ? { slots: fileSlots } : {}),
     async close() {
       cancelFaults();
       await task.stop();

@@ -39,9 +39,13 @@ export class Timeline {
 
   onHalEvent(event: HalTraceEvent): void {
     switch (event.kind) {
-      case "http.request":
-        this.line("request signed", `${event.method} ${event.url} (${event.bytes} B body, X-TC-Signature)`);
+      case "http.request": {
+        // A firmware URL's query is its signature (a credential until it expires): never printed.
+        const url = event.url.split("?")[0];
+        if (/\/(device\/register|register\/dev)$/.test(url)) this.line("request signed", `${event.method} ${url} (${event.bytes} B body, X-TC-Signature)`);
+        else this.line("request", `${event.method} ${url}`);
         break;
+      }
       case "http.response":
         this.line("response", `HTTP ${event.status}, ${event.bytes} B in ${event.ms.toFixed(1)} ms`);
         break;

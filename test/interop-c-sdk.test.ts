@@ -468,7 +468,7 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       assert.equal(await peer.subscribe(5, data), 0);
       assert.equal(await peer.subscribe(6, `${PSK_PID}/${dn}/control`), 0);
       for (const [id, refused] of [[7, `${PSK_PID}/${dn}/event`], [8, `${PSK_PID}/dev002/data`], [9, `${PSK_PID}/+/data`], [10, "#"],
-        [11, `$ota/update/${PSK_PID}/${dn}`], [12, `${PSK_PID}/${dn}/other`], [13, `$sys/operation/result/${PSK_PID}/dev002`]] as const) {
+        [11, `$ota/update/${PSK_PID}/dev002`], [12, `${PSK_PID}/${dn}/other`], [13, `$sys/operation/result/${PSK_PID}/dev002`]] as const) {
         assert.equal(await peer.subscribe(id, refused), 0x80, refused);
       }
       const echoed = peer.message(data);

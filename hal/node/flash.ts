@@ -61,6 +61,13 @@ export interface NodeFlash extends KeyValueFlash {
   corruptByte(namespace: string, key: string, offset: number, xorMask?: number): void;
   /** The next boot: a fresh flash over what was committed, with new options (no power cut by default). */
   reboot(options?: FlashFileOptions): NodeFlash;
+  /**
+   * The application-slot region (app-slots.ts keeps its state there, as JSON), stored in the same
+   * file beside the NVS partition, as a board's flash holds its app partitions; undefined until
+   * first saved. Saving replaces the file atomically and is not an NVS write.
+   */
+  appRegion(): string | undefined;
+  saveAppRegion(state: string): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -77,6 +84,8 @@ interface FlashImage {
   namespaces: Map<string, Map<string, StoredValue>>;
   wear: Map<string, number>;
   totalWrites: number;
+  /** The application slots' state (issue 22); files from before it have none. */
+  app?: string;
 }
 
 const FILE_FORMAT = "explorer-xs-nvs";
@@ -141,7 +150,7 @@ function withWrite(image: FlashImage, namespace: string, key: string, value: Sto
   const wear = new Map(image.wear);
   const wearKey = `${namespace}/${key}`;
   wear.set(wearKey, (wear.get(wearKey) ?? 0) + 1);
-  return { namespaces, wear, totalWrites: image.totalWrites + 1 };
+  return { ...image, namespaces, wear, totalWrites: image.totalWrites + 1 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +179,7 @@ function serializeImage(image: FlashImage): string {
     totalWrites: image.totalWrites,
     wear: Object.fromEntries(image.wear),
     namespaces,
+    ...(image.app !== undefined ? { app: image.app } : {}),
   }, null, 1) + "\n";
 }
 
@@ -206,6 +216,10 @@ function parseImage(text: string): FlashImage {
   if (!isPlainObject(doc.wear) || !isPlainObject(doc.namespaces)) throw new UnreadableImage("wear or namespaces missing");
   const image = emptyImage();
   image.totalWrites = doc.totalWrites;
+  if (doc.app !== undefined) {
+    if (typeof doc.app !== "string") throw new UnreadableImage("app is not a string");
+    image.app = doc.app;
+  }
   for (const [key, count] of Object.entries(doc.wear)) {
     if (typeof count !== "number" || !Number.isInteger(count) || count < 0) throw new UnreadableImage(`wear of ${key} is invalid`);
     image.wear.set(key, count);
@@ -384,6 +398,18 @@ class EmulatedFlash implements NodeFlash {
     const namespaces = new Map(this.image.namespaces);
     namespaces.set(namespace, new Map(namespaces.get(namespace)).set(key, corrupted));
     const next = { ...this.image, namespaces };
+    this.backing.save(next);
+    this.image = next;
+  }
+
+  appRegion(): string | undefined {
+    this.checkPower();
+    return this.image.app;
+  }
+
+  saveAppRegion(state: string): void {
+    this.checkPower();
+    const next = { ...this.image, app: state };
     this.backing.save(next);
     this.image = next;
   }

@@ -4,7 +4,7 @@
  * built from the options.
  */
 import { randomBytes } from "node:crypto";
-import type { Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, SocketTransport } from "../../firmware/contracts";
+import type { ApplicationSlots, Clock, Hal, HttpClient, KeyValueFlash, Logger, LogLevel, SocketTransport } from "../../firmware/contracts";
 import { createNodeClock, type NodeClockOptions } from "./clock";
 import { nodeCrypto } from "./crypto";
 import { loadOrCreateStorageKey, STORAGE_KEY_BYTES } from "./efuse";
@@ -37,6 +37,8 @@ export interface NodeHalOptions {
   mqttCa?: string | Buffer;
   /** Verify servers' certificates (default true) when http or socket is not injected. */
   rejectUnauthorized?: boolean;
+  /** Application slots (app-slots.ts) for firmware update; without them the device has no OTA. */
+  slots?: ApplicationSlots;
 }
 
 export function createNodeHal(options: NodeHalOptions = {}): Hal {
@@ -54,5 +56,6 @@ export function createNodeHal(options: NodeHalOptions = {}): Hal {
     log: options.logger ?? createNodeLogger({ deviceName: options.deviceName, level: options.logLevel }),
     // A fresh copy per call, so the core cannot alter the device's key by accident.
     storageKey: () => Uint8Array.from(storageKey),
+    ...(options.slots ? { slots: options.slots } : {}),
   };
 }

@@ -39,7 +39,7 @@ function readCaFile(path: string, flag: string): string {
   return pem;
 }
 
-function positiveInteger(value: string): number {
+export function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
   return parsed;
@@ -67,6 +67,7 @@ interface DeviceCommandOptions {
   dropNetworkFor?: number;
   verbose?: boolean;
   template?: string;
+  firmwareVersion?: string;
 }
 
 export function register(program: Command): void {
@@ -88,6 +89,7 @@ export function register(program: Command): void {
     .option("--drop-network-for <ms>", `how long the drop of --drop-network-after lasts (default: ${DEFAULT_DROP_MS})`, integer)
     .option("--template <file>", "the product's data template: report plausible values for every property (seeded by the device name) and answer actions with output that fits")
     .option("--verbose", "print the device's structured log lines to stderr (secrets masked)")
+    .option("--firmware-version <v>", "firmware update on: two application slots in the flash file, the factory image being version V; an update restarts the device in place")
     .addHelpText(
       "after",
       `
@@ -128,8 +130,21 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
   const seed = factoryInfo?.deviceName ?? basename(options.flash);
   const values = template && await import("../template-values");
   const signal = firstSignal();
-  const device = startSimDevice({
+  // A restart into a new image (OTA) boots the device again in place, as a board resets.
+  const restart = () => {
+    const old = device;
+    void old.close().then(() => {
+      if (rebootsStopped) return;
+      device = start();
+      timeline.line("restart", `booting ${device.slots?.runningVersion() ?? ""}${device.slots?.onTrial() ? " on trial" : ""}`);
+      device.task.online.then(() => timeline.line("online", `running ${device.slots?.runningVersion() ?? ""}`), () => undefined);
+    });
+  };
+  let rebootsStopped = false;
+  const start = () => startSimDevice({
     flashFile: options.flash,
+    firmwareVersion: options.firmwareVersion,
+    onRestart: restart,
     registerUrl: endpoints.registerUrl,
     mqttUrl: endpoints.mqttUrl,
     factoryInfo,
@@ -153,6 +168,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
       },
     },
   });
+  let device = start();
   // The flash wins over --device-info, as on a board: say so when they name different devices.
   const stored = factoryInfo ? loadDevInfo(device.hal) : undefined;
   if (factoryInfo && stored?.status === "ok" && (stored.info.productId !== factoryInfo.productId || stored.info.deviceName !== factoryInfo.deviceName)) {
@@ -197,6 +213,7 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     return EXIT.syncIncomplete;
   }
   await signal;
+  rebootsStopped = true;
   await device.close();
   return EXIT.ok;
 }

@@ -38,11 +38,13 @@ export function register(program: Command): void {
       const { inspectFlash } = await flashModules();
       const report = inspectFlash(hal);
       const stats = nvs.stats();
+      const app = await appSlots(nvs);
       if (options.json) {
-        process.stdout.write(JSON.stringify({ ...report, writes: { total: stats.totalWrites, wear: stats.wear } }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify({ ...report, writes: { total: stats.totalWrites, wear: stats.wear }, ...(app ? { appSlots: app } : {}) }, null, 2) + "\n");
         return;
       }
       process.stdout.write(formatReport(file, report, stats.totalWrites, stats.wear) + "\n");
+      if (app) process.stdout.write(formatAppSlots(app) + "\n");
     });
 
   flash
@@ -63,6 +65,26 @@ export function register(program: Command): void {
         process.stderr.write(`wrote ${options.out} (contains secrets, mode 0600)\n`);
       } else process.stdout.write(text);
     });
+}
+
+/** The application slots of a flash file that has them (a device run with --firmware-version). */
+async function appSlots(nvs: import("../../hal/node/flash").NodeFlash) {
+  if (nvs.appRegion() === undefined) return undefined;
+  const { NodeApplicationSlots } = await import("../../hal/node/app-slots");
+  try {
+    return NodeApplicationSlots.open(nvs, { factoryVersion: "" }).view();
+  } catch (error) {
+    throw new UsageError(`the application slots of this flash are unreadable: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function formatAppSlots(view: import("../../hal/node/app-slots").SlotsView): string {
+  const lines = [`application slots: app${view.active} boots, ${view.writes} slot writes`];
+  view.slots.forEach((slot, index) => {
+    const size = slot.state === "empty" ? "" : `, ${slot.written}/${slot.size || slot.written} B`;
+    lines.push(`  app${index}: ${slot.state}${slot.version ? ` ${slot.version}` : ""}${size}`);
+  });
+  return lines.join("\n");
 }
 
 function formatReport(file: string, report: FlashReport, totalWrites: number, wear: Record<string, number>): string {

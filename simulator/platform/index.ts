@@ -12,6 +12,7 @@ import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "
 import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
 import { createCloudApiHandler } from "./cloud-api/server";
 import { createDataActions } from "./cloud-api/data-actions";
+import { createOtaActions } from "./cloud-api/ota-actions";
 import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
 import { PlatformEvents } from "./events";
 import { lockDataFolder } from "./data-lock";
@@ -19,6 +20,8 @@ import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimit
 import { createRegisterHandler, type PlatformLog } from "./register-api";
 import { Registry } from "./registry";
 import { ThingService } from "./thing";
+import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
+import { OtaService } from "./ota/ota-service";
 
 export type { PlatformConfig } from "./config";
 export type { PlatformLog } from "./register-api";
@@ -84,6 +87,10 @@ export interface RunningPlatform {
   broker: PlatformBroker;
   /** The data plane: data template, control, action calls, custom-topic messages, reported values. */
   thing: ThingService;
+  /** Firmware updates: the `$ota` topics and the tasks the Cloud API starts (docs/PROTOCOL.md §14). */
+  ota: OtaService;
+  /** The firmware object store behind GetCOSURL and update_firmware's URLs. */
+  objects: ObjectStore;
   certAuthority(): Promise<CertAuthority>;
   close(): Promise<void>;
 }
@@ -153,6 +160,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     cleanups.push(() => broker.close());
     const thing = new ThingService({ registry, link: broker, now, log });
     cleanups.push(() => thing.close());
+    const objects = new ObjectStore({ registry, now });
+    const ota = new OtaService({ registry, link: broker, store: objects, now, log });
+    cleanups.push(() => ota.close());
     events = new PlatformEvents({
       now,
       onlineCount: () => broker.aedes.connectedClients,
@@ -162,7 +172,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     cleanups.push(() => events?.stop());
     // What a device publishes goes to the data plane, then to the console's events.
     broker.onDeviceMessage = (identity, topic, payload, clientId) => {
-      thing.handle(identity, topic, payload, clientId);
+      if (!ota.handle(identity, topic, payload, clientId)) thing.handle(identity, topic, payload, clientId);
       events?.onDevicePublish(clientId, topic, payload);
     };
     const credentials = new CredentialStore(apiCredentials, now);
@@ -173,7 +183,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
     });
-    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: createDataActions(thing, { actionTimeoutMs: options.actionTimeoutMs }) });
+    const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: { ...createDataActions(thing, { actionTimeoutMs: options.actionTimeoutMs }), ...createOtaActions(ota, objects) } });
     const consoleWeb = createConsoleHandler({ credentials, events, now });
 
     const handler = async (req: IncomingMessage, res: ServerResponse) => {
@@ -194,6 +204,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
         }
         return cloudApi(req, res);
       }
+      if (path.startsWith(OBJECT_PATH_PREFIX)) return objects.handle(req, res);
       if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) return consoleWeb(req, res, path);
       sendJson(res, 404, { error: { code: "not-found", message: `no route for ${path.slice(0, 100)}` } }, { date: new Date(now()), close: !req.complete });
     };
@@ -212,7 +223,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       apiCredentials,
       consoleLoginUrl: () => `http://${h}:${httpPort}${CONSOLE_PATH}#login=${credentials.newLoginToken()}`,
       events,
-      registry, broker, thing, certAuthority,
+      registry, broker, thing, ota, objects, certAuthority,
       close: closeAll,
     };
     if (options.tls) {
@@ -220,6 +231,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       servers.push(https);
       running.httpsUrl = `https://${h}:${await listen(https, options.httpsPort ?? 0, host)}`;
     }
+    // Firmware URLs use HTTPS where the platform has TLS.
+    objects.baseUrl = running.httpsUrl ?? running.httpUrl;
     if (options.tls || options.mqttTlsPort !== undefined) {
       running.mqttTlsUrl = `mqtts://${h}:${await broker.listen("tls", host, options.mqttTlsPort ?? 0, options.tls)}`;
     }

@@ -135,7 +135,7 @@ export interface DeviceIdentity {
 
 /**
  * Every topic a device may use, by name, with what it may do there (docs/PROTOCOL.md §7):
- * the data template, the system time service, and Tencent's default custom topics. Anything
+ * the data template, the system time service, Tencent's default custom topics and firmware update (§14). Anything
  * else is refused, and a wildcard never matches: "+" or "#" is never a device's own name.
  */
 export function deviceTopics(identity: DeviceIdentity): ReadonlyMap<string, { publish: boolean; subscribe: boolean }> {
@@ -154,6 +154,8 @@ export function deviceTopics(identity: DeviceIdentity): ReadonlyMap<string, { pu
     [`${pid}/${dn}/data`, { publish: true, subscribe: true }],
     [`${pid}/${dn}/event`, pub],
     [`${pid}/${dn}/control`, sub],
+    [`$ota/report/${pid}/${dn}`, pub],
+    [`$ota/update/${pid}/${dn}`, sub],
   ]);
 }
 

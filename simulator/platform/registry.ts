@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { FirmwareRegistry } from "./ota/firmware-registry";
 
 export type AuthType = "psk" | "cert";
 export type DeviceState = "created" | "registered" | "activated";
@@ -407,6 +408,8 @@ export class Registry {
   private readonly productCache = new Map<string, Product>();
   /** Statements of the data plane block (issue 14). */
   private readonly dataPlane;
+  /** OTA: objects, firmware versions, tasks, device updates, reported versions (issue 22). */
+  readonly firmware: FirmwareRegistry;
   /** Statements and cache of the data templates (issue 24): the data plane looks one up per message. */
   private readonly templates;
   private readonly templateCache = new Map<string, StoredTemplate | null>();
@@ -471,6 +474,7 @@ export class Registry {
       getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
       listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
     };
+    this.firmware = new FirmwareRegistry(db);
     db.exec(TEMPLATE_SCHEMA);
     this.templates = {
       get: db.prepare(`SELECT template, created_at, updated_at FROM product_templates WHERE product_id = ?`),

@@ -29,9 +29,9 @@ function deviceType(product: Product): string {
   return product.studio.productType === 5 ? "gateway" : "device";
 }
 
-/** The firmware version a device reported (report_info's fw_ver); "" when it reported none. */
+/** The firmware version a device reported: OTA report_version first, else report_info's fw_ver; "" when it reported none. */
 export function deviceVersion(registry: Registry, device: Device): string {
-  const version = registry.deviceInfo(device.productId, device.deviceName)?.info.fw_ver;
+  const version = registry.firmware.reportedVersion(device.productId, device.deviceName) ?? registry.deviceInfo(device.productId, device.deviceName)?.info.fw_ver;
   return typeof version === "string" ? version.slice(0, 64) : "";
 }
 

@@ -26,7 +26,11 @@ export type CloudApiErrorCode =
   | "LimitExceeded.StudioProductExceedLimit"
   // data templates (issue 24)
   | TemplateErrorCode
-  | "InvalidParameter.ActionInputParamsInvalid" | "InvalidParameterValue.ActionNilOrNotExist";
+  | "InvalidParameter.ActionInputParamsInvalid" | "InvalidParameterValue.ActionNilOrNotExist"
+  // IoT Explorer's OTA codes (issue 22)
+  | "InvalidParameterValue.FirmwareAlreadyExist" | "ResourceNotFound.FirmwareNotExist" | "ResourceNotFound.FirmwareTaskNotExist"
+  | "ResourceNotFound.DeviceHasNoFirmware" | "ResourceNotFound.CannotGetFromUrl"
+  | "FailedOperation.DeviceFirmwareIsUpdated" | "FailedOperation.DeviceInfoOutdated" | "FailedOperation.OtherUpdateTaskExist";
 
 export class CloudApiError extends Error {
   constructor(readonly code: CloudApiErrorCode, message: string) {
