@@ -9,7 +9,7 @@ import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { X509Certificate } from "node:crypto";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, DEFAULT_CIPHERS, type TLSSocket } from "node:tls";
-import type { PlatformLog } from "./register-api";
+import type { PlatformLog } from "./platform-log";
 import { checkMqttCredentials, mayPublish, maySubscribe, type DeviceIdentity } from "./mqtt-auth";
 import type { Registry } from "./registry";
 

@@ -17,14 +17,15 @@ import { createConsoleHandler, CONSOLE_PATH } from "./console-web/server";
 import { PlatformEvents } from "./events";
 import { lockDataFolder } from "./data-lock";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
-import { createRegisterHandler, type PlatformLog } from "./register-api";
+import type { PlatformLog } from "./platform-log";
+import { createRegisterHandler } from "./register-api";
 import { Registry } from "./registry";
 import { ThingService } from "./thing";
 import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
 import { OtaService } from "./ota/ota-service";
 
 export type { PlatformConfig } from "./config";
-export type { PlatformLog } from "./register-api";
+export type { PlatformLog } from "./platform-log";
 export { Registry } from "./registry";
 export { ThingError, ThingService } from "./thing";
 

@@ -11,7 +11,7 @@ import { TextDecoder } from "node:util";
 import { PLATFORM_ERROR_CODES } from "../../firmware/errors";
 import type { CertAuthority } from "./cert-authority";
 import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, RequestAbortedError, sendJson } from "./http-server";
-import { rateLimitedLog } from "./rate-limited-log";
+import { rateLimitedLog, type PlatformLog } from "./platform-log";
 import { encryptPayload } from "./payload";
 import { DEVICE_NAME_PATTERN, PRODUCT_ID_PATTERN, type Device, type Product, type Registry } from "./registry";
 import { isSignAlgorithm, verifyLegacySignature, verifySignature } from "./signature";
@@ -24,7 +24,6 @@ export type PlatformErrorCode =
   | "UnauthorizedOperation.DynamicRegistrationDisabled" | "FailedOperation.DeviceAlreadyActivated"
   | "UnauthorizedOperation.DeviceIsNotEnabled" | "LimitExceeded.DeviceExceedLimit"
   | "RequestLimitExceeded" | "InternalError";
-export type PlatformLog = (event: Record<string, unknown>) => void;
 
 /** Numeric codes of the legacy endpoint (chosen; only 1010 "Check signature failed" was observed). */
 export const LEGACY_ERROR_CODES: Readonly<Record<PlatformErrorCode, number>> = {

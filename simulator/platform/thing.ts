@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { checkDeviceUsage, checkReportedProperties, fitsDevice, MAX_DEVICE_MESSAGE_BYTES } from "./data-bounds";
 import type { DeviceIdentity } from "./mqtt-auth";
 import { deviceTopics, parseThingTopic } from "./mqtt-auth";
-import type { PlatformLog } from "./register-api";
+import type { PlatformLog } from "./platform-log";
 import type { ActionCall, ControlMessage, DeviceInfoReport, ReportedProperty, Registry } from "./registry";
 import { TemplateGuard, type DeviceRefusal } from "./thing-model/guard";
 

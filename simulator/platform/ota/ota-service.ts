@@ -9,7 +9,7 @@
  * timer runs per device; only the rate limit of a batch task keeps one timer per minute of it.
  */
 import type { DeviceIdentity } from "../mqtt-auth";
-import type { PlatformLog } from "../register-api";
+import type { PlatformLog } from "../platform-log";
 import type { Registry } from "../registry";
 import type { DeviceLink } from "../thing";
 import { type DeviceUpdate, type FirmwareTask, type NewTask, type TaskDevice, UPDATE_STATUS, isActive } from "./firmware-registry";

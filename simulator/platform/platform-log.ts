@@ -1,9 +1,10 @@
 /**
- * A log for events a client can cause at will (a request it abandons, say): at most one line per
+ * The platform's log: one JSON-able event a call. Beside it, a log for events a client can cause at will (a request it abandons, say): at most one line per
  * interval, the next one counting the lines left out since, so a flood of them cannot fill the
  * log or the console while the first still shows.
  */
-import type { PlatformLog } from "./register-api";
+/** One structured event of the platform (printed as a JSON line unless --no-log). */
+export type PlatformLog = (event: Record<string, unknown>) => void;
 
 export const ABORTED_LOG_INTERVAL_MS = 1_000;
 
