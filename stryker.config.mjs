@@ -9,6 +9,7 @@
  * boot-platform, whose backoff-timing case fails on a loaded machine and stops the run). */
 const testFiles = [
   "test/mqtt-codec.test.ts",
+  "test/mqtt-packet-errors.test.ts",
   "test/mqtt-aedes.test.ts",
   "test/mqtt-credentials.test.ts",
   "test/record-store.test.ts",
