@@ -17,25 +17,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPlatform } from "../simulator/platform/index";
-import { bootLane, buildLaneImage, HeadlessDisplay, laneTls } from "../tools/moddable/lane";
+import { bootLane, buildLaneImage, ESP32_SLOT_BYTES, HeadlessDisplay, laneHeap as heapLine, laneTls, LIN_SLOT_BYTES } from "../tools/moddable/lane";
 import { locateSdk, SdkUnavailableError } from "../tools/moddable/sdk";
 import type { BenchRow, SectionOutput } from "./lib/row";
 import { spread } from "./lib/stats";
 
 const RUNS = process.env.BENCH_QUICK ? 1 : 3;
-const LIN_SLOT_BYTES = 32;
-const ESP32_SLOT_BYTES = 16;
 const GOAL_BYTES = 46 * 1024;
+
+type Heap = ReturnType<typeof heapLine>;
 const PSK = { productId: "BENCHPSK01", productSecret: "YmVuY2hQc2tTZWNyZXQwMQ" };
 const CERT = { productId: "BENCHCRT01", productSecret: "YmVuY2hDZXJ0U2VjcmV0MQ" };
 
-type Heap = Record<string, number>;
-
-function heapLine(lines: string[], phase: string): Heap {
-  const line = lines.find((entry) => entry.startsWith(`lane.heap phase=${phase} `));
-  if (!line) throw new Error(`no ${phase} heap line in:\n${lines.slice(-20).join("\n")}`);
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((match) => [match[1], Number(match[2])]));
-}
 
 const esp32 = (slotBytes: number, chunkBytes: number) => (slotBytes / LIN_SLOT_BYTES) * ESP32_SLOT_BYTES + chunkBytes;
 

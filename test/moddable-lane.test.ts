@@ -17,7 +17,7 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./mqtt-contract/broker";
 import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
 import type { BuiltImage } from "../tools/moddable/image";
-import { bootLane, buildLaneImage, HeadlessDisplay, laneTls, type LaneBoot } from "../tools/moddable/lane";
+import { bootLane, buildLaneImage, ESP32_SLOT_BYTES, esp32BudgetCreation, HeadlessDisplay, imageCreation, laneHeap, laneTls, LIN_SLOT_BYTES, type LaneBoot } from "../tools/moddable/lane";
 import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
 
 const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
@@ -249,5 +249,88 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
         assert.deepEqual(report?.violations, [], "the broker's side of the script");
       });
     }
+  });
+});
+
+/**
+ * The same firmware in a second build of the lane image whose XS heaps cannot grow: the ESP32
+ * image's static block split into a fixed slot heap and chunk heap (esp32BudgetCreation; lin
+ * cannot honour `creation.static` itself, docs/ESP32.md "RAM and flash budget"). A device that
+ * needs more than the ESP32 has aborts with "memory full" instead of coming online.
+ */
+describe("Moddable lane within the ESP32 image's static budget (fixed-size XS heaps)", function () {
+  this.timeout(30 * 60_000);
+  let sdk: ModdableSdk;
+  let image: BuiltImage;
+  let display: HeadlessDisplay;
+  let platform: RunningPlatform;
+  let work: string;
+
+  before(async function () {
+    try {
+      sdk = await locateSdk({ needSimulator: true, log: (line) => console.log(`    ${line}`) });
+    } catch (error) {
+      if (error instanceof SdkUnavailableError && !isCi()) {
+        console.warn(`\n  !!! MODDABLE LANE (ESP32 BUDGET) SKIPPED: ${error.message}\n`);
+        this.skip();
+      }
+      throw error;
+    }
+    image = await buildLaneImage(sdk, (line) => console.log(`    ${line}`), { esp32Budget: true });
+    const tls = laneTls();
+    platform = await startPlatform({
+      memory: true,
+      config: {
+        products: [
+          { ...PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "psk", devices: ["budget001"] },
+          { ...CERT_PRODUCT, dynamicRegistration: true, autoCreate: false, authType: "cert", devices: ["budgetcert01"] },
+        ],
+      },
+      tls: { key: tls.keyPem, cert: tls.certChainPem },
+      deviceKeyType: "rsa",
+    });
+    display = await HeadlessDisplay.start();
+    work = mkdtempSync(path.join(tmpdir(), "explorer-xs-lane-budget-"));
+  });
+
+  after(async () => {
+    display?.stop();
+    await platform?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  function bootOver(name: string, product: { productId: string; productSecret: string }, deviceName: string, authMode: "psk" | "cert"): Promise<LaneBoot> {
+    return bootLane({
+      sdk, image, display, dir: path.join(work, name),
+      preferences: { factory: { ...product, deviceName, authMode, registerUrl: `${platform.httpsUrl}/device/register`, mqttUrl: platform.mqttTlsUrl } },
+    });
+  }
+
+  it("the image's heaps cannot grow: the stack and slots at the ESP32's 16 bytes plus the chunk heap make creation.static", () => {
+    const creation = imageCreation(image);
+    assert.deepEqual(creation, esp32BudgetCreation(), "the image was linked with the budget's creation");
+    assert.equal(creation.heap.incremental, 0);
+    assert.equal(creation.chunk.incremental, 0);
+    assert.equal((creation.stack + creation.heap.initial) * ESP32_SLOT_BYTES + creation.chunk.initial, creation.static);
+  });
+
+  it("a PSK device registers over HTTPS and comes online over MQTT/TLS within the budget", async () => {
+    const run = await bootOver("psk", PRODUCT, "budget001", "psk");
+    assert.equal(run.end, "lane.online", run.lines.join("\n"));
+    for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      PSK, https+mqtts, ESP32 budget: ${line}`);
+    // Garbage included, what the heaps held never passed their fixed sizes.
+    const online = laneHeap(run.lines, "online");
+    const creation = imageCreation(image);
+    assert.ok(online.peakSlotBytes / LIN_SLOT_BYTES <= creation.heap.initial);
+    assert.ok(online.peakChunkBytes <= creation.chunk.initial);
+    assert.ok(run.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
+  });
+
+  it("a certificate device does not fit yet: its slot heap runs out right after it registers (issue 25, item 4, open)", async () => {
+    // When this fails because the device came online, the cut worked: turn it into the online case.
+    const run = await bootOver("cert", CERT_PRODUCT, "budgetcert01", "cert");
+    assert.equal(run.end, "XS abort: memory full", run.lines.join("\n"));
+    assert.ok(run.lines.some((line) => /Slot allocation: failed in fixed size heap/.test(line)), run.lines.join("\n"));
+    assert.ok(run.lines.some((line) => /dynreg\.registered status=200/.test(line)), "it registered before running out");
   });
 });

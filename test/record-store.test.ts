@@ -19,7 +19,7 @@ import {
   setDevInfo,
   type StoreHal,
 } from "../firmware/record-store";
-import { openSealed, seal } from "../firmware/seal";
+import { openSealed, seal, SEAL_OVERHEAD_BYTES } from "../firmware/seal";
 
 // A minimal HAL: only what the record store uses, on node:crypto.
 const crypto = {
@@ -76,6 +76,13 @@ describe("seal (firmware/seal)", () => {
     assert.equal(a.length, plaintext.length + 40);
     assert.notDeepEqual(a, b);
     assert.deepEqual(openSealed(hal, a), plaintext);
+  });
+
+  it("seals an empty plaintext to exactly the overhead and opens it back to empty", () => {
+    const sealed = seal(hal, new Uint8Array(0));
+    assert.equal(sealed.length, SEAL_OVERHEAD_BYTES);
+    assert.deepEqual(openSealed(hal, sealed), new Uint8Array(0));
+    assert.equal(openSealed(hal, sealed.subarray(0, SEAL_OVERHEAD_BYTES - 1)), null);
   });
 
   it("returns null for a flipped byte, a truncation or another key", () => {

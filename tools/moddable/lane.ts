@@ -3,7 +3,8 @@
  * whose platform section swaps only Wi-Fi, the hardware RNG and GPIO) inside a test image that
  * adds a test entry (test/moddable/image/lane-main.ts), Moddable's debug and instrumentation
  * modules, a test CA as trust anchor for both roles, and a Preference root relative to the
- * process's working folder, so every boot has its own store. Each boot runs `mcsim` headless
+ * process's working folder, so every boot has its own store; a second build of it has fixed-size
+ * XS heaps within the ESP32 image's static budget (esp32BudgetCreation). Each boot runs `mcsim` headless
  * under Xvfb with Moddable's xsbug-log as the debugger that prints trace() output.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -47,9 +48,56 @@ export function laneTls(dir = LANE_DIR): LaneTls {
   return { certChainPem: readFileSync(file("server.pem"), "utf8") + caPem, keyPem: readFileSync(file("server.key"), "utf8"), caPem };
 }
 
+/** An XS slot on lin (64-bit pointers) and on the ESP32 (32-bit). */
+export const LIN_SLOT_BYTES = 32;
+export const ESP32_SLOT_BYTES = 16;
+/** The slot heap's share of the ESP32 budget in the lane image; the rest after the stack is chunks. */
+export const LANE_HEAP_SLOTS = 2048;
+
+/** The XS creation the lane image runs with, as mcconfig hands it to xsl (`CREATION = -c ...`). */
+export interface XsCreation {
+  chunk: { initial: number; incremental: number };
+  heap: { initial: number; incremental: number };
+  stack: number;
+  static: number;
+}
+
+/**
+ * The ESP32 image's memory budget, enforced on lin. Lin cannot honour `creation.static`: only
+ * Moddable's MCU host (xs/platforms/mc/xsHosts.c, modCloneMachine) carves the machine out of one
+ * static block, and mcsim does not link it; lin takes the default allocators (lin_xs.h
+ * mxUseDefaultChunkAllocation/SlotAllocation -> xsPlatforms.c, one malloc per heap growth) and
+ * xsMemory.c never reads staticSize. So the lane image gets fixed-size heaps instead: incremental
+ * 0 makes xsMemory.c abort with "not enough memory" where it would grow, after a full collection.
+ * The stack and LANE_HEAP_SLOTS slots at the ESP32's 16 bytes, plus the chunk heap, add up to the
+ * production manifest's static: conservative, since lin's chunks are never smaller than the ESP32's
+ * (64-bit pointers in chunk headers and in array items) and the ESP32 shares its block between
+ * slots and chunks as needed, where this split is fixed. docs/ESP32.md "RAM and flash budget".
+ */
+export function esp32BudgetCreation(heapSlots = LANE_HEAP_SLOTS): XsCreation {
+  const production = JSON.parse(readFileSync(path.join(REPO_ROOT, "manifest.json"), "utf8")) as { creation?: { static?: number; stack?: number } };
+  const staticBytes = production.creation?.static;
+  const stack = production.creation?.stack;
+  if (!staticBytes || !stack) throw new Error("manifest.json names no creation.static and creation.stack: the lane has no ESP32 budget to enforce");
+  const chunkBytes = staticBytes - (stack + heapSlots) * ESP32_SLOT_BYTES;
+  if (chunkBytes <= 0) throw new Error(`${heapSlots} slots and a ${stack}-slot stack leave no chunk heap in ${staticBytes} bytes`);
+  return { chunk: { initial: chunkBytes, incremental: 0 }, heap: { initial: heapSlots, incremental: 0 }, stack, static: staticBytes };
+}
+
+/** The creation a built image was linked with, read from its makefile's `CREATION = -c ...`. */
+export function imageCreation(image: BuiltImage): XsCreation {
+  const match = /^CREATION = -c (.*)$/m.exec(readFileSync(path.join(image.tmpDir, "makefile"), "utf8"));
+  if (!match) throw new Error(`no CREATION line in ${image.tmpDir}/makefile`);
+  // mcconfig.js order: chunk initial, incremental, heap initial, incremental, stack, keys..., parser..., static, main, nativeStack
+  const fields = match[1].split(",").map((field) => field.trim());
+  const number = (index: number) => Number(fields[index]);
+  return { chunk: { initial: number(0), incremental: number(1) }, heap: { initial: number(2), incremental: number(3) }, stack: number(4), static: number(11) };
+}
+
 /** The test image's manifest: the production manifest plus what only the lane needs. */
-export function writeLaneManifest(dir = LANE_DIR): string {
-  laneTls(dir);
+export function writeLaneManifest(dir = LANE_DIR, creation?: XsCreation): string {
+  mkdirSync(dir, { recursive: true });
+  laneTls();
   const manifest = {
     include: [
       path.join(REPO_ROOT, "manifest.json"),
@@ -61,14 +109,14 @@ export function writeLaneManifest(dir = LANE_DIR): string {
       registerCa: LANE_CA,
       mqttCa: LANE_CA,
     },
-    creation: { main: "lane-main" },
+    creation: { ...creation, main: "lane-main" },
     modules: {
       "lane-main": path.join(REPO_ROOT, "test", "moddable", "image", "lane-main"),
       // The MQTT contract's device side, under names whose relative imports reach hal/ and firmware/.
       "test/mqtt-contract/device": path.join(REPO_ROOT, "test", "mqtt-contract", "device"),
       "test/mqtt-contract/scenarios": path.join(REPO_ROOT, "test", "mqtt-contract", "scenarios"),
     },
-    data: { "lane-test-ca": path.join(dir, "tls", "lane-test-ca") },
+    data: { "lane-test-ca": path.join(LANE_DIR, "tls", "lane-test-ca") },
   };
   const file = path.join(dir, "lane-manifest.json");
   const text = JSON.stringify(manifest, null, "\t") + "\n";
@@ -76,9 +124,15 @@ export function writeLaneManifest(dir = LANE_DIR): string {
   return file;
 }
 
-export function buildLaneImage(sdk: ModdableSdk, log: Log): Promise<BuiltImage> {
-  mkdirSync(LANE_DIR, { recursive: true });
-  return buildImage({ sdk, platform: "lin", manifest: writeLaneManifest(), outDir: path.join(LANE_DIR, "out"), debug: true, log });
+/**
+ * The lane image: the production manifest's own creation (heaps that grow as lin's malloc
+ * allows), or with `esp32Budget` fixed-size heaps within the ESP32 image's static block
+ * (esp32BudgetCreation), built into a folder of its own.
+ */
+export function buildLaneImage(sdk: ModdableSdk, log: Log, options: { esp32Budget?: boolean } = {}): Promise<BuiltImage> {
+  const dir = options.esp32Budget ? path.join(LANE_DIR, "esp32-budget") : LANE_DIR;
+  const manifest = writeLaneManifest(dir, options.esp32Budget ? esp32BudgetCreation() : undefined);
+  return buildImage({ sdk, platform: "lin", manifest, outDir: path.join(dir, "out"), debug: true, log });
 }
 
 function freePort(): Promise<number> {
@@ -140,6 +194,13 @@ export interface LaneBoot {
 }
 
 export const LANE_END = /^lane\.(online|failed|halt)\b/;
+
+/** The figures of the image's `lane.heap phase=<phase> name=<n> ...` line (test/moddable/image/lane-main.ts). */
+export function laneHeap(lines: string[], phase: string): Record<string, number> {
+  const line = lines.find((entry) => entry.startsWith(`lane.heap phase=${phase} `));
+  if (!line) throw new Error(`no ${phase} heap line in:\n${lines.slice(-20).join("\n")}`);
+  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((match) => [match[1], Number(match[2])]));
+}
 
 function cleanLine(line: string): string {
   // eslint-disable-next-line no-control-regex
