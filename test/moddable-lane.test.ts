@@ -6,8 +6,9 @@
  * wrote and where it ended. No stand-in replaces a Moddable module: the lin platform section
  * swaps only Wi-Fi, the hardware RNG (the host CSPRNG) and GPIO.
  *
- * Without an SDK (MODDABLE, EXPLORER_XS_MODDABLE_TARBALL or .cache/moddable) the lane skips
- * loudly; in CI (CI=true) it fails instead.
+ * The SDK is $MODDABLE, else the vendored source (vendor/moddable/, or the tarball
+ * EXPLORER_XS_MODDABLE_TARBALL names) built into .cache/moddable; without any the lane skips
+ * loudly, and in CI (CI=true) it fails instead.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";

@@ -4,12 +4,12 @@
  *                          the XS bytecode size per folder.
  * npm run typecheck:esp32  firmware/ and hal/esp32/ against the SDK's own typings, with the
  *                          tsconfig mcconfig generates for this manifest.
- * Both use $MODDABLE, else the SDK from EXPLORER_XS_MODDABLE_TARBALL or .cache/moddable
- * (tools/moddable/sdk.ts). Without an SDK they skip loudly, except in CI (CI=true), where that fails.
+ * Both use $MODDABLE, else the SDK built from EXPLORER_XS_MODDABLE_TARBALL or the vendored
+ * tarball (vendor/moddable/) into .cache/moddable (tools/moddable/sdk.ts). Without an SDK they skip loudly, except in CI (CI=true), where that fails.
  */
 import path from "node:path";
 import { buildImage, ImageBuildError } from "./image";
-import { CACHE_DIR, isCi, locateSdk, REPO_ROOT, SdkUnavailableError } from "./sdk";
+import { CACHE_DIR, isCi, locateSdk, REPO_ROOT, SdkChecksumError, SdkUnavailableError } from "./sdk";
 import { bytecodeSizes, formatSizes } from "./sizes";
 
 const USAGE = "usage: node --import tsx tools/moddable/cli.ts <build-esp32 | typecheck-esp32>";
@@ -48,7 +48,7 @@ main(process.argv[2]).then(
       console.warn(`\n  !!! SKIPPED (${process.argv[2]}): ${error.message}\n`);
       process.exit(0);
     }
-    console.error(error instanceof ImageBuildError || error instanceof SdkUnavailableError ? `${error.name}: ${error.message}` : error);
+    console.error(error instanceof ImageBuildError || error instanceof SdkUnavailableError || error instanceof SdkChecksumError ? `${error.name}: ${error.message}` : error);
     process.exit(1);
   },
 );
