@@ -5,7 +5,7 @@
  * manifests (the one built and the project manifests it includes) and the makefile mcconfig
  * wrote, and reports each entry that did not become the module it names.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Platform } from "./image";
 
@@ -64,7 +64,8 @@ function resolveSource(base: string, source: string): string | undefined {
 function compiledFrom(rule: string | undefined, file: string): boolean {
   if (rule === undefined) return false;
   if (file.endsWith(".ts")) return rule.startsWith("$(TMP_DIR)/tsc/") && rule.endsWith(file.slice(0, -3) + ".js");
-  return rule === file;
+  // mcconfig names a file by its real path: node_modules may be a symlink to a shared install.
+  return rule === file || rule === realpathSync(file);
 }
 
 export function checkManifest(options: { manifest: string; platform: Platform; makefile: string; mcconfigWarnings: string[] }): ManifestFinding[] {
