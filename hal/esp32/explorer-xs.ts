@@ -60,19 +60,12 @@ export interface ExplorerOptions {
   onFlashWrite?: FlashWriteObserver;
 }
 
-export interface ExplorerDevice {
-  readonly state: BootState;
-  /** Publishes properties and resolves on the platform's report_reply. */
-  report(params: Record<string, unknown>): Promise<void>;
-  /** Posts an event of the data template and resolves on its event_reply. */
-  postEvent(eventId: string, params: Record<string, unknown>, type?: EventType): Promise<void>;
-  /** Resolves once this boot's first-online sync (report_info, get_status, clock) is done. */
-  readonly synced: Promise<FirstOnlineSync>;
+/** The online device: the core's boot task (firmware/boot.ts BootTask) with the store and the log. */
+export interface ExplorerDevice extends BootTask {
   /** The core's device-info record (ProductId, DeviceName, the sealed secret): read or replace. */
   readonly devInfo: DevInfoStore;
   /** The masking log the library writes to: the app's own lines belong here too. */
   readonly log: CoreLog;
-  stop(): Promise<void>;
 }
 
 function bootOptions(options: ExplorerOptions, settings: FirmwareConfig, endpoints: { registerUrl?: string; mqttUrl?: string }): BootOptions {
@@ -87,20 +80,6 @@ function bootOptions(options: ExplorerOptions, settings: FirmwareConfig, endpoin
   if (options.deviceInfo) boot.deviceInfo = options.deviceInfo;
   if (options.firmwareVersion) boot.firmwareVersion = options.firmwareVersion;
   return boot;
-}
-
-function deviceOf(task: BootTask, devInfo: DevInfoStore, log: CoreLog): ExplorerDevice {
-  return {
-    get state() {
-      return task.state;
-    },
-    report: (params) => task.report(params),
-    postEvent: (eventId, params, type) => task.postEvent(eventId, params, type),
-    synced: task.synced,
-    devInfo,
-    log,
-    stop: () => task.stop(),
-  };
 }
 
 /** Boots the device; resolves once it is online (first report acknowledged), rejects with the reason it cannot be. */
@@ -143,5 +122,6 @@ export async function startExplorer(options: ExplorerOptions = {}): Promise<Expl
   });
   await task.online;
   log.log("info", "boot.online", {});
-  return deviceOf(task, devInfo, log);
+  // The boot task itself, with the store and the log beside it: no wrapper functions to hold.
+  return Object.assign(task, { devInfo, log });
 }

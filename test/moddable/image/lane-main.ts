@@ -20,7 +20,7 @@ import Timer from "timer";
 import { SntpClock } from "hal/esp32/clock";
 import { createCoreLog } from "firmware/log";
 import { TraceLogger } from "hal/esp32/log";
-import { startExplorer } from "explorer-xs";
+import { startExplorer } from "hal/esp32/explorer-xs";
 import { ModdableSocketTransport } from "hal/esp32/socket";
 import { RECORD_NAMESPACE } from "firmware/record-store";
 
