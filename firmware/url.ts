@@ -20,10 +20,12 @@ const DEFAULT_PORTS: Record<string, { secure: boolean; port: number }> = {
   "mqtts:": { secure: true, port: 8883 },
 };
 
-const URL_PATTERN = /^([a-z][a-z0-9+.-]*:)\/\/([^/?#]*)([^#]*)(#.*)?$/i;
-
 function parse(url: string, schemes: readonly string[]): Endpoint {
-  const match = typeof url === "string" ? URL_PATTERN.exec(url) : null;
+  // The pattern is made here, not at module level: exec with captures on a RegExp frozen by
+  // Moddable's preloading runs on a temporary match buffer, and XS 8.2.3 crashed there (a
+  // segfault in fx_RegExp_prototype_exec, the Moddable lane's cold boot) when a collection
+  // moved memory mid-exec. A RegExp made at run time keeps its own buffer.
+  const match = typeof url === "string" ? /^([a-z][a-z0-9+.-]*:)\/\/([^/?#]*)([^#]*)(#.*)?$/i.exec(url) : null;
   if (!match) throw new HalNetworkError("other", `not an absolute URL: ${JSON.stringify(url)}`);
   const scheme = match[1].toLowerCase();
   if (!schemes.includes(scheme)) throw new HalNetworkError("other", `unsupported scheme ${scheme} in ${url}; expected ${schemes.join(" or ")}`);

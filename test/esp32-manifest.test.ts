@@ -26,7 +26,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Moddable SDK modules the build takes from the SDK's own manifests (included in manifest.json). */
 const MODDABLE_MODULES = new Set([
   "preference", "http", "securesocket", "socket", "mqtt", "crypt", "hmac", "sntp", "time",
-  "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "instrumentation",
+  "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "pins/pwm", "pins/analog", "instrumentation",
 ]);
 
 /**
@@ -51,13 +51,63 @@ interface Problem {
   what: string;
 }
 
-function readManifest(root: string): { manifest: any; problems: Problem[] } {
-  const text = fs.readFileSync(path.join(root, "manifest.json"), "utf8");
-  try {
-    return { manifest: JSON.parse(text), problems: [] };
-  } catch (error) {
-    return { manifest: undefined, problems: [{ what: `manifest.json is not strict JSON: ${(error as Error).message}` }] };
+/** A project path of a manifest (not $(MODDABLE)/$(MODULES)), made relative to the root as "./...". */
+function rebase(root: string, dir: string, value: string): string {
+  if (value.startsWith("$(")) return value;
+  return "./" + path.relative(root, path.resolve(dir, value)).split(path.sep).join("/");
+}
+
+function rebaseTable(root: string, dir: string, table: Record<string, any> | undefined): Record<string, any> {
+  const result: Record<string, any> = {};
+  for (const [key, value] of Object.entries(table ?? {})) {
+    result[key] = Array.isArray(value) ? value.map((entry) => rebase(root, dir, entry)) : typeof value === "string" ? rebase(root, dir, value) : value;
   }
+  return result;
+}
+
+const asList = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/**
+ * The manifest as mcconfig sees it: project includes followed (depth first, each once), their
+ * module and data paths made relative to the root, and merged: modules, data, config and
+ * creation with the includer winning, preloads and SDK includes concatenated, platform sections
+ * merged by name.
+ */
+function readManifest(root: string, file = path.join(root, "manifest.json"), seen = new Set<string>()): { manifest: any; problems: Problem[] } {
+  const merged: any = { include: [], modules: {}, preload: [], data: {}, config: {}, platforms: {} };
+  if (seen.has(file)) return { manifest: merged, problems: [] };
+  seen.add(file);
+  const where = path.relative(root, file) || "manifest.json";
+  if (!fs.existsSync(file)) return { manifest: undefined, problems: [{ what: `${where} does not exist` }] };
+  let own: any;
+  try {
+    own = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    return { manifest: undefined, problems: [{ what: `${where} is not strict JSON: ${(error as Error).message}` }] };
+  }
+  const dir = path.dirname(file);
+  const problems: Problem[] = [];
+  const mergeIn = (part: any, partDir: string, into: any) => {
+    into.include.push(...asList(part.include).filter((entry) => entry.startsWith("$(")));
+    Object.assign(into.modules, rebaseTable(root, partDir, part.modules));
+    into.preload.push(...asList(part.preload));
+    Object.assign(into.data, rebaseTable(root, partDir, part.data));
+    Object.assign(into.config, part.config ?? {});
+    if (part.creation) into.creation = { ...into.creation, ...part.creation };
+    for (const [name, section] of Object.entries<any>(part.platforms ?? {})) {
+      const target = (into.platforms[name] ??= { include: [], modules: {}, preload: [], data: {}, config: {}, platforms: {} });
+      if (section.error) target.error = section.error;
+      mergeIn({ ...section, platforms: undefined }, partDir, target);
+    }
+  };
+  for (const include of asList(own.include)) {
+    if (include.startsWith("$(")) continue;
+    const included = readManifest(root, path.resolve(dir, include), seen);
+    problems.push(...included.problems);
+    if (included.manifest) mergeIn(included.manifest, root, merged);
+  }
+  mergeIn(own, dir, merged);
+  return { manifest: merged, problems };
 }
 
 /** Files a manifest module path stands for: "dir/*" is every source file directly in dir. */
@@ -152,18 +202,22 @@ function checkThirdParty(file: string): Problem[] {
   return [{ what: `${path.relative(ROOT, file)} calls require() outside its typeof-require guard` }];
 }
 
-function checkManifest(root: string): Problem[] {
-  const { manifest, problems } = readManifest(root);
+function checkManifest(root: string, file = path.join(root, "manifest.json")): Problem[] {
+  const { manifest, problems } = readManifest(root, file);
   if (!manifest) return problems;
   const { listed, problems: pathProblems } = listedModules(root, manifest);
   problems.push(...pathProblems);
   const byName = new Map(listed.map((entry) => [entry.name, entry.file]));
   const listedFiles = new Set(listed.map((entry) => entry.file));
 
-  // Every TypeScript module of the firmware is in the image.
-  const required = [...sourceFilesUnder(path.join(root, "firmware")), ...sourceFilesUnder(path.join(root, "hal", "esp32"))];
-  for (const file of required) {
-    if (!listedFiles.has(file)) problems.push({ what: `${path.relative(root, file)} is not listed in manifest.json modules` });
+  // Every TypeScript module of the library is in the image, and so is the app's own: the board
+  // image's main (hal/esp32/main.ts), or an example's folder.
+  const isBoardImage = path.dirname(file) === root;
+  const boardMain = path.join(root, "hal", "esp32", "main.ts");
+  const library = [...sourceFilesUnder(path.join(root, "firmware")), ...sourceFilesUnder(path.join(root, "hal", "esp32"))].filter((source) => isBoardImage || source !== boardMain);
+  const required = [...library, ...(isBoardImage ? [] : sourceFilesUnder(path.dirname(file)))];
+  for (const source of required) {
+    if (!listedFiles.has(source)) problems.push({ what: `${path.relative(root, source)} is not listed in the modules of ${path.relative(root, file)} or what it includes` });
   }
 
   const main = manifest.creation?.main;
@@ -249,7 +303,8 @@ describe("manifest.json (ESP32 build)", () => {
   });
 
   it("includes Moddable's base and network manifests and a trust anchor per role in its data", () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
+    const { manifest, problems } = readManifest(ROOT);
+    assert.deepEqual(problems, []);
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_base.json"));
     assert.ok(manifest.include.includes("$(MODDABLE)/examples/manifest_net.json"));
     // Registration HTTPS: DigiCert Global Root CA, as Moddable ships it (modules/crypt/data/ca106).
@@ -269,11 +324,39 @@ describe("manifest.json (ESP32 build)", () => {
     }
   });
 
+  it("is the library (hal/esp32/manifest.json, no creation, no main) included by the board image, which keeps only the app part", () => {
+    const top = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
+    assert.deepEqual(top.include, ["./hal/esp32/manifest.json"]);
+    assert.deepEqual(Object.keys(top.modules), ["hal/esp32/main"]);
+    assert.equal(top.data, undefined);
+    const library = JSON.parse(fs.readFileSync(path.join(ROOT, "hal", "esp32", "manifest.json"), "utf8"));
+    assert.equal(library.creation, undefined);
+    assert.ok(library.include.includes("../../firmware/manifest.json"));
+    assert.deepEqual(Object.keys(library.platforms).sort(), ["...", "esp32", "lin"]);
+    assert.equal(library.modules["explorer-xs"], "./api/explorer-xs", "the public entry point, by its short name");
+    const core = JSON.parse(fs.readFileSync(path.join(ROOT, "firmware", "manifest.json"), "utf8"));
+    assert.equal(core.creation, undefined);
+    assert.equal(core.platforms, undefined, "the core knows no platform");
+    assert.ok(Object.values<string>(core.modules).every((source) => source.startsWith("./")), "the core lists only its own files");
+  });
+
+  for (const example of ["lamp", "sensor"]) {
+    it(`examples/${example}/manifest.json includes the library and passes every check`, () => {
+      const file = path.join(ROOT, "examples", example, "manifest.json");
+      assert.deepEqual(checkManifest(ROOT, file).map((problem) => problem.what), []);
+      const own = JSON.parse(fs.readFileSync(file, "utf8"));
+      assert.ok(own.include.includes("../../hal/esp32/manifest.json"));
+      assert.equal(readManifest(ROOT, file).manifest.creation.main, "main");
+    });
+  }
+
   describe("the checker fails on a broken tree", () => {
     let dir: string;
     before(() => {
       dir = writeFixture({
+        "lib/manifest.json": JSON.stringify({ modules: { "lib/gone": "./gone" } }),
         "manifest.json": JSON.stringify({
+          include: ["./lib/manifest.json"],
           creation: { main: "hal/esp32/main" },
           modules: { "firmware/*": "./firmware/*", "hal/esp32/main": "./hal/esp32/main", "gone": "./hal/esp32/gone" },
           preload: ["hal/esp32/main"],
@@ -289,6 +372,7 @@ describe("manifest.json (ESP32 build)", () => {
     it("reports each fault", () => {
       const problems = checkManifest(dir).map((problem) => problem.what).join("\n");
       assert.match(problems, /hal\/esp32\/gone .*no such file/);
+      assert.match(problems, /\.\/lib\/gone \(module lib\/gone\) .*no such file/, "an included manifest's paths are its own folder's");
       assert.match(problems, /hal\/esp32\/unlisted\.ts is not listed/);
       assert.match(problems, /firmware\/core\.ts imports the Node-only module node:fs/);
       assert.match(problems, /firmware\/core\.ts uses the Node global Buffer/);

@@ -6,8 +6,9 @@
  * wrote and where it ended. No stand-in replaces a Moddable module: the lin platform section
  * swaps only Wi-Fi, the hardware RNG (the host CSPRNG) and GPIO.
  *
- * Without an SDK (MODDABLE, EXPLORER_XS_MODDABLE_TARBALL or .cache/moddable) the lane skips
- * loudly; in CI (CI=true) it fails instead.
+ * The SDK is $MODDABLE, else the vendored source (vendor/moddable/, or the tarball
+ * EXPLORER_XS_MODDABLE_TARBALL names) built into .cache/moddable; without any the lane skips
+ * loudly, and in CI (CI=true) it fails instead.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -17,11 +18,11 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./mqtt-contract/broker";
 import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
 import type { BuiltImage } from "../tools/moddable/image";
-import { bootLane, buildLaneImage, ESP32_SLOT_BYTES, esp32BudgetCreation, HeadlessDisplay, imageCreation, laneHeap, laneTls, LIN_SLOT_BYTES, type LaneBoot } from "../tools/moddable/lane";
-import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+import { bootLane, buildAppLaneImage, buildLaneImage, ESP32_SLOT_BYTES, esp32BudgetCreation, HeadlessDisplay, imageCreation, laneHeap, laneTls, LIN_SLOT_BYTES, type LaneBoot } from "../tools/moddable/lane";
+import { isCi, locateSdk, REPO_ROOT, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
 
 const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
-const DEVICES = ["cold001", "tls001", "badsecret01", "cut001"];
+const DEVICES = ["cold001", "tls001", "badsecret01", "cut001", "lamp001"];
 const CERT_PRODUCT = { productId: "LANECERT01", productSecret: "bGFuZUNlcnRTZWNyZXQwMQ" };
 
 describe("Moddable lane: the firmware image on Moddable's lin runtime", function () {
@@ -203,6 +204,33 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(next.end, "lane.online", next.lines.join("\n"));
     assert.equal(eventsFor("cut001", "register", since).filter((entry) => entry.outcome === "ok").length, 1, "no second registration");
     assert.equal(eventsFor("cut001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+  });
+
+  describe("examples/lamp: an app of its own that includes the library (hal/esp32/manifest.json)", () => {
+    let lamp: BuiltImage;
+    before(async () => {
+      lamp = await buildAppLaneImage(sdk, path.join(REPO_ROOT, "examples", "lamp", "manifest.json"), (line) => console.log(`    ${line}`));
+    });
+
+    it("registers, comes online through startExplorer, and applies the control the platform kept for it to the lamp's PWM, then reports it", async () => {
+      const since = events.length;
+      // Sent while the lamp is off: the platform keeps it, the lamp's first get_status finds it.
+      platform.thing.control(PRODUCT.productId, "lamp001", { power_switch: 1, brightness: 80 });
+      const run = await bootLane({
+        sdk, image: lamp, display, dir: path.join(work, "lamp"), preferences: factory("lamp001", plain()),
+        until: /template\.synced|^lamp\.failed/,
+      });
+      assert.match(run.end, /template\.synced/, run.lines.join("\n"));
+      assert.ok(run.lines.includes("lamp.online"), run.lines.join("\n"));
+      // The lamp's own PWM write: 80% of the ESP32's 10-bit duty.
+      assert.ok(run.lines.includes("lamp.applied power_switch=1 brightness=80 duty=818"), run.lines.join("\n"));
+      assert.equal(eventsFor("lamp001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
+      assert.equal(eventsFor("lamp001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
+      const reported = platform.thing.latestReported(PRODUCT.productId, "lamp001");
+      assert.deepEqual({ power_switch: reported.power_switch?.value, brightness: reported.brightness?.value }, { power_switch: 1, brightness: 80 });
+      assert.equal(platform.thing.pendingControl(PRODUCT.productId, "lamp001"), undefined, "cleared with clear_control");
+      assertNoSecrets(run, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "lamp001")?.psk]);
+    });
   });
 
   describe("the MQTT contract (test/mqtt-contract) on hal/esp32/socket.ts, in one boot", () => {

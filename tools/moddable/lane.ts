@@ -4,7 +4,8 @@
  * adds a test entry (test/moddable/image/lane-main.ts), Moddable's debug and instrumentation
  * modules, a test CA as trust anchor for both roles, and a Preference root relative to the
  * process's working folder, so every boot has its own store; a second build of it has fixed-size
- * XS heaps within the ESP32 image's static budget (esp32BudgetCreation). Each boot runs `mcsim` headless
+ * XS heaps within the ESP32 image's static budget (esp32BudgetCreation). An app that includes the
+ * library (examples/) is built the same way around its own main (buildAppLaneImage). Each boot runs `mcsim` headless
  * under Xvfb with Moddable's xsbug-log as the debugger that prints trace() output.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -122,6 +123,39 @@ export function writeLaneManifest(dir = LANE_DIR, creation?: XsCreation): string
   const text = JSON.stringify(manifest, null, "\t") + "\n";
   if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
   return file;
+}
+
+/**
+ * A test image of an app that includes the library (examples/<name>/manifest.json): the app's
+ * own main unchanged, with what the lane adds to every image (debug, instrumentation, the test
+ * CA for both roles, a Preference root per boot). The app's trace lines are the lane's oracle.
+ */
+export function writeAppLaneManifest(app: string, dir: string): string {
+  laneTls(LANE_DIR);
+  const manifest = {
+    include: [
+      path.resolve(app),
+      "$(MODULES)/base/debug/manifest.json",
+      "$(MODULES)/base/instrumentation/manifest.json",
+    ],
+    config: {
+      file: { root: "./" },
+      registerCa: LANE_CA,
+      mqttCa: LANE_CA,
+    },
+    data: { "lane-test-ca": path.join(LANE_DIR, "tls", "lane-test-ca") },
+  };
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, "lane-manifest.json");
+  const text = JSON.stringify(manifest, null, "\t") + "\n";
+  if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
+  return file;
+}
+
+/** The lin image of an app manifest, in .cache/moddable/build/lane-<app folder>/. */
+export function buildAppLaneImage(sdk: ModdableSdk, app: string, log: Log): Promise<BuiltImage> {
+  const dir = path.join(CACHE_DIR, "build", `lane-${path.basename(path.dirname(path.resolve(app)))}`);
+  return buildImage({ sdk, platform: "lin", manifest: writeAppLaneManifest(app, dir), outDir: path.join(dir, "out"), debug: true, log });
 }
 
 /**

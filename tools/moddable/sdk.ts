@@ -2,19 +2,24 @@
  * Where the Moddable SDK comes from for `npm run build:esp32`, `typecheck:esp32` and the
  * Moddable lane:
  * 1. `$MODDABLE`, a user's own SDK with its host tools built (Moddable's Linux setup);
- * 2. else a copy extracted from the SDK source tarball named by EXPLORER_XS_MODDABLE_TARBALL
- *    (CI's .ci/run sets it) into `.cache/moddable/` (ignored by git), its host tools and the
- *    `mcsim` simulator built there once and reused while the tarball is the same;
- * 3. else a copy already in `.cache/moddable/` from an earlier run.
- * Without any of them the caller skips loudly, or fails in CI (CI=true).
+ * 2. else the SDK source tarball named by EXPLORER_XS_MODDABLE_TARBALL, or by default the one
+ *    vendored in this repository (vendor/moddable/), checked against the SHA256SUMS beside it,
+ *    extracted into `.cache/moddable/` (ignored by git), its host tools and the `mcsim`
+ *    simulator built there once and reused while the tarball is the same;
+ * 3. else (no tarball at all, e.g. a checkout without vendor/) a copy already in
+ *    `.cache/moddable/` from an earlier run.
+ * Without any of them the caller skips loudly, or fails in CI (CI=true). A tarball whose
+ * checksum does not match always fails: it is not the SDK this repository was tested with.
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const CACHE_DIR = path.join(REPO_ROOT, ".cache", "moddable");
+/** The vendored SDK source: its tarball, SHA256SUMS, licences and README (how to refresh it). */
+export const VENDOR_DIR = path.join(REPO_ROOT, "vendor", "moddable");
 const READY_MARKER = ".explorer-xs-ready";
 
 export interface ModdableSdk {
@@ -29,6 +34,14 @@ export class SdkUnavailableError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "SdkUnavailableError";
+  }
+}
+
+/** The tarball is not the one its SHA256SUMS names (corrupt, truncated, or swapped). */
+export class SdkChecksumError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SdkChecksumError";
   }
 }
 
@@ -84,6 +97,39 @@ function sha256File(file: string): Promise<string> {
   });
 }
 
+/** The digest SHA256SUMS (sha256sum's format: "<hex>  <name>") gives for `name`, if any. */
+export function expectedDigest(sumsFile: string, name: string): string | undefined {
+  for (const line of readFileSync(sumsFile, "utf8").split("\n")) {
+    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
+    if (match && match[2] === name) return match[1];
+  }
+  return undefined;
+}
+
+/**
+ * The tarball's SHA-256, checked against the SHA256SUMS beside it. Required for the vendored
+ * tarball; a tarball named by EXPLORER_XS_MODDABLE_TARBALL is checked when a SHA256SUMS lies beside it.
+ */
+export async function verifiedDigest(tarball: string, options: { requireSums: boolean }): Promise<string> {
+  const digest = await sha256File(tarball);
+  const sums = path.join(path.dirname(tarball), "SHA256SUMS");
+  if (!existsSync(sums)) {
+    if (options.requireSums) throw new SdkChecksumError(`${sums} is missing: the vendored SDK tarball cannot be checked`);
+    return digest;
+  }
+  const expected = expectedDigest(sums, path.basename(tarball));
+  if (expected === undefined) throw new SdkChecksumError(`${sums} lists no checksum for ${path.basename(tarball)}`);
+  if (expected !== digest) throw new SdkChecksumError(`${tarball} has SHA-256 ${digest}, but ${sums} says ${expected}: refusing to build from it`);
+  return digest;
+}
+
+/** The newest moddable-sdk-*-src.tar.gz in the vendor folder, if any. */
+export function vendoredTarball(dir = VENDOR_DIR): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const names = readdirSync(dir).filter((name) => /^moddable-sdk-.+-src\.tar\.gz$/.test(name)).sort();
+  return names.length > 0 ? path.join(dir, names[names.length - 1]) : undefined;
+}
+
 /** Builds the host tools (never the makefile's default target: it also runs pkill) and mcsim. */
 async function buildHostTools(root: string, log: Log): Promise<void> {
   const sdk: ModdableSdk = { root, bin: toolsOf(root), origin: "tarball" };
@@ -102,10 +148,10 @@ async function buildHostTools(root: string, log: Log): Promise<void> {
   await run(path.join(sdk.bin, "mcconfig"), ["-m", "-p", "x-lin", path.join(root, "tools", "mcsim", "manifest.json")], { cwd: root, env });
 }
 
-async function fromTarball(tarball: string, log: Log): Promise<ModdableSdk> {
+async function fromTarball(tarball: string, log: Log, options: { requireSums: boolean; cacheDir: string }): Promise<ModdableSdk> {
   if (!existsSync(tarball)) throw new SdkUnavailableError(`EXPLORER_XS_MODDABLE_TARBALL names ${tarball}, which does not exist`);
-  const digest = (await sha256File(tarball)).slice(0, 16);
-  const root = path.join(CACHE_DIR, `sdk-${digest}`);
+  const digest = (await verifiedDigest(tarball, options)).slice(0, 16);
+  const root = path.join(options.cacheDir, `sdk-${digest}`);
   if (existsSync(path.join(root, READY_MARKER)) && hasTools(root, true)) return { root, bin: toolsOf(root), origin: "tarball" };
 
   const started = Date.now();
@@ -126,10 +172,10 @@ async function fromTarball(tarball: string, log: Log): Promise<ModdableSdk> {
   return { root, bin: toolsOf(root), origin: "tarball" };
 }
 
-function fromCache(): ModdableSdk | undefined {
-  if (!existsSync(CACHE_DIR)) return undefined;
-  for (const name of readdirSync(CACHE_DIR).sort()) {
-    const root = path.join(CACHE_DIR, name);
+function fromCache(cacheDir: string): ModdableSdk | undefined {
+  if (!existsSync(cacheDir)) return undefined;
+  for (const name of readdirSync(cacheDir).sort()) {
+    const root = path.join(cacheDir, name);
     if (name.startsWith("sdk-") && existsSync(path.join(root, READY_MARKER)) && hasTools(root, true)) {
       return { root, bin: toolsOf(root), origin: "cache" };
     }
@@ -138,7 +184,15 @@ function fromCache(): ModdableSdk | undefined {
 }
 
 /** The SDK to build with, or SdkUnavailableError saying why there is none. */
-export async function locateSdk(options: { env?: NodeJS.ProcessEnv; log?: Log; needSimulator?: boolean } = {}): Promise<ModdableSdk> {
+export async function locateSdk(options: {
+  env?: NodeJS.ProcessEnv;
+  log?: Log;
+  needSimulator?: boolean;
+  /** Where the vendored tarball lives (tests point it elsewhere); default vendor/moddable. */
+  vendorDir?: string;
+  /** Where SDKs are extracted; default .cache/moddable. */
+  cacheDir?: string;
+} = {}): Promise<ModdableSdk> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line) => console.log(line));
   if (env.MODDABLE) {
@@ -150,11 +204,14 @@ export async function locateSdk(options: { env?: NodeJS.ProcessEnv; log?: Log; n
     }
     return { root, bin: toolsOf(root), origin: "MODDABLE" };
   }
-  if (env.EXPLORER_XS_MODDABLE_TARBALL) return fromTarball(env.EXPLORER_XS_MODDABLE_TARBALL, log);
-  const cached = fromCache();
+  const cacheDir = options.cacheDir ?? CACHE_DIR;
+  if (env.EXPLORER_XS_MODDABLE_TARBALL) return fromTarball(path.resolve(env.EXPLORER_XS_MODDABLE_TARBALL), log, { requireSums: false, cacheDir });
+  const vendored = vendoredTarball(options.vendorDir);
+  if (vendored) return fromTarball(vendored, log, { requireSums: true, cacheDir });
+  const cached = fromCache(cacheDir);
   if (cached) return cached;
   throw new SdkUnavailableError(
-    "no Moddable SDK: set MODDABLE to an SDK with its host tools built, or EXPLORER_XS_MODDABLE_TARBALL to the SDK source tarball (.ci/run does)",
+    "no Moddable SDK: set MODDABLE to an SDK with its host tools built, or EXPLORER_XS_MODDABLE_TARBALL to the SDK source tarball (vendor/moddable/ holds one in a full checkout)",
   );
 }
 

@@ -1,6 +1,7 @@
 /**
- * Entry of the Moddable lane's test image (never of a production image): runs the production
- * firmware (hal/esp32/main.ts) unchanged and traces what the lane test reads, one line each:
+ * Entry of the Moddable lane's test image (never of a production image): runs the library's
+ * public entry point (hal/esp32/explorer-xs.ts, as hal/esp32/main.ts does) and traces what the
+ * lane test reads, one line each:
  *   lane.heap phase=<boot|online|synced> slots=<n> slotBytes=<n> chunkBytes=<n> stackBytes=<n> keys=<n>
  *   lane.flash op=<set|delete> namespace=<ns> key=<key>
  *   lane.online | lane.synced (after the first-online sync, which is in flight at lane.online) | lane.failed message=<text> | lane.halt
@@ -19,7 +20,7 @@ import Timer from "timer";
 import { SntpClock } from "hal/esp32/clock";
 import { createCoreLog } from "firmware/log";
 import { TraceLogger } from "hal/esp32/log";
-import { startFirmware } from "hal/esp32/main";
+import { startExplorer } from "hal/esp32/explorer-xs";
 import { ModdableSocketTransport } from "hal/esp32/socket";
 import { RECORD_NAMESPACE } from "firmware/record-store";
 
@@ -76,11 +77,8 @@ export default function main(): void {
   const sampler = Timer.repeat(sample, 1);
   const haltAfter = haltAfterRecordWrites();
   let recordWrites = 0;
-  startFirmware(createCoreLog(new TraceLogger("debug")), {
-    onSynced() {
-      traceHeap("synced");
-      trace("lane.synced\n");
-    },
+  startExplorer({
+    log: createCoreLog(new TraceLogger("debug")),
     onFlashWrite(operation, namespace, key) {
       trace(`lane.flash op=${operation} namespace=${namespace} key=${key}\n`);
       if (operation === "set" && namespace === RECORD_NAMESPACE && ++recordWrites === haltAfter) {
@@ -89,10 +87,14 @@ export default function main(): void {
       }
     },
   }).then(
-    () => {
+    (device) => {
       Timer.clear(sampler);
       traceHeap("online");
       trace("lane.online\n");
+      device.synced.then(() => {
+        traceHeap("synced");
+        trace("lane.synced\n");
+      }, () => undefined);
     },
     (error: unknown) => trace(`lane.failed message=${error instanceof Error ? error.message : String(error)}\n`),
   );
