@@ -1,5 +1,5 @@
 /**
- * Firmware update on the mock platform (docs/PROTOCOL.md §13), driven as a backend and a device
+ * Firmware update on the mock platform (docs/PROTOCOL.md §14), driven as a backend and a device
  * drive Tencent's: Tencent's Node SDK for the Cloud API (GetCOSURL, UploadFirmware, UpdateFirmware,
  * BatchUpdateFirmware, the Describe* actions), Node's fetch for the object store's signed URLs,
  * and mqtt.js with a device's PSK credentials on `$ota/report` and `$ota/update`, sending the

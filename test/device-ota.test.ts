@@ -1,5 +1,5 @@
 /**
- * The device core's OTA task end to end (docs/PROTOCOL.md §13): the simulated device (Node HAL,
+ * The device core's OTA task end to end (docs/PROTOCOL.md §14): the simulated device (Node HAL,
  * real sockets, its two emulated application slots) against the mock platform, driven only
  * through Tencent's Node SDK: GetCOSURL → PUT → UploadFirmware → UpdateFirmware. The device
  * downloads in Range chunks, checks MD5 as it streams, restarts into the new slot, confirms it

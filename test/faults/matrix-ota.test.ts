@@ -1,5 +1,5 @@
 /**
- * Fault matrix of firmware update (docs/PROTOCOL.md §13): the simulated device (Node HAL, its two
+ * Fault matrix of firmware update (docs/PROTOCOL.md §14): the simulated device (Node HAL, its two
  * emulated application slots, real sockets) against the mock platform, the update started through
  * the Cloud API. A power cut at every slot write and at each point of the switch, a dropped
  * connection or an HTTP error at every download request, a dropped MQTT session mid-download, a
