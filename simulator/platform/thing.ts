@@ -8,7 +8,7 @@
  * report_info, action calls) lives in the registry.
  */
 import { randomUUID } from "node:crypto";
-import { checkDeviceUsage, checkReportedProperties, fitsDevice, MAX_DEVICE_MESSAGE_BYTES } from "./data-bounds";
+import { checkDeviceUsage, fitsDevice, MAX_DEVICE_MESSAGE_BYTES, reportedEntries } from "./data-bounds";
 import type { DeviceIdentity } from "./mqtt-auth";
 import { deviceTopics, parseThingTopic } from "./mqtt-auth";
 import type { PlatformLog } from "./platform-log";
@@ -175,8 +175,9 @@ export class ThingService {
     if (refused) return this.refuseByTemplate(identity, "property", "report_reply", token, refused);
     const deviceTimestamp = typeof message.timestamp === "number" && Number.isSafeInteger(message.timestamp) ? message.timestamp : undefined;
     // Bounded per device (data-bounds.ts): a report past a bound is refused whole, nothing of it kept.
-    const tooLarge = checkReportedProperties(message.params)
-      ?? this.options.registry.recordReportWithin(identity.productId, identity.deviceName, message.params, this.options.now(), deviceTimestamp, checkDeviceUsage);
+    const entries = reportedEntries(message.params);
+    const tooLarge = typeof entries === "string" ? entries
+      : this.options.registry.recordReportWithin(identity.productId, identity.deviceName, entries, this.options.now(), deviceTimestamp, checkDeviceUsage);
     if (tooLarge !== undefined) return this.refuse(identity, "property", "report_reply", token, tooLarge);
     this.reply(identity, "property", { method: "report_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
