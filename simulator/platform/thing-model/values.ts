@@ -3,6 +3,7 @@
  * and control (docs/PROTOCOL.md §13). Each check answers the first fault as a Violation naming the
  * field, or undefined when everything fits.
  */
+import { isObject, type Json } from "../json-object";
 import type { DataTemplate, DataType, Field } from "./template";
 
 export type ViolationKind = "unknown" | "type" | "range" | "length" | "read-only";
@@ -12,12 +13,6 @@ export interface Violation {
   /** The field's path: `brightness`, `position.longitude`, `list[3]`. */
   field: string;
   message: string;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function violation(kind: ViolationKind, field: string, message: string): Violation {
