@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { checkKeyPair, CREDENTIALS_FILE, type ApiKeyPair } from "./platform/cloud-api/credentials";
+import { checkKeyPair, CONSOLE_SIGNED_HEADERS, CREDENTIALS_FILE, type ApiKeyPair } from "./platform/cloud-api/credentials";
 import { API_VERSION } from "./platform/cloud-api/server";
 import { authorizationHeader } from "./platform/cloud-api/tc3";
 import { readInputFile, UsageError } from "./cli-errors";
@@ -26,6 +26,8 @@ export interface CloudApiTarget extends ApiKeyPair {
   /** The platform's base URL (http:// or https://). */
   url: string;
   region?: string;
+  /** A console session's token (X-TC-Token): its temporary key signs CONSOLE_SIGNED_HEADERS too, as the console does. */
+  token?: string;
 }
 
 /**
@@ -68,16 +70,16 @@ export async function callCloudApi(target: CloudApiTarget, action: string, param
   const url = new URL(target.url);
   const body = JSON.stringify(params);
   const timestamp = Math.floor(Date.now() / 1000);
+  const tc: Record<string, string> = { "x-tc-action": action, "x-tc-version": API_VERSION, "x-tc-timestamp": String(timestamp), "x-tc-region": target.region ?? "ap-guangzhou" };
+  if (target.token !== undefined) tc["x-tc-token"] = target.token;
   const headers = { "content-type": "application/json", host: url.host };
+  // Tencent's SDKs sign content-type and host; a console session's key must sign more (server.ts refuses it otherwise).
+  const signed = target.token === undefined ? headers : { ...headers, ...Object.fromEntries(CONSOLE_SIGNED_HEADERS.map((name) => [name, tc[name]])) };
   const answer = await fetch(new URL("/", url), {
     method: "POST",
     body,
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    headers: {
-      ...headers,
-      "X-TC-Action": action, "X-TC-Version": API_VERSION, "X-TC-Timestamp": String(timestamp), "X-TC-Region": target.region ?? "ap-guangzhou",
-      Authorization: authorizationHeader({ secretId: target.secretId, secretKey: target.secretKey, timestamp, headers, payload: body }),
-    },
+    headers: { ...headers, ...tc, authorization: authorizationHeader({ secretId: target.secretId, secretKey: target.secretKey, timestamp, headers: signed, payload: body }) },
   });
   const text = await answer.text();
   if (text.length > MAX_ANSWER_BYTES) throw new CloudApiCallError("InvalidResponse", `the answer exceeds ${MAX_ANSWER_BYTES} bytes`, "");

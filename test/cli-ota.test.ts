@@ -6,13 +6,14 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NodeApplicationSlots } from "../hal/node/app-slots";
 import { createMemoryLogger } from "../hal/node/logger";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
+import { TENCENT_ANCHOR_FILES } from "../simulator/trust-anchors";
 import { runProcess } from "./lib/run-process";
 
 const BIN = join(import.meta.dirname, "..", "simulator", "bin", "explorer-xs.js");
@@ -110,6 +111,36 @@ describe("explorer-xs ota (a separate process)", function () {
     // The NVS record is still there beside the slots, sealed.
     assert.match(shown.stdout, /record ok/);
     assert.equal(readFileSync(flash, "utf8").includes(platform.registry.getDevice(PRODUCT_ID, "dev2")!.psk!), false, "the secret is sealed, not in clear");
+  });
+
+  it("device --mqtt-ca: a restart into the new image boots with the anchors read at start, though the file is gone since", async () => {
+    const info = join(dir, "device_info.json");
+    writeFileSync(info, JSON.stringify({ auth_mode: "KEY", productId: PRODUCT_ID, productSecret: PRODUCT_SECRET, deviceName: "dev2", key_deviceinfo: { deviceSecret: "" }, region: "china" }));
+    const ca = join(dir, "ca.pem");
+    copyFileSync(TENCENT_ANCHOR_FILES.mqtt, ca);
+    const child = spawn(process.execPath, [BIN, "device", "--flash", join(dir, "dev2.flash"), "--device-info", info, "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl,
+      "--mqtt-ca", ca, "--firmware-version", "1.0.0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve((exitCode = code))));
+    try {
+      for (let i = 0; i < 500 && platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      rmSync(ca);
+      const file = join(dir, "fw3.bin");
+      writeFileSync(file, randomBytes(10 * 1024));
+      assert.equal((await cli(["ota", "upload", ...api(), "--version", "1.3.0", "--file", file])).code, 0);
+      const update = await cli(["ota", "update", ...api(), "--version", "1.3.0", "--device", "dev2"]);
+      assert.equal(update.code, 0, update.stderr + output);
+      for (let i = 0; i < 750 && exitCode === undefined && !/online .*running 1\.3\.0/.test(output); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(exitCode, undefined, `the device exited: ${output}`);
+      assert.match(output, /restart .*booting 1\.3\.0 on trial/);
+      assert.match(output, /online .*running 1\.3\.0/);
+    } finally {
+      child.kill("SIGINT");
+    }
+    assert.equal(await exited, 0, output);
   });
 
   it("refusals: one line naming the problem, exit code 2", async () => {

@@ -4,8 +4,6 @@
  */
 import { strict as assert } from "node:assert";
 import { Client } from "tencentcloud-sdk-nodejs/tencentcloud/services/iotexplorer/v20190423/iotexplorer_client";
-import { authorizationHeader } from "../simulator/platform/cloud-api/tc3";
-import { post } from "./platform-helpers";
 
 export type IotExplorerClient = InstanceType<typeof Client>;
 
@@ -45,19 +43,4 @@ export async function apiFailure(call: Promise<unknown>): Promise<ApiFailure> {
     return { code: failure.code!, message: failure.message, requestId: failure.requestId ?? "" };
   }
   assert.fail("the call succeeded");
-}
-
-/**
- * One Cloud API call signed as the web console signs it (X-TC-Action and X-TC-Timestamp besides
- * content-type and host), which a one-time link's temporary keys require; resolves with Response.
- */
-export async function consoleApiCall(target: ApiTarget & { token: string }, action: string, params: Record<string, unknown>): Promise<Record<string, any>> {
-  const url = new URL(target.url);
-  const timestamp = Math.floor(Date.now() / 1000);
-  const body = JSON.stringify(params);
-  const signed = { "content-type": "application/json", host: url.hostname, "x-tc-action": action, "x-tc-timestamp": String(timestamp) };
-  const authorization = authorizationHeader({ secretId: target.secretId, secretKey: target.secretKey, timestamp, payload: body, headers: signed });
-  const headers = { "Content-Type": "application/json", "X-TC-Action": action, "X-TC-Version": "2019-04-23", "X-TC-Timestamp": String(timestamp), "X-TC-Token": target.token, Authorization: authorization };
-  const answer = await post(target.url, "/", body, headers);
-  return (answer.json as { Response: Record<string, any> }).Response;
 }

@@ -12,6 +12,7 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
 import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
+import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { tempDir } from "./platform-helpers";
 
 const PRODUCT = { productId: "TPLPRD0001", productSecret: "tplProductSecret5Tq8Lm2Zx" };
@@ -106,7 +107,7 @@ describe("web console in chromium: the data template", function () {
     await page.click('#template-upload button[type="submit"]');
     await page.waitForFunction('(document.querySelector("#template-result")?.textContent ?? "").includes("ModelDefinePropEnumMappingError")');
     assert.match(await page.$eval("#template-result", (node) => node.textContent ?? ""), /properties\[1\]\.define\.mapping/);
-    const { Model } = await (await import("./cloud-api-helpers")).apiClient((await import("./cloud-api-helpers")).apiTarget(platform)).DescribeModelDefinition({ ProductId: PRODUCT.productId });
+    const { Model } = await apiClient(apiTarget(platform)).DescribeModelDefinition({ ProductId: PRODUCT.productId });
     assert.equal(JSON.parse(Model!.ModelDefine!).properties[1].define.mapping["2"], "Blue", "the previous template stays");
     assert.deepEqual(problems.filter((problem) => !problem.includes("favicon")), []);
     await page.close();

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProcess } from "./lib/run-process";
-import { consoleApiCall } from "./cloud-api-helpers";
+import { callCloudApi } from "../simulator/cloud-api-client";
 import { post } from "./platform-helpers";
 import { DEMO_DEVICE_NAME, DEMO_PRODUCT_ID, DEMO_PRODUCT_SECRET } from "../simulator/demo";
 
@@ -60,9 +60,9 @@ describe("npm start (explorer-xs demo)", function () {
       const session = await post(link[1], "/console/session", JSON.stringify({ Token: link[2] }), { "Content-Type": "application/json" });
       assert.equal(session.status, 200);
       // The link's temporary keys serve the console: signed as it signs (X-TC-Action too).
-      const { Device } = await consoleApiCall({ url: link[1], secretId: session.json.SecretId, secretKey: session.json.SecretKey, token: session.json.Token },
+      const { Device } = await callCloudApi({ url: link[1], secretId: session.json.SecretId, secretKey: session.json.SecretKey, token: session.json.Token },
         "DescribeDevice", { ProductId: DEMO_PRODUCT_ID, DeviceName: DEMO_DEVICE_NAME });
-      assert.equal(Device?.Status, 1, "the rebooted device stays online");
+      assert.equal((Device as { Status?: number } | undefined)?.Status, 1, "the rebooted device stays online");
       child.kill("SIGINT");
       assert.equal(await exited, 0, stderr);
       assert.match(stdout, /Summary: .* OK/);

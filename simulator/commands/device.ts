@@ -141,6 +141,9 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     });
   };
   let rebootsStopped = false;
+  // Read once: a restart in place boots with what the device started with, and cannot fail on a file changed since.
+  const registerCa = options.platformCa === undefined ? undefined : readCaFile(options.platformCa, "--platform-ca");
+  const mqttCa = options.mqttCa === undefined ? undefined : readCaFile(options.mqttCa, "--mqtt-ca");
   const start = () => startSimDevice({
     flashFile: options.flash,
     firmwareVersion: options.firmwareVersion,
@@ -148,8 +151,8 @@ async function runDeviceCommand(options: DeviceCommandOptions): Promise<number> 
     registerUrl: endpoints.registerUrl,
     mqttUrl: endpoints.mqttUrl,
     factoryInfo,
-    registerCa: options.platformCa === undefined ? undefined : readCaFile(options.platformCa, "--platform-ca"),
-    mqttCa: options.mqttCa === undefined ? undefined : readCaFile(options.mqttCa, "--mqtt-ca"),
+    registerCa,
+    mqttCa,
     powerCutAtWrite: options.powerCutAtWrite,
     clockSkewSeconds: options.clockSkew,
     dropNetworkAfterMs: options.dropNetworkAfter,

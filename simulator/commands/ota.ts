@@ -8,10 +8,9 @@ import type { Command } from "commander";
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { fileProblem, UsageError } from "../cli-errors";
+import { MAX_FIRMWARE_BYTES } from "../platform/ota/object-store";
 import { positiveInteger } from "./device";
 
-/** The mock's object store takes at most this (MAX_FIRMWARE_BYTES). */
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
 const WAIT_POLL_MS = 500;
 
 interface ApiFlags {
@@ -66,7 +65,7 @@ export function register(program: Command): void {
       let bytes: Buffer;
       try {
         const size = statSync(options.file).size;
-        if (size > MAX_FILE_BYTES) throw new UsageError(`--file ${options.file} has ${size} bytes; at most ${MAX_FILE_BYTES} are taken`);
+        if (size > MAX_FIRMWARE_BYTES) throw new UsageError(`--file ${options.file} has ${size} bytes; at most ${MAX_FIRMWARE_BYTES} are taken`);
         bytes = readFileSync(options.file);
       } catch (error) {
         if (error instanceof UsageError) throw error;

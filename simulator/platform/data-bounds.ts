@@ -27,17 +27,26 @@ export interface ReportedUsage {
   bytes: number;
 }
 
-/** Why a report's properties cannot be kept, each on its own; undefined when they can. */
-export function checkReportedProperties(params: Record<string, unknown>): string | undefined {
+/** A report's properties as kept: each name with its value's JSON text. */
+export type ReportedEntries = Array<[name: string, json: string]>;
+
+/**
+ * The report's properties with each value as the JSON text the registry keeps (serialized once,
+ * here, where its size is checked), or why they cannot be kept (a string), each on its own.
+ */
+export function reportedEntries(params: Record<string, unknown>): ReportedEntries | string {
+  const entries: ReportedEntries = [];
   for (const [name, value] of Object.entries(params)) {
     if (name.length === 0 || name.length > REPORTED_BOUNDS.maxNameLength) {
       return `property names must be 1-${REPORTED_BOUNDS.maxNameLength} characters`;
     }
-    if (Buffer.byteLength(JSON.stringify(value ?? null)) > REPORTED_BOUNDS.maxValueBytes) {
+    const json = JSON.stringify(value ?? null);
+    if (Buffer.byteLength(json) > REPORTED_BOUNDS.maxValueBytes) {
       return `property ${name.slice(0, REPORTED_BOUNDS.maxNameLength)}: a value may have at most ${REPORTED_BOUNDS.maxValueBytes} bytes as JSON`;
     }
+    entries.push([name, json]);
   }
-  return undefined;
+  return entries;
 }
 
 /** Why a device's reported values, after a report, would be too many or too large; undefined when they fit. */

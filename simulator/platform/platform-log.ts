@@ -1,7 +1,8 @@
 /**
- * The platform's log: one JSON-able event a call. Beside it, a log for events a client can cause at will (a request it abandons, say): at most one line per
- * interval, the next one counting the lines left out since, so a flood of them cannot fill the
- * log or the console while the first still shows.
+ * The platform's log: one JSON-able event a call. Beside it, a log for events a client can cause
+ * at will (a request it abandons, say): at most one line per interval, the next one counting the
+ * lines left out since, so a flood of them cannot fill the log or the console while the first
+ * still shows.
  */
 /** One structured event of the platform (printed as a JSON line unless --no-log). */
 export type PlatformLog = (event: Record<string, unknown>) => void;

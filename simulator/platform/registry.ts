@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import type { ReportedEntries } from "./data-bounds";
 import { FirmwareRegistry } from "./ota/firmware-registry";
 
 export type AuthType = "psk" | "cert";
@@ -414,7 +415,7 @@ export class Registry {
   private readonly templates;
   private readonly templateCache = new Map<string, StoredTemplate | null>();
   /** Made once (better-sqlite3 builds a new wrapper for every db.transaction() call); BoundExceeded rolls it back. */
-  private readonly recordReportBounded: (productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+  private readonly recordReportBounded: (productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
     bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
 
   constructor(options: RegistryOptions = {}) {
@@ -481,9 +482,9 @@ export class Registry {
       set: db.prepare(`INSERT INTO product_templates VALUES (?, ?, ?, ?)
         ON CONFLICT (product_id) DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at`),
     };
-    const rollBack = db.transaction((productId: string, deviceName: string, entries: Array<[string, unknown]>, now: number, deviceTimestamp: number | undefined,
+    const rollBack = db.transaction((productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
       bound: (usage: { properties: number; bytes: number }) => string | undefined) => {
-      for (const entry of entries) this.upsertReported(productId, deviceName, entry, now, deviceTimestamp);
+      for (const [name, json] of entries) this.dataPlane.upsertReported.run(productId, deviceName, name, json, now, deviceTimestamp ?? null);
       const reason = bound(this.dataPlane.reportedUsage.get(productId, deviceName) as { properties: number; bytes: number });
       if (reason !== undefined) throw new BoundExceeded(reason);
     });
@@ -722,18 +723,15 @@ export class Registry {
 
   // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----
 
-  private upsertReported(productId: string, deviceName: string, [name, value]: [string, unknown], now: number, deviceTimestamp: number | undefined): void {
-    this.dataPlane.upsertReported.run(productId, deviceName, name, JSON.stringify(value ?? null), now, deviceTimestamp ?? null);
-  }
-
   /**
-   * Merges a report's properties into the latest values in one transaction, and keeps them only
-   * if `bound` finds the device's values within its limits (checked after the merge, so replaced
-   * values count once); otherwise nothing changes and the reason is returned.
+   * Merges a report's properties (each value as JSON text: data-bounds.ts) into the latest values
+   * in one transaction, and keeps them only if `bound` finds the device's values within its limits
+   * (checked after the merge, so replaced values count once); otherwise nothing changes and the
+   * reason is returned.
    */
-  recordReportWithin(productId: string, deviceName: string, params: Record<string, unknown>, now: number, deviceTimestamp: number | undefined,
+  recordReportWithin(productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
     bound: (usage: { properties: number; bytes: number }) => string | undefined): string | undefined {
-    return this.recordReportBounded(productId, deviceName, Object.entries(params), now, deviceTimestamp, bound);
+    return this.recordReportBounded(productId, deviceName, entries, now, deviceTimestamp, bound);
   }
 
   latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {

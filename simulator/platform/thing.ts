@@ -8,7 +8,8 @@
  * report_info, action calls) lives in the registry.
  */
 import { randomUUID } from "node:crypto";
-import { checkDeviceUsage, checkReportedProperties, fitsDevice, MAX_DEVICE_MESSAGE_BYTES } from "./data-bounds";
+import { checkDeviceUsage, fitsDevice, MAX_DEVICE_MESSAGE_BYTES, reportedEntries } from "./data-bounds";
+import { isObject, parseJsonObject, type Json } from "./json-object";
 import type { DeviceIdentity } from "./mqtt-auth";
 import { deviceTopics, parseThingTopic } from "./mqtt-auth";
 import type { PlatformLog } from "./platform-log";
@@ -59,22 +60,6 @@ export interface ControlOptions {
 export type SentControl = ControlMessage & { delivered: boolean };
 export type AnsweredAction = ActionCall & { reply: NonNullable<ActionCall["reply"]> };
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseJson(payload: Buffer): Json | undefined {
-  if (payload.length > MAX_TEMPLATE_MESSAGE_BYTES) return undefined;
-  try {
-    const value: unknown = JSON.parse(payload.toString("utf8"));
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Text fields from devices are kept and logged only this long. */
 function clip(value: unknown, length = 256): string {
   return typeof value === "string" ? value.slice(0, length) : "";
@@ -110,7 +95,7 @@ export class ThingService {
   // ------------------------------------------------------------------------------ device to platform
 
   private onThingMessage(identity: DeviceIdentity, kind: "property" | "event" | "action", payload: Buffer, clientId: string): void {
-    const message = parseJson(payload);
+    const message = parseJsonObject(payload, MAX_TEMPLATE_MESSAGE_BYTES);
     const method = typeof message?.method === "string" ? message.method.slice(0, 64) : undefined;
     if (!message || method === undefined) {
       this.options.log({ event: "thing", clientId, kind, outcome: message ? "no method" : "not a JSON object" });
@@ -175,8 +160,9 @@ export class ThingService {
     if (refused) return this.refuseByTemplate(identity, "property", "report_reply", token, refused);
     const deviceTimestamp = typeof message.timestamp === "number" && Number.isSafeInteger(message.timestamp) ? message.timestamp : undefined;
     // Bounded per device (data-bounds.ts): a report past a bound is refused whole, nothing of it kept.
-    const tooLarge = checkReportedProperties(message.params)
-      ?? this.options.registry.recordReportWithin(identity.productId, identity.deviceName, message.params, this.options.now(), deviceTimestamp, checkDeviceUsage);
+    const entries = reportedEntries(message.params);
+    const tooLarge = typeof entries === "string" ? entries
+      : this.options.registry.recordReportWithin(identity.productId, identity.deviceName, entries, this.options.now(), deviceTimestamp, checkDeviceUsage);
     if (tooLarge !== undefined) return this.refuse(identity, "property", "report_reply", token, tooLarge);
     this.reply(identity, "property", { method: "report_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
@@ -273,7 +259,7 @@ export class ThingService {
    * seconds and, for the device's NTP-style estimate, ntptime1/ntptime2 (receive and send, ms).
    */
   private onSysOperation(identity: DeviceIdentity, payload: Buffer, clientId: string): void {
-    const message = parseJson(payload);
+    const message = parseJsonObject(payload, MAX_TEMPLATE_MESSAGE_BYTES);
     const wantsTime = message?.type === "get" && Array.isArray(message.resource) && message.resource.includes("time");
     if (!wantsTime) {
       this.options.log({ event: "sys", clientId, outcome: "unsupported request" });

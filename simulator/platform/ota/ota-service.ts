@@ -8,6 +8,7 @@
  * version other than the target. Timeouts are applied when a status is read or reported, so no
  * timer runs per device; only the rate limit of a batch task keeps one timer per minute of it.
  */
+import { isObject, parseJsonObject, type Json } from "../json-object";
 import type { DeviceIdentity } from "../mqtt-auth";
 import type { PlatformLog } from "../platform-log";
 import type { Registry } from "../registry";
@@ -28,22 +29,6 @@ export interface OtaServiceOptions {
   log: PlatformLog;
 }
 
-type Json = Record<string, unknown>;
-
-function parseJson(payload: Buffer): Json | undefined {
-  if (payload.length > MAX_OTA_MESSAGE_BYTES) return undefined;
-  try {
-    const value: unknown = JSON.parse(payload.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** The C SDK sends numbers as strings ("percent":"10", "result_code":"-4"); both are taken. */
 function integerOf(value: unknown): number | undefined {
   const number = typeof value === "string" && /^-?\d{1,9}$/.test(value) ? Number(value) : value;
@@ -59,7 +44,7 @@ export class OtaService {
   /** Takes a device publish if it is on the device's OTA report topic; false for any other topic. */
   handle(identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string): boolean {
     if (topic !== `$ota/report/${identity.productId}/${identity.deviceName}`) return false;
-    const message = parseJson(payload);
+    const message = parseJsonObject(payload, MAX_OTA_MESSAGE_BYTES);
     const type = typeof message?.type === "string" ? message.type.slice(0, 32) : undefined;
     const report = message?.report;
     let outcome: string;

@@ -4,6 +4,7 @@
  * definitions, or refused with a TemplateError naming the field and carrying the Cloud API code
  * Tencent publishes for that fault.
  */
+import { isObject, type Json } from "../json-object";
 
 /** Template faults, as IoT Explorer's Cloud API names them (tencentcloud-sdk-go iotexplorer/v20190423/errors.go). */
 export type TemplateErrorCode =
@@ -114,12 +115,6 @@ export interface DataTemplate {
   property: ReadonlyMap<string, Property>;
   event: ReadonlyMap<string, TemplateEvent>;
   action: ReadonlyMap<string, TemplateAction>;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function fail(code: TemplateErrorCode, field: string, detail: string): never {

@@ -3,7 +3,8 @@
  * and control (docs/PROTOCOL.md §13). Each check answers the first fault as a Violation naming the
  * field, or undefined when everything fits.
  */
-import type { DataTemplate, DataType, Field, TemplateAction, TemplateEvent } from "./template";
+import { isObject, type Json } from "../json-object";
+import type { DataTemplate, DataType, Field } from "./template";
 
 export type ViolationKind = "unknown" | "type" | "range" | "length" | "read-only";
 
@@ -12,12 +13,6 @@ export interface Violation {
   /** The field's path: `brightness`, `position.longitude`, `list[3]`. */
   field: string;
   message: string;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function violation(kind: ViolationKind, field: string, message: string): Violation {
@@ -104,12 +99,4 @@ export function checkControl(template: DataTemplate, params: Json): Violation | 
     if (property && property.mode !== "rw") return violation("read-only", name, "is read-only (mode r)");
   }
   return checkReport(template, params);
-}
-
-export function findEvent(template: DataTemplate, eventId: string): TemplateEvent | undefined {
-  return template.event.get(eventId);
-}
-
-export function findAction(template: DataTemplate, actionId: string): TemplateAction | undefined {
-  return template.action.get(actionId);
 }
