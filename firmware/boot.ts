@@ -492,63 +492,51 @@ class BootRunner implements BootTask {
     const template = this.template;
     if (!template) return;
     const sync: FirstOnlineSync = { infoReported: false, problems: [], missing: [] };
+    // Each step's name -> the answer it waits for now; a finished step leaves the table. Plain
+    // promise chains, not an async function per step: all three are in flight at once, and on
+    // the ESP32 every suspended frame and promise of theirs is heap (docs/ESP32.md).
+    const awaiting: Record<string, string> = { report_info: "report_info_reply", get_status: "get_status_reply", clock: "$sys time" };
+    let running = 3;
     let lost = false;
     let over = false;
-    const pending = new Map<string, string>(); // step -> the answer it still waits for
-    const step = async (name: string, run: (awaiting: (answer: string) => void) => Promise<void>) => {
-      try {
-        await run((answer) => pending.set(name, answer));
-        pending.delete(name);
-      } catch (error) {
-        const awaited = pending.get(name);
-        pending.delete(name);
-        if (over) return; // already named missing when the sync's time ran out
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const end = (name: string, error?: unknown): void => {
+      const awaited = awaiting[name];
+      delete awaiting[name];
+      if (error !== undefined && !over) {
         const failure = toExplorerError(error);
         if (error instanceof Stopped || failure.code === "network") {
           lost = true;
-          return;
+        } else {
+          if (failure.code === "timeout" && awaited) sync.missing.push(awaited);
+          sync.problems.push(`${name}: ${failure.message}`);
+          this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: failure.message });
         }
-        if (failure.code === "timeout" && awaited) sync.missing.push(awaited);
-        sync.problems.push(`${name}: ${failure.message}`);
-        this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: failure.message });
       }
+      if (--running === 0) allDone();
     };
     const clock = this.hal.clock;
     const timeoutMs = this.options.syncTimeoutMs ?? this.options.replyTimeoutMs ?? 10_000;
-    let timer: unknown;
-    const deadline = new Promise<void>((resolve) => (timer = clock.setTimer(timeoutMs, resolve)));
-    const steps = Promise.all([
-      step("report_info", async (awaiting) => {
-        awaiting("report_info_reply");
-        await template.reportInfo({ fw_ver: this.options.firmwareVersion ?? this.hal.slots?.runningVersion() ?? FIRMWARE_VERSION, ...this.options.deviceInfo });
+    const timer = clock.setTimer(timeoutMs, allDone);
+    template.reportInfo({ fw_ver: this.options.firmwareVersion ?? this.hal.slots?.runningVersion() ?? FIRMWARE_VERSION, ...this.options.deviceInfo }).then(
+      () => {
         sync.infoReported = true;
-      }),
-      step("get_status", async (awaiting) => {
-        awaiting("get_status_reply");
-        const status = await template.getStatus();
-        if (!over) sync.status = status;
-        const control = status.control;
-        if (over || !control || Object.keys(control).length === 0) return;
-        // A control that arrived live since login is already applied; apply only the rest.
-        const rest = this.notAppliedLive(control);
-        if (Object.keys(rest).length > 0) {
-          this.options.onControl?.(rest);
-          this.hal.log.log("info", "control.pending.applied", { count: Object.keys(rest).length });
-        }
-        awaiting("clear_control_reply");
-        await template.clearControl();
-        if (Object.keys(rest).length === 0) return;
-        if (!over) sync.appliedControl = rest;
-        awaiting("report_reply");
-        if (this.session) await template.report(rest);
-      }),
-      step("clock", async (awaiting) => {
-        awaiting("$sys time");
-        const checked = await template.checkClock();
+        end("report_info");
+      },
+      (error: unknown) => end("report_info", error),
+    );
+    template.getStatus().then(
+      (status) => this.applyPendingControl(template, status, sync, awaiting, () => over),
+    ).then(() => end("get_status"), (error: unknown) => end("get_status", error));
+    template.checkClock().then(
+      (checked) => {
         if (!over) sync.clock = checked;
-      }),
-    ]);
-    await Promise.race([steps, deadline]);
+        end("clock");
+      },
+      (error: unknown) => end("clock", error),
+    );
+    await done;
     clock.clearTimer(timer);
     over = true;
     if (lost) {
@@ -556,7 +544,7 @@ class BootRunner implements BootTask {
       this.firstSync = "pending";
       return;
     }
-    for (const [name, answer] of pending) {
+    for (const [name, answer] of Object.entries(awaiting)) {
       sync.missing.push(answer);
       sync.problems.push(`${name}: no ${answer} within the sync's ${timeoutMs} ms`);
       this.hal.log.log("warn", "template.sync.step.failed", { step: name, reason: `no ${answer} within ${timeoutMs} ms` });
@@ -564,6 +552,29 @@ class BootRunner implements BootTask {
     this.firstSync = "done";
     this.hal.log.log("info", "template.synced", { problems: sync.problems.length, missing: sync.missing.length });
     this.resolveSynced(sync);
+  }
+
+  /**
+   * The rest of the sync's get_status step once its answer came: control kept while the device
+   * was away is applied through onControl (minus what arrived live since login), cleared with
+   * clear_control and reported; `awaiting.get_status` names the answer it waits for at each turn.
+   */
+  private async applyPendingControl(template: TemplateSession, status: DeviceStatus, sync: FirstOnlineSync, awaiting: Record<string, string>, isOver: () => boolean): Promise<void> {
+    if (isOver()) return;
+    sync.status = status;
+    const control = status.control;
+    if (!control || Object.keys(control).length === 0) return;
+    const rest = this.notAppliedLive(control);
+    if (Object.keys(rest).length > 0) {
+      this.options.onControl?.(rest);
+      this.hal.log.log("info", "control.pending.applied", { count: Object.keys(rest).length });
+    }
+    awaiting.get_status = "clear_control_reply";
+    await template.clearControl();
+    if (Object.keys(rest).length === 0) return;
+    if (!isOver()) sync.appliedControl = rest;
+    awaiting.get_status = "report_reply";
+    if (this.session) await template.report(rest);
   }
 
   /** The new state after live control, as data_template_sample reports its changed properties after control_reply. */

@@ -64,10 +64,16 @@ const LOST_WITHOUT: Readonly<Record<OptionalFeature, string>> = {
 const REPORT_REPLY: ReadonlyArray<DownMessage["kind"]> = ["report_reply"];
 const TEMPLATE_REPLY: ReadonlyArray<DownMessage["kind"]> = ["reply", "get_status_reply"];
 
+/**
+ * A request waiting for its reply. The promise's own resolve and reject and the timer are kept
+ * as they are, not wrapped in closures: every request of the first-online sync is in flight at
+ * once, and on the ESP32 each closure and promise is heap the device needs at that moment.
+ */
 interface Waiter {
   kinds: ReadonlyArray<DownMessage["kind"]>;
   resolve(message: DownMessage): void;
   reject(error: Error): void;
+  timer: unknown;
 }
 
 export class TemplateSession {
@@ -95,7 +101,7 @@ export class TemplateSession {
   /** The session is gone: every request waiting on it fails with `error`. */
   detach(error: Error): void {
     this.session = undefined;
-    for (const waiter of this.waiting.values()) waiter.reject(error);
+    for (const waiter of this.waiting.values()) this.settle(waiter, undefined, error);
     this.waiting.clear();
     this.timeWaiter?.reject(error);
     this.timeWaiter = undefined;
@@ -147,7 +153,7 @@ export class TemplateSession {
       const waiter = this.waiting.get(message.clientToken);
       if (!waiter || !waiter.kinds.includes(message.kind)) return true;
       this.waiting.delete(message.clientToken);
-      waiter.resolve(message);
+      this.settle(waiter, message);
       return true;
     }
     if (message.kind === "action") {
@@ -174,28 +180,25 @@ export class TemplateSession {
       return Promise.reject(error);
     }
     const timeoutMs = this.options.replyTimeoutMs;
-    // The clock's cancellable timer, cleared with the reply: no timer outlives its request.
-    const clock = this.options.clock;
-    const replied = new Promise<DownMessage>((resolve, reject) => {
-      const timer = clock.setTimer(timeoutMs, () => {
+    return new Promise<DownMessage>((resolve, reject) => {
+      // The clock's cancellable timer, cleared with the reply: no timer outlives its request.
+      const timer = this.options.clock.setTimer(timeoutMs, () => {
         if (this.waiting.delete(clientToken)) reject(new ExplorerError("timeout", `no ${awaited} within ${timeoutMs} ms`));
       });
-      this.waiting.set(clientToken, {
-        kinds,
-        resolve: (message) => { clock.clearTimer(timer); resolve(message); },
-        reject: (error) => { clock.clearTimer(timer); reject(error); },
-      });
-    });
-    replied.catch(() => undefined); // a failed publish answers with its own error below
-    return session.publish(topic, payload, 0).then(
-      () => replied,
-      (error: unknown) => {
+      this.waiting.set(clientToken, { kinds, resolve, reject, timer });
+      session.publish(topic, payload, 0).catch((error: unknown) => {
         const waiter = this.waiting.get(clientToken);
         this.waiting.delete(clientToken);
-        waiter?.reject(error as Error);
-        throw error;
-      },
-    );
+        if (waiter) this.settle(waiter, undefined, error as Error);
+      });
+    });
+  }
+
+  /** Ends a request: its timer stops, then its promise settles with the reply or the error. */
+  private settle(waiter: Waiter, message: DownMessage | undefined, error?: Error): void {
+    this.options.clock.clearTimer(waiter.timer);
+    if (message) waiter.resolve(message);
+    else waiter.reject(error!);
   }
 
   private static checkCode(message: DownMessage, what: string): void {
