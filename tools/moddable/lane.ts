@@ -53,7 +53,7 @@ export function laneTls(dir = LANE_DIR): LaneTls {
 export const LIN_SLOT_BYTES = 32;
 export const ESP32_SLOT_BYTES = 16;
 /** The slot heap's share of the ESP32 budget in the lane image; the rest after the stack is chunks. */
-export const LANE_HEAP_SLOTS = 2048;
+export const LANE_HEAP_SLOTS = 2560;
 
 /** The XS creation the lane image runs with, as mcconfig hands it to xsl (`CREATION = -c ...`). */
 export interface XsCreation {
