@@ -1,8 +1,8 @@
 /**
  * A fleet shard on a worker thread (started by simulator/fleet.ts, compiled to
  * dist/fleet-worker.js): boots its devices, reports progress at most every PROGRESS_MS and
- * once more at the end, sends its result, keeps its devices online until told to close, then
- * disconnects them and says so.
+ * once more at the end, sends its result, keeps its devices online until told to close (answering
+ * in the meantime what its devices did about firmware updates), then disconnects them and says so.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { bootShard, type FromShardWorker, type ShardOptions, type ToShardWorker } from "./fleet";
@@ -24,7 +24,7 @@ const booted = await bootShard(shard, (done, online) => {
 });
 send({ type: "progress", done: shard.count, online: booted.result.online });
 send({ type: "booted", result: booted.result });
-port.once("message", (message: ToShardWorker) => {
-  if (message.type !== "close") return;
-  booted.close().then(() => send({ type: "closed" }));
+port.on("message", (message: ToShardWorker) => {
+  if (message.type === "ota") send({ type: "ota", result: booted.ota() });
+  else if (message.type === "close") booted.close().then(() => send({ type: "closed" }));
 });

@@ -17,6 +17,7 @@ import type { DeviceInfo } from "../firmware/device-info";
 import type { ExplorerError } from "../firmware/errors";
 import type { HttpClient, SocketTransport } from "../firmware/contracts";
 import { nodeCrypto } from "../hal/node/crypto";
+import { NodeApplicationSlots } from "../hal/node/app-slots";
 import { createNodeHttpClient } from "../hal/node/http";
 import { createNodeSocketTransport } from "../hal/node/socket";
 import { trustAnchorsFor } from "./trust-anchors";
@@ -48,6 +49,51 @@ export interface FleetOptions {
   workers?: number;
   /** A local platform process: the summary reports its peak RSS too (Linux /proc). */
   platformPid?: number;
+  /**
+   * Firmware update on: each device gets two application slots in memory with a factory image of
+   * this version, reports it, and reboots in place (same flash, same key) when an update restarts it.
+   */
+  firmwareVersion?: string;
+  /** Runs once every device is online or failed, before they are disconnected (`fleet --ota`'s rollout). */
+  whileOnline?: (fleet: OnlineFleet) => Promise<FleetOtaSummary>;
+}
+
+/** The booted fleet, as `whileOnline` sees it. */
+export interface OnlineFleet {
+  /** The devices that came online, by name. */
+  onlineNames: string[];
+  /** What the devices did about firmware updates so far, added up over the shards. */
+  otaResults(): Promise<ShardOtaResult>;
+}
+
+/** A shard's firmware update record (devices run with `firmwareVersion`). */
+export interface ShardOtaResult {
+  /** When each device confirmed a new image online (Date.now(), comparable across threads). */
+  confirmedAt: number[];
+  /** Bytes of firmware the devices downloaded (their GET responses' bodies). */
+  bytesDownloaded: number;
+  /** Restarts into a new image. */
+  restarts: number;
+}
+
+/** What `fleet --ota` reports (simulator/fleet-ota.ts). */
+export interface FleetOtaSummary {
+  version: string;
+  fromVersion: string;
+  imageBytes: number;
+  taskId: number;
+  /** Devices in the task. */
+  devices: number;
+  updated: number;
+  failed: number;
+  /** Devices that did not end updated, by cause (Tencent's status, the device's result code). */
+  failuresByCause: Record<string, number>;
+  /** From the BatchUpdateFirmware call to each device confirming the new image online. */
+  timeToUpdatedMs: { p50: number; p95: number; p99: number; max: number };
+  /** From BatchUpdateFirmware to the task's every device ended. */
+  rolloutMs: number;
+  /** Firmware bytes the platform served to the devices (counted as they received them). */
+  bytesServed: number;
 }
 
 export interface FleetSummary {
@@ -68,10 +114,12 @@ export interface FleetSummary {
   peakRssMb: number;
   /** Peak RSS of the local platform process, when the fleet started one. */
   platformPeakRssMb?: number;
+  /** The rollout of `fleet --ota`, after every device was online. */
+  ota?: FleetOtaSummary;
 }
 
 /** One shard's devices: indices `first` .. `first + count - 1` of the fleet. */
-export interface ShardOptions extends Omit<FleetOptions, "onProgress" | "workers" | "platformPid" | "count"> {
+export interface ShardOptions extends Omit<FleetOptions, "onProgress" | "workers" | "platformPid" | "count" | "whileOnline"> {
   first: number;
   count: number;
 }
@@ -85,10 +133,14 @@ export interface ShardResult {
   retriesByCause: Record<string, number>;
   flashWritesTotal: number;
   flashWritesMax: number;
+  /** The devices that came online (with `firmwareVersion` only: a rollout names them). */
+  onlineNames?: string[];
 }
 
 export interface BootedShard {
   result: ShardResult;
+  /** The shard's firmware update record so far. */
+  ota(): ShardOtaResult;
   /** Disconnects every device of the shard. */
   close(): Promise<void>;
 }
@@ -110,32 +162,61 @@ export function percentile(sorted: number[], p: number): number {
 export async function bootShard(options: ShardOptions, onProgress?: (done: number, online: number) => void): Promise<BootedShard> {
   // One set of transports for the shard, trusting what each device's own would (Tencent's pinned roots on Tencent's URLs).
   const anchors = trustAnchorsFor(options.registerUrl, options.mqttUrl);
-  const http: HttpClient = createNodeHttpClient({ ca: anchors.registerCa });
+  const ota: ShardOtaResult = { confirmedAt: [], bytesDownloaded: 0, restarts: 0 };
+  const shared: HttpClient = createNodeHttpClient({ ca: anchors.registerCa });
+  // A device GETs only firmware (registration is a POST): its bodies are the bytes served.
+  const http: HttpClient = options.firmwareVersion === undefined ? shared : {
+    async request(request) {
+      const response = await shared.request(request);
+      if (request.method === "GET") ota.bytesDownloaded += response.body.length;
+      return response;
+    },
+  };
   const socket: SocketTransport = createNodeSocketTransport({ ca: anchors.mqttCa });
-  const devices: SimDevice[] = [];
-  const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0 };
+  /** The running device of each index (an update's restart replaces it). */
+  const devices = new Map<number, SimDevice>();
+  const result: ShardResult = { online: 0, times: [], failuresByCause: {}, retriesByCause: {}, flashWritesTotal: 0, flashWritesMax: 0, ...(options.firmwareVersion !== undefined ? { onlineNames: [] } : {}) };
+  let closing = false;
   const end = options.first + options.count;
   let next = options.first;
   let done = 0;
   // Parsed once per shard: workers get the text, which crosses threads as is.
   const template = options.templateText !== undefined ? parseTemplateText(options.templateText) : undefined;
 
-  const bootOne = async (index: number) => {
+  /** Powers device `index` on: the first boot, or a reboot in place with the flash, key and slots it had. */
+  const powerOn = (index: number, board?: { flash: SimDevice["flash"]; storageKey?: Uint8Array; slots?: ConfirmedSlots }): SimDevice => {
     const name = deviceName(options.prefix, index);
     const factoryInfo: DeviceInfo = { productId: options.productId, productSecret: options.productSecret, deviceName: name, authMode: "psk" };
-    const bootStarted = performance.now();
-    const device = startSimDevice({
-      flashFile: options.flashDir !== undefined ? join(options.flashDir, `${name}.flash`) : undefined,
+    const storageKey = board?.storageKey ?? (options.flashDir !== undefined ? undefined : nodeCrypto.randomBytes(32));
+    const slots = board?.slots ?? (options.firmwareVersion !== undefined ? new ConfirmedSlots(options.firmwareVersion, () => ota.confirmedAt.push(Date.now())) : undefined);
+    slots?.boot();
+    const device: SimDevice = startSimDevice({
+      ...(board ? { flash: board.flash } : { flashFile: options.flashDir !== undefined ? join(options.flashDir, `${name}.flash`) : undefined }),
       registerUrl: options.registerUrl,
       mqttUrl: options.mqttUrl,
       factoryInfo,
-      ...(options.flashDir !== undefined ? {} : { storageKey: nodeCrypto.randomBytes(32) }),
+      ...(storageKey ? { storageKey } : {}),
       http,
       socket,
       logger: { log: () => undefined },
-      boot: { backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 }, initialReport: template ? plausibleReport(template, name) : { index } },
+      ...(slots ? { slots } : {}),
+      boot: {
+        backoff: { baseMs: 200, capMs: 5000, maxAttempts: options.maxAttempts ?? 8 },
+        initialReport: template ? plausibleReport(template, name) : { index },
+        // An update restarts the board: the same device boots again into the new slot.
+        ...(slots ? { ota: { restart: () => {
+          ota.restarts++;
+          void device.close().then(() => { if (!closing) devices.set(index, powerOn(index, { flash: device.flash, storageKey, slots })); });
+        } } } : {}),
+      },
     });
-    devices.push(device);
+    devices.set(index, device);
+    return device;
+  };
+
+  const bootOne = async (index: number) => {
+    const bootStarted = performance.now();
+    const device = powerOn(index);
     device.task.onState((event) => {
       if (event.state !== "backoff") return;
       const cause = event.detail?.split(":")[0] ?? "unknown";
@@ -145,6 +226,7 @@ export async function bootShard(options: ShardOptions, onProgress?: (done: numbe
       await device.task.online;
       result.times.push(performance.now() - bootStarted);
       result.online++;
+      result.onlineNames?.push(deviceName(options.prefix, index));
     } catch (error) {
       const code = (error as ExplorerError).code ?? "internal";
       result.failuresByCause[code] = (result.failuresByCause[code] ?? 0) + 1;
@@ -158,14 +240,35 @@ export async function bootShard(options: ShardOptions, onProgress?: (done: numbe
     while (next < end) await bootOne(next++);
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));
-  return { result, close: async () => { await Promise.all(devices.map((device) => device.close())); } };
+  return {
+    result,
+    ota: () => ({ ...ota, confirmedAt: [...ota.confirmedAt] }),
+    close: async () => {
+      closing = true;
+      await Promise.all([...devices.values()].map((device) => device.close()));
+    },
+  };
+}
+
+/** Application slots that say when the firmware confirms a new image (the moment a device counts as updated). */
+class ConfirmedSlots extends NodeApplicationSlots {
+  constructor(factoryVersion: string, private readonly onConfirmed: () => void) {
+    super({ factoryVersion });
+  }
+
+  override confirm(): void {
+    const trial = this.onTrial();
+    super.confirm();
+    if (trial) this.onConfirmed();
+  }
 }
 
 /** Messages between the fleet and a shard's worker thread (simulator/fleet-worker.ts). */
-export type ToShardWorker = { type: "close" };
+export type ToShardWorker = { type: "close" } | { type: "ota" };
 export type FromShardWorker =
   | { type: "progress"; done: number; online: number }
   | { type: "booted"; result: ShardResult }
+  | { type: "ota"; result: ShardOtaResult }
   | { type: "closed" };
 
 /** Splits `count` devices and `concurrency` slots over `shards` as evenly as whole numbers allow. */
@@ -184,6 +287,7 @@ export function splitShards(count: number, concurrency: number, shards: number):
 
 interface ShardHandle {
   booted: Promise<ShardResult>;
+  ota(): Promise<ShardOtaResult>;
   close(): Promise<void>;
 }
 
@@ -194,6 +298,7 @@ function startShardWorker(shard: ShardOptions, onProgress: (done: number, online
   const closedPromise = new Promise<void>((resolve) => (closed = resolve));
   let progress = { done: 0, online: 0 };
   let finished = false;
+  const otaWaiters: Array<(result: ShardOtaResult) => void> = [];
   const booted = new Promise<ShardResult>((resolve) => {
     const crashed = (why: string) => {
       closed();
@@ -209,13 +314,20 @@ function startShardWorker(shard: ShardOptions, onProgress: (done: number, online
       } else if (message.type === "booted") {
         finished = true;
         resolve(message.result);
-      } else if (message.type === "closed") closed();
+      } else if (message.type === "ota") otaWaiters.shift()?.(message.result);
+      else if (message.type === "closed") closed();
     });
     worker.once("error", (error) => crashed(error.message));
     worker.once("exit", (code) => crashed(`exit code ${code}`));
   });
   return {
     booted,
+    // A crashed worker's devices are gone: nothing more to add up from it.
+    ota: () => new Promise<ShardOtaResult>((resolve) => {
+      if (worker.threadId === -1) return resolve({ confirmedAt: [], bytesDownloaded: 0, restarts: 0 });
+      otaWaiters.push(resolve);
+      worker.postMessage({ type: "ota" } satisfies ToShardWorker);
+    }),
     close: async () => {
       worker.postMessage({ type: "close" } satisfies ToShardWorker);
       await closedPromise;
@@ -237,16 +349,18 @@ export function peakRssMbOf(pid: number | undefined): number | undefined {
 
 export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   const workers = Math.max(0, Math.min(options.workers ?? 0, options.count));
-  const { onProgress, workers: _workers, platformPid: _pid, ...common } = options;
+  const { onProgress, workers: _workers, platformPid: _pid, whileOnline, ...common } = options;
   const shards = splitShards(options.count, options.concurrency, Math.max(1, workers));
   const started = performance.now();
   let results: ShardResult[];
   let closeAll: () => Promise<void>;
+  let otaResults: () => Promise<ShardOtaResult[]>;
 
   if (workers === 0) {
     const booted = await bootShard({ ...common, first: 0, count: options.count }, onProgress);
     results = [booted.result];
     closeAll = booted.close;
+    otaResults = async () => [booted.ota()];
   } else {
     const progress = shards.map(() => ({ done: 0, online: 0 }));
     const handles = shards.map((shard, index) => startShardWorker({ ...common, ...shard }, (done, online) => {
@@ -255,12 +369,26 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     }));
     results = await Promise.all(handles.map((handle) => handle.booted));
     closeAll = async () => { await Promise.all(handles.map((handle) => handle.close())); };
+    otaResults = () => Promise.all(handles.map((handle) => handle.ota()));
   }
   const wallMs = performance.now() - started;
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const platformPeakRssMb = peakRssMbOf(options.platformPid);
-  await closeAll();
-  return summarise(options.count, results, wallMs, workers, peakRssMb, platformPeakRssMb);
+  let ota: FleetOtaSummary | undefined;
+  try {
+    if (whileOnline) {
+      ota = await whileOnline({
+        onlineNames: results.flatMap((result) => result.onlineNames ?? []),
+        otaResults: async () => {
+          const parts = await otaResults();
+          return { confirmedAt: parts.flatMap((part) => part.confirmedAt), bytesDownloaded: parts.reduce((sum, part) => sum + part.bytesDownloaded, 0), restarts: parts.reduce((sum, part) => sum + part.restarts, 0) };
+        },
+      });
+    }
+  } finally {
+    await closeAll();
+  }
+  return { ...summarise(options.count, results, wallMs, workers, peakRssMb, platformPeakRssMb), ...(ota ? { ota } : {}) };
 }
 
 function summarise(count: number, results: ShardResult[], wallMs: number, workers: number, peakRssMb: number, platformPeakRssMb: number | undefined): FleetSummary {

@@ -3,7 +3,7 @@
  * so a fleet or a benchmark measures only itself. Resolves once the platform prints its ready line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { compiledEntry } from "./paths";
 
 export interface PlatformProcess {
@@ -18,7 +18,10 @@ const READY = /^platform ready http=(\S+) mqtt=(\S+) console=(\S+)/m;
 
 export interface PlatformProcessOptions {
   configFile: string;
-  /** Written to configFile first; without it the file is used as it is. */
+  /**
+   * Written to configFile first (mode 0600: it holds ProductSecrets, and a Cloud API key pair
+   * when one is given); without it the file is used as it is.
+   */
   config?: unknown;
   /** Keep the registry in this folder (SQLite file, WAL); default: in memory. */
   dataDir?: string;
@@ -30,8 +33,18 @@ export interface PlatformProcessOptions {
   readyTimeoutMs?: number;
 }
 
+/** Writes a platform config readable by its owner only: `mode` applies only to a new file, so an existing one is narrowed first. */
+export function writeConfigFile(file: string, config: unknown): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+}
+
 export async function startPlatformProcess(options: PlatformProcessOptions): Promise<PlatformProcess> {
-  if (options.config !== undefined) writeFileSync(options.configFile, JSON.stringify(options.config));
+  if (options.config !== undefined) writeConfigFile(options.configFile, options.config);
   const child = spawn(
     process.execPath,
     [...(options.nodeArgs ?? []), "--enable-source-maps", compiledEntry("cli"), "platform", ...(options.dataDir !== undefined ? ["--data", options.dataDir] : ["--memory"]), "--host", "127.0.0.1", "--http-port", "0", "--mqtt-port", "0", "--config", options.configFile, ...(options.log === false ? ["--no-log"] : []), ...(options.extraArgs ?? [])],

@@ -17,6 +17,8 @@ import { trustAnchorsFor } from "./trust-anchors";
 export interface SimDeviceOptions {
   /** The flash file; without it the device's NVS partition lives in memory (same emulation, lost at exit). */
   flashFile?: string;
+  /** A flash the caller keeps across reboots of an in-memory device (the fleet's, restarted by an update); instead of flashFile. */
+  flash?: NodeFlash;
   /** Registration endpoint, e.g. http://127.0.0.1:8080/device/register */
   registerUrl: string;
   mqttUrl: string;
@@ -76,7 +78,7 @@ export function startSimDevice(options: SimDeviceOptions): SimDevice {
     durable: options.flashDurable ?? true,
     ...(options.powerCutAtWrite ? { powerCutAtWrite: options.powerCutAtWrite } : {}),
   };
-  const flash = options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions);
+  const flash = options.flash ?? (options.flashFile !== undefined ? openFlashFile(options.flashFile, flashOptions) : createMemoryFlash(flashOptions));
   let fileSlots: NodeApplicationSlots | undefined;
   if (options.firmwareVersion !== undefined) {
     fileSlots = NodeApplicationSlots.open(flash, { factoryVersion: options.firmwareVersion, onRestart: options.onRestart });

@@ -101,6 +101,12 @@ describe("no secret without authentication", function () {
       ["CreateDevice", { ProductId: PID, DeviceName: "planted2" }],
       ["GetDeviceList", { ProductId: PID }],
       ["DescribeDevice", { ProductId: CERT_PID, DeviceName: "cam001" }],
+      // What the console's firmware view calls: nothing of it without a signature either.
+      ["GetCOSURL", { ProductID: PID, FirmwareVersion: "9.9.9", FileSize: 10 }],
+      ["UploadFirmware", { ProductID: PID, FirmwareVersion: "9.9.9", Md5sum: "0".repeat(32), FileSize: 10 }],
+      ["ListFirmwares", { PageNum: 1, PageSize: 10, ProductID: PID }],
+      ["UpdateFirmware", { ProductID: PID, DeviceName: "dev001", FirmwareVersion: "9.9.9", FirmwareOriVersion: "1.0.0" }],
+      ["BatchUpdateFirmware", { ProductID: PID, FirmwareVersion: "9.9.9", DeviceNames: ["dev001"] }],
     ];
     const timestamp = Math.floor(Date.now() / 1000);
     for (const [action, params] of actions) {
@@ -116,13 +122,15 @@ describe("no secret without authentication", function () {
       assertNoSecret(await rawExchange(platform.httpUrl, "GET", `/?${query}`, { "X-TC-Action": action, "X-TC-Version": "2019-04-23" }), `GET ${action}`);
     }
     assert.equal(platform.registry.getDevice(PID, "planted2"), undefined);
+    assert.equal(platform.registry.firmware.listFirmwares({ productId: PID }, 0, 10).total, 0, "no firmware published unsigned");
     assert.equal(platform.registry.getProduct(PID)!.autoCreate, false);
   });
 
   it("the web console's page, scripts, event stream and link exchange reveal nothing unsigned", async () => {
-    for (const path of ["/console", "/console/", "/console/app.js", "/console/tc3.js", "/console/chart.js", "/console/app.css", "/"]) {
+    for (const path of ["/console", "/console/", "/console/app.js", "/console/tc3.js", "/console/chart.js", "/console/template.js", "/console/ota.js", "/console/md5.js", "/console/app.css", "/"]) {
       const raw = await rawExchange(platform.httpUrl, "GET", path, { Accept: "text/html" });
       assertNoSecret(raw, `GET ${path}`);
+      if (path !== "/") assert.match(raw, /^HTTP\/1\.1 200 /, `${path} is served`);
     }
     // A browser opening the platform's address is sent to the console.
     assert.match(await rawExchange(platform.httpUrl, "GET", "/", { Accept: "text/html" }), /^HTTP\/1\.1 302 [^]*\r\nLocation: \/console\r\n/i);
@@ -133,5 +141,9 @@ describe("no secret without authentication", function () {
     assertNoSecret(session, "POST /console/session");
     assert.match(session, /^HTTP\/1\.1 403 /);
     assert.ok(!session.includes(SECRET));
+    // The object store takes no file without a URL the platform signed (GetCOSURL, itself signed).
+    const put = await rawExchange(platform.httpUrl, "PUT", `/ota/firmware/${PID}/9.9.9`, { "Content-Type": "application/octet-stream" }, "not firmware");
+    assert.match(put, /^HTTP\/1\.1 403 /);
+    assert.equal(platform.registry.firmware.objectInfo(PID, "9.9.9"), undefined);
   });
 });

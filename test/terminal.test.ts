@@ -41,6 +41,21 @@ describe("terminal: the long-running commands in a pseudo-terminal", function ()
     assert.match(run.text, /^time to online\s+p50 [\d.]+ ms, p95 [\d.]+ ms, p99/m);
   });
 
+  it("fleet --count 20 --ota 2.0.0 draws the boot's bar, then one bar for the rollout, and prints the rollout's summary, exit 0", async () => {
+    const run = await runInTerminal(["fleet", "--count", "20", "--ota", "2.0.0"], { cwd: dir, timeoutMs: COMMAND_TIMEOUT_MS });
+    assert.doesNotMatch(run.text, STACK_TRACE);
+    assert.equal(run.exitCode, 0, run.text);
+    assert.match(run.text, /fleet \[█{40}\] 20\/20 booted, 20 online/);
+    // The rollout's bar, drawn on the terminal: its last frame full, every device ended and updated.
+    assert.match(run.text, /ota 2\.0\.0 \[[█░]{40}\] \d+\/20 ended/);
+    assert.match(run.text, /ota 2\.0\.0 \[█{40}\] 20\/20 ended, 20 updated, 0 failed/);
+    assert.doesNotMatch(run.text, /^ota 2\.0\.0: /m, "no plain progress lines on a terminal");
+    assert.match(run.text, /^ota\s+1\.0\.0 -> 2\.0\.0 \(300 KiB, task 1\): 20 of 20 updated in [\d.]+ s\s*$/m);
+    assert.match(run.text, /^time to updated\s+p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\s*$/m);
+    assert.match(run.text, /^ota failures\s+none\s*$/m);
+    assert.match(run.text, /^bytes served\s+6\.\d MB \(20 x 307200 B images = 6\.1 MB\)\s*$/m);
+  });
+
   it("demo tells both boots and ends with its summary, exit 0", async () => {
     const run = await runInTerminal(["demo", "--flash", join(dir, "demo.flash")], { cwd: dir, timeoutMs: COMMAND_TIMEOUT_MS });
     assert.doesNotMatch(run.text, STACK_TRACE);

@@ -29,6 +29,8 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   "tc3.js": "text/javascript; charset=utf-8",
   "chart.js": "text/javascript; charset=utf-8",
   "template.js": "text/javascript; charset=utf-8",
+  "ota.js": "text/javascript; charset=utf-8",
+  "md5.js": "text/javascript; charset=utf-8",
   "app.css": "text/css; charset=utf-8",
 };
 

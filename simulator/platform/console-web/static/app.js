@@ -34,6 +34,12 @@ const state = {
   sentControls: new Set(),
 };
 
+/** The product the page shows, for the views in other modules (ota.js). */
+export function selectedProduct() {
+  const product = state.products.find((candidate) => candidate.ProductId === state.productId);
+  return { productId: state.productId, productName: product?.ProductName };
+}
+
 /** @param {string} id */
 export function $(id) {
   const node = document.getElementById(id);
@@ -233,6 +239,8 @@ async function selectProduct(productId) {
   /** @type {HTMLInputElement} */ ($("register-limit")).value = String(product?.registerLimit ?? 0);
   showProductSecret(product);
   $("devices-product").textContent = product?.ProductName ?? productId;
+  // ota.js follows the selected product.
+  document.dispatchEvent(new CustomEvent("console:product", { detail: { productId, productName: product?.ProductName } }));
   await loadDevices();
 }
 
