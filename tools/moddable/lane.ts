@@ -52,7 +52,7 @@ export function laneTls(dir = LANE_DIR): LaneTls {
 /** An XS slot on lin (64-bit pointers) and on the ESP32 (32-bit). */
 export const LIN_SLOT_BYTES = 32;
 export const ESP32_SLOT_BYTES = 16;
-/** The slot heap's share of the ESP32 budget in the lane image; the rest after the stack is chunks. */
+/** The slot heap's share of the ESP32 budget in the lane image, the rest after the stack being chunks: the middle of the range a PSK device fits (docs/ESP32.md "Within the static block"). */
 export const LANE_HEAP_SLOTS = 2560;
 
 /** The XS creation the lane image runs with, as mcconfig hands it to xsl (`CREATION = -c ...`). */
