@@ -6,12 +6,11 @@
  * The platform says how each device ended; the devices say when they confirmed the new image
  * online and how many firmware bytes they received.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { uploadFirmware, type CloudApiCall } from "./firmware-upload";
 import type { FleetOtaSummary, OnlineFleet } from "./fleet";
 import { percentile } from "./fleet";
 
-/** One Cloud API action: its Response fields, or a thrown error naming Tencent's code. */
-export type CloudApiCall = (action: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 /** Tencent's update status codes a device ends on (DescribeFirmwareUpdateStatusResponse.Status). */
 const STATUS = { failed: 5, done: 6, timedOut: 10 } as const;
@@ -20,16 +19,6 @@ const RESULT_CODES: Readonly<Record<string, string>> = { "-1": "download-timeout
 const PAGE = 100;
 /** BatchUpdateFirmware names at most this many devices (the mock's OTA_LIMITS.batchDevicesMax). */
 export const MAX_ROLLOUT_DEVICES = 10_000;
-
-/** Uploads `image` as `version`: GetCOSURL, a PUT to the URL it gives, UploadFirmware with the MD5. */
-export async function uploadFirmware(call: CloudApiCall, productId: string, version: string, image: Uint8Array, extra: Record<string, string> = {}): Promise<string> {
-  const md5 = createHash("md5").update(image).digest("hex");
-  const { Url } = await call("GetCOSURL", { ProductID: productId, FirmwareVersion: version, FileSize: image.length });
-  const put = await fetch(String(Url), { method: "PUT", body: image, signal: AbortSignal.timeout(120_000) });
-  if (put.status !== 200) throw new Error(`the upload URL answered HTTP ${put.status}`);
-  await call("UploadFirmware", { ProductID: productId, FirmwareVersion: version, Md5sum: md5, FileSize: image.length, ...extra });
-  return md5;
-}
 
 export interface RolloutProgress {
   /** Devices in the task. */

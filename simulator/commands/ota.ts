@@ -5,9 +5,9 @@
  * for a product. Works against the mock or anything that speaks iotexplorer 2019-04-23.
  */
 import type { Command } from "commander";
-import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { fileProblem, UsageError } from "../cli-errors";
+import { uploadFirmware, UploadRefusedError } from "../firmware-upload";
 import { MAX_FIRMWARE_BYTES } from "../platform/ota/object-store";
 import { positiveInteger } from "./device";
 
@@ -73,14 +73,14 @@ export function register(program: Command): void {
       }
       if (bytes.length === 0) throw new UsageError(`--file ${options.file} is empty`);
       const call = await target(options);
-      const md5 = createHash("md5").update(bytes).digest("hex");
-      const { Url } = await call("GetCOSURL", { ProductID: options.productId, FirmwareVersion: options.version, FileSize: bytes.length });
-      const put = await fetch(String(Url), { method: "PUT", body: bytes, signal: AbortSignal.timeout(120_000) });
-      if (put.status !== 200) throw new UsageError(`the upload URL answered HTTP ${put.status}`);
-      await call("UploadFirmware", {
-        ProductID: options.productId, FirmwareVersion: options.version, Md5sum: md5, FileSize: bytes.length,
-        ...(options.name ? { FirmwareName: options.name } : {}), ...(options.description ? { FirmwareDescription: options.description } : {}),
-      });
+      const extra = { ...(options.name ? { FirmwareName: options.name } : {}), ...(options.description ? { FirmwareDescription: options.description } : {}) };
+      let md5: string;
+      try {
+        md5 = await uploadFirmware(call, options.productId, options.version, bytes, extra);
+      } catch (error) {
+        if (error instanceof UploadRefusedError) throw new UsageError(error.message);
+        throw error;
+      }
       process.stdout.write(`uploaded ${options.productId} ${options.version}: ${bytes.length} bytes, md5 ${md5}\n`);
     });
 
