@@ -35,7 +35,8 @@ export interface CloudApiTarget extends ApiKeyPair {
  * (the variables Tencent's SDKs read), else `<data>/cloud-api-credentials.json` of a platform's
  * data folder.
  */
-export function resolveKeyPair(flags: { secretId?: string; secretKey?: string; data?: string }, env: NodeJS.ProcessEnv = process.env): ApiKeyPair {
+/** `takesData`: the command has a --data flag to name in the error when no pair is given. */
+export function resolveKeyPair(flags: { secretId?: string; secretKey?: string; data?: string }, env: NodeJS.ProcessEnv = process.env, takesData = true): ApiKeyPair {
   const secretId = flags.secretId ?? env.TENCENTCLOUD_SECRET_ID;
   const secretKey = flags.secretKey ?? env.TENCENTCLOUD_SECRET_KEY;
   if (secretId !== undefined || secretKey !== undefined) {
@@ -54,7 +55,7 @@ export function resolveKeyPair(flags: { secretId?: string; secretKey?: string; d
     }
     return checkPair({ secretId: parsed.SecretId, secretKey: parsed.SecretKey }, file);
   }
-  throw new UsageError("no Cloud API key pair: give --secret-id and --secret-key, TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or --data DIR");
+  throw new UsageError(`no Cloud API key pair: give --secret-id and --secret-key${takesData ? ", TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or --data DIR" : " or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"}`);
 }
 
 function checkPair(pair: { secretId?: unknown; secretKey?: unknown }, source: string): ApiKeyPair {

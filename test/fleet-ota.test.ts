@@ -105,6 +105,16 @@ describe("fleet --ota: the command, piped", function () {
     }
   });
 
+  it("against a remote platform without a key pair, names the ways fleet takes one (fleet has no --data)", async () => {
+    const env = { ...process.env };
+    delete env.TENCENTCLOUD_SECRET_ID;
+    delete env.TENCENTCLOUD_SECRET_KEY;
+    const result = await runProcess(process.execPath, [BIN, "fleet", "--count", "2", "--ota", "2.0.0", "--platform", "http://127.0.0.1:9", "--product-id", "ABCDEFGHIJ", "--product-secret", "0123456789abcdef0123"], { env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /no Cloud API key pair: give --secret-id and --secret-key or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY/);
+    assert.doesNotMatch(result.stderr, /--data/);
+  });
+
   it("takes sizes in bytes, K and M, up to an app slot", () => {
     assert.deepEqual(["4096", "300K", "1M", "1600K"].map(byteSize), [4096, 300 * 1024, 1024 * 1024, 1600 * 1024]);
     for (const bad of ["0", "1601K", "2M", "-1", "1.5M", "lots"]) assert.throws(() => byteSize(bad), /expected a size/);

@@ -194,7 +194,7 @@ async function runFleetCommand(options: FleetCommandOptions): Promise<FleetSumma
       endpoints = resolveEndpoints(options.platform, options.mqtt, (message) => { throw new UsageError(message); });
       if (options.ota !== undefined) {
         const { resolveKeyPair } = await import("../cloud-api-client");
-        cloudApi = { url: new URL(options.platform).origin, ...resolveKeyPair(options) };
+        cloudApi = { url: new URL(options.platform).origin, ...resolveKeyPair(options, process.env, false) };
       }
     } else {
       const devices = options.autoCreate ? [] : Array.from({ length: options.count }, (_, index) => deviceName(options.prefix, index));
