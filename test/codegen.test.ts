@@ -142,14 +142,6 @@ describe("explorer-xs codegen", function () {
   });
 });
 
-describe("the demo's generated data template code", () => {
-  it("is what codegen makes from simulator/demo-template.json today: a template change is regenerated, and then tsc checks the demo against it", () => {
-    const template = parseTemplate(JSON.parse(readFileSync(join(ROOT, "simulator", "demo-template.json"), "utf8")));
-    const committed = readFileSync(join(ROOT, "simulator", "demo-template.generated.ts"), "utf8");
-    assert.equal(committed, generateTemplateModule(template, "demo-template.json"), "run: explorer-xs codegen --template simulator/demo-template.json --out DIR, and copy DIR/data-template.generated.ts to simulator/demo-template.generated.ts");
-  });
-});
-
 describe("generated data template code on XS (the engine the ESP32 runs)", function () {
   this.timeout(60_000);
   let lane: XsLane | undefined;

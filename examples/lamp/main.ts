@@ -1,7 +1,10 @@
 /**
- * A lamp on explorer-xs: the data template's `power_switch` (0/1) and `brightness` (0-100) on
+ * A lamp on explorer-xs: the data template's `power_switch` and `brightness` (template.json) on
  * the board LED through Moddable's PWM, and the board's button (through Digital) toggling it
- * and posting a `status_report` event. Build: mcconfig -d -m -p esp32 examples/lamp/manifest.json
+ * and posting a `status_report` event. The types and checks come from the template:
+ * data-template.generated.ts is what `npx explorer-xs codegen --template examples/lamp/template.json
+ * --out examples/lamp` writes; change the template, generate again, and tsc shows what this code
+ * no longer matches. Build: mcconfig -d -m -p esp32 examples/lamp/manifest.json
  * ssid=... password=... productId=... productSecret=... deviceName=...
  */
 import config from "mc/config";
@@ -9,6 +12,7 @@ import Digital from "pins/digital";
 import PWM from "pins/pwm";
 import Timer from "timer";
 import { startExplorer, type ExplorerDevice } from "explorer-xs";
+import { checkEvent, checkReport, controlHandler, EVENT_TYPES, type Properties, type PropertyControl, type PropertyReport } from "./data-template.generated";
 
 /** Moddable's ESP32 PWM writes a 10-bit duty. */
 const PWM_FULL = 1023;
@@ -21,26 +25,22 @@ function pinOf(name: string): number {
 }
 
 class Lamp {
-  power = 0;
-  brightness = 100;
+  power: Properties["power_switch"] = 0;
+  brightness: Properties["brightness"] = 100;
   readonly #pwm = new PWM({ pin: pinOf("lampPin") });
 
-  /** Applies control; a value outside the template refuses the whole message (control_reply code 1). */
-  apply(params: Record<string, unknown>): void {
-    const { power_switch: power, brightness } = params;
-    if (power !== undefined && power !== 0 && power !== 1) throw new RangeError("power_switch must be 0 or 1");
-    if (brightness !== undefined && (typeof brightness !== "number" || !Number.isInteger(brightness) || brightness < 0 || brightness > 100)) {
-      throw new RangeError("brightness must be an integer from 0 to 100");
-    }
-    if (power !== undefined) this.power = power;
-    if (brightness !== undefined) this.brightness = brightness;
+  /** Applies control already checked against the template (controlHandler below). */
+  apply(control: PropertyControl): void {
+    if (control.power_switch !== undefined) this.power = control.power_switch;
+    if (control.brightness !== undefined) this.brightness = control.brightness;
     const duty = this.power ? Math.round((this.brightness * PWM_FULL) / 100) : 0;
     this.#pwm.write(duty);
     trace(`lamp.applied power_switch=${this.power} brightness=${this.brightness} duty=${duty}\n`);
   }
 
-  get state(): Record<string, number> {
-    return { power_switch: this.power, brightness: this.brightness };
+  /** The lamp as a report, checked as the platform would check it. */
+  get state(): PropertyReport {
+    return checkReport({ power_switch: this.power, brightness: this.brightness });
   }
 }
 
@@ -56,7 +56,8 @@ function watchButton(lamp: Lamp, device: () => ExplorerDevice | undefined): void
     if (!pressed || !online) return;
     lamp.apply({ power_switch: lamp.power ? 0 : 1 });
     online.report(lamp.state).catch((error: unknown) => trace(`lamp.report.failed ${String(error)}\n`));
-    online.postEvent("status_report", { status: lamp.power, message: "button" }).catch((error: unknown) => trace(`lamp.event.failed ${String(error)}\n`));
+    const event = checkEvent("status_report", { status: lamp.power, message: "button" });
+    online.postEvent("status_report", event, EVENT_TYPES.status_report).catch((error: unknown) => trace(`lamp.event.failed ${String(error)}\n`));
   }, BUTTON_POLL_MS);
 }
 
@@ -67,7 +68,8 @@ export default function main(): void {
   watchButton(lamp, () => device);
   startExplorer({
     initialReport: lamp.state,
-    onControl: (params) => lamp.apply(params),
+    // A value outside the template refuses the whole message (control_reply code 1).
+    onControl: controlHandler((control) => lamp.apply(control)),
   }).then(
     (online) => {
       device = online;

@@ -68,6 +68,11 @@ function fieldsInterface(fields: readonly Field[], indent: string): string {
   return fields.length === 0 ? "{}" : `{\n${fields.map((field) => member(field, true, indent + "  ")).join("\n")}\n${indent}}`;
 }
 
+/** An interface body of `members` (each already indented), or `{}` when there are none. */
+function block(members: readonly string[]): string {
+  return members.length === 0 ? "{}" : `{\n${members.join("\n")}\n}`;
+}
+
 /** The module's text for a parsed template; `source` names where it came from in the header. */
 export function generateTemplateModule(template: DataTemplate, source: string): string {
   const rw = template.properties.filter((property) => property.mode === "rw").map((property) => quote(property.id));
@@ -78,7 +83,7 @@ export function generateTemplateModule(template: DataTemplate, source: string): 
  */
 
 /** Every property of the template; a report carries some of them (PropertyReport). */
-export interface Properties ${template.properties.length === 0 ? "{}" : `{\n${template.properties.map((property) => member(property, false, "  ")).join("\n")}\n}`}
+export interface Properties ${block(template.properties.map((property) => member(property, false, "  ")))}
 
 /** A report: any properties, each of its type. */
 export type PropertyReport = Partial<Properties>;
@@ -88,16 +93,12 @@ export type ControllableProperty = ${rw.length === 0 ? "never" : rw.join(" | ")}
 export type PropertyControl = Partial<Pick<Properties, ControllableProperty>>;
 
 /** Each event's params. */
-export interface Events {
-${template.events.map((event) => `  /** ${commentText(event.name || event.id)} (${event.type})${event.desc ? `: ${commentText(event.desc)}` : ""} */\n  ${event.id}: ${fieldsInterface(event.params, "  ")};`).join("\n")}
-}
+export interface Events ${block(template.events.map((event) => `  /** ${commentText(event.name || event.id)} (${event.type})${event.desc ? `: ${commentText(event.desc)}` : ""} */\n  ${event.id}: ${fieldsInterface(event.params, "  ")};`))}
 export type EventId = keyof Events;
-export const EVENT_TYPES: { readonly [K in EventId]: "info" | "alert" | "fault" } = {${template.events.map((event) => ` ${event.id}: ${quote(event.type)}`).join(",")} };
+export const EVENT_TYPES: { readonly [K in EventId]: "info" | "alert" | "fault" } = {${template.events.map((event) => ` ${event.id}: ${quote(event.type)}`).join(",")}${template.events.length === 0 ? "" : " "}};
 
 /** Each action's input (from the platform) and output (the device's action_reply response). */
-export interface Actions {
-${template.actions.map((action) => `  /** ${commentText(action.name || action.id)}${action.desc ? `: ${commentText(action.desc)}` : ""} */\n  ${action.id}: {\n    input: ${fieldsInterface(action.input, "    ")};\n    output: ${fieldsInterface(action.output, "    ")};\n  };`).join("\n")}
-}
+export interface Actions ${block(template.actions.map((action) => `  /** ${commentText(action.name || action.id)}${action.desc ? `: ${commentText(action.desc)}` : ""} */\n  ${action.id}: {\n    input: ${fieldsInterface(action.input, "    ")};\n    output: ${fieldsInterface(action.output, "    ")};\n  };`))}
 export type ActionId = keyof Actions;
 
 /** One handler per action: it gets the checked input and returns the output to send back. */

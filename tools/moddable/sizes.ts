@@ -18,8 +18,8 @@ function groupOf(module: string): SizeGroup {
   if (module === "tweetnacl" || module === "tweetnacl-raw" || module === "nacl-global") return "tweetnacl";
   // "explorer-xs" is the port's public entry point (hal/esp32/api/explorer-xs.ts).
   if (module.startsWith("hal/") || module === "explorer-xs") return "hal";
-  // An app's own module (examples/*/main.ts).
-  if (module === "main") return "app";
+  // An app's own modules (examples/*/main.ts and the module its data template generated).
+  if (module === "main" || module === "data-template.generated") return "app";
   return "moddable";
 }
 
@@ -45,7 +45,7 @@ export function formatSizes(sizes: BytecodeSizes): string {
     ["firmware/ (the core)", sizes.groups.firmware],
     ["hal/ (the ESP32 port)", sizes.groups.hal],
     ["tweetnacl", sizes.groups.tweetnacl],
-    ...(sizes.groups.app.modules > 0 ? [["the app (main)", sizes.groups.app] as [string, { modules: number; bytes: number }]] : []),
+    ...(sizes.groups.app.modules > 0 ? [["the app (main, template)", sizes.groups.app] as [string, { modules: number; bytes: number }]] : []),
     ["Moddable modules", sizes.groups.moddable],
     ["total", sizes.total],
   ];
