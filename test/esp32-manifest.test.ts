@@ -27,6 +27,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MODDABLE_MODULES = new Set([
   "preference", "http", "securesocket", "socket", "mqtt", "crypt", "hmac", "sntp", "time",
   "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "pins/pwm", "pins/analog", "instrumentation",
+  // build/devices/esp32/modules/ota (the lin build takes hal/lin/ota.js under the same name)
+  "ota",
 ]);
 
 /**
@@ -338,6 +340,38 @@ describe("manifest.json (ESP32 build)", () => {
     assert.equal(core.creation, undefined);
     assert.equal(core.platforms, undefined, "the core knows no platform");
     assert.ok(Object.values<string>(core.modules).every((source) => source.startsWith("./")), "the core lists only its own files");
+  });
+
+  it("links Moddable's esp32/ota, the project's rollback natives and ESP-IDF's rollback option on esp32; stand-ins of the same shape on lin", () => {
+    const library = JSON.parse(fs.readFileSync(path.join(ROOT, "hal", "esp32", "manifest.json"), "utf8"));
+    const esp32 = library.platforms.esp32;
+    // Moddable 8.2.3 keeps the module under build/devices (its own tools/testmc includes it so).
+    assert.ok(esp32.include.includes("$(MODDABLE)/build/devices/esp32/modules/ota/manifest.json"));
+    assert.equal(esp32.modules["hal/esp32/ota-state"], "./native/ota-state");
+    assert.ok(fs.existsSync(path.join(ROOT, "hal", "esp32", "native", "ota-state.c")));
+    const lin = library.platforms.lin;
+    assert.deepEqual([lin.modules.ota, lin.modules["hal/esp32/ota-state"]], ["../lin/ota", "../lin/ota-state"]);
+    assert.ok(fs.existsSync(path.join(ROOT, "hal", "lin", "ota.c")));
+    // The stand-in declares the very functions (and host symbols) the board's native module does.
+    const hostFunctions = (file: string) => [...fs.readFileSync(path.join(ROOT, file), "utf8").matchAll(/^export function (\w+)\(([^)]*)\) @ "(\w+)";$/gm)].map((match) => match.slice(1).join(" "));
+    const board = hostFunctions("hal/esp32/native/ota-state.js");
+    assert.equal(board.length, 10);
+    assert.deepEqual(hostFunctions("hal/lin/ota-state.js"), board);
+    const linC = fs.readFileSync(path.join(ROOT, "hal", "lin", "ota.c"), "utf8");
+    const boardC = fs.readFileSync(path.join(ROOT, "hal", "esp32", "native", "ota-state.c"), "utf8");
+    for (const entry of board) {
+      const symbol = entry.split(" ").at(-1)!;
+      assert.match(boardC, new RegExp(`^void ${symbol}\\(xsMachine \\*the\\)$`, "m"), `ota-state.c defines ${symbol}`);
+      assert.match(linC, new RegExp(`^void ${symbol}\\(xsMachine \\*the\\)$`, "m"), `hal/lin/ota.c defines ${symbol}`);
+    }
+    // ESP-IDF options, through Moddable's SDKCONFIGPATH merge, unless an app or target names its own folder.
+    assert.equal(esp32.build["SDKCONFIGPATH ?="], "./sdkconfig");
+    const sdkconfig = fs.readFileSync(path.join(ROOT, "hal", "esp32", "sdkconfig", "sdkconfig.defaults"), "utf8");
+    assert.match(sdkconfig, /^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m);
+    assert.match(sdkconfig, /^CONFIG_APP_PROJECT_VER_FROM_CONFIG=y$/m);
+    const version = /^CONFIG_APP_PROJECT_VER="([^"]+)"$/m.exec(sdkconfig)?.[1];
+    const firmwareVersion = /FIRMWARE_VERSION = "([^"]+)"/.exec(fs.readFileSync(path.join(ROOT, "firmware", "version.ts"), "utf8"))?.[1];
+    assert.equal(version, firmwareVersion, "the image's esp_app_desc_t version is the version the firmware reports");
   });
 
   for (const example of ["lamp", "sensor"]) {

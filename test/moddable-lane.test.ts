@@ -11,10 +11,12 @@
  * loudly, and in CI (CI=true) it fails instead.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
+import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./mqtt-contract/broker";
 import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
 import type { BuiltImage } from "../tools/moddable/image";
@@ -22,7 +24,7 @@ import { bootLane, buildAppLaneImage, buildLaneImage, ESP32_SLOT_BYTES, esp32Bud
 import { isCi, locateSdk, REPO_ROOT, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
 
 const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
-const DEVICES = ["cold001", "tls001", "badsecret01", "cut001", "lamp001"];
+const DEVICES = ["cold001", "tls001", "badsecret01", "cut001", "lamp001", "ota001"];
 const CERT_PRODUCT = { productId: "LANECERT01", productSecret: "bGFuZUNlcnRTZWNyZXQwMQ" };
 
 describe("Moddable lane: the firmware image on Moddable's lin runtime", function () {
@@ -206,6 +208,115 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(eventsFor("cut001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
   });
 
+  describe("OTA: the image updates itself through the application slots (hal/esp32/app-slots.ts on the lin stand-in of the partitions)", () => {
+    const dir = () => path.join(work, "ota");
+    const slotFile = (label: string) => path.join(dir(), "ota", `${label}.bin`);
+    const otadata = () => readFileSync(path.join(dir(), "ota", "otadata"), "utf8");
+    let api: ReturnType<typeof apiClient>;
+
+    before(() => {
+      api = apiClient(apiTarget(platform));
+      // "Flashing" the board: its first image in ota_0, otadata erased.
+      mkdirSync(path.join(dir(), "ota"), { recursive: true });
+      writeFileSync(slotFile("ota_0"), appImage("1.0.0", 4096));
+    });
+
+    /** The device sent report_version (its OTA task is subscribed and listening) since `since`. */
+    const versionReported = (since: number) => eventsFor("ota001", "ota", since).some((entry) => entry.type === "report_version");
+    const status = () => api.DescribeFirmwareUpdateStatus({ ProductId: PRODUCT.productId, DeviceName: "ota001" });
+
+    /** Resolves once `check` holds, polling the platform (a safety net of 4 minutes, never an assertion of speed). */
+    async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+      for (const deadline = Date.now() + 4 * 60_000; Date.now() < deadline;) {
+        if (await check()) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error("the platform never saw it");
+    }
+
+    /** Waits for `check` while `boot` runs; a boot that ends first fails with its trace. */
+    async function whileRunning(boot: Promise<LaneBoot>, check: () => Promise<boolean> | boolean): Promise<void> {
+      const ended = boot.then((run) => assert.fail(`the boot ended (${run.end}) first:\n${run.lines.join("\n")}`));
+      await Promise.race([until(check), ended]);
+    }
+
+    async function publishFirmware(version: string, bytes: Buffer): Promise<void> {
+      const { Url } = await api.GetCOSURL({ ProductID: PRODUCT.productId, FirmwareVersion: version, FileSize: bytes.length });
+      // The object store is the platform's HTTPS server, signed by the lane's test CA.
+      const put = await fetch(Url!.replace(platform.httpsUrl!, platform.httpUrl), { method: "PUT", body: bytes });
+      assert.equal(put.status, 200);
+      await api.UploadFirmware({ ProductID: PRODUCT.productId, FirmwareVersion: version, Md5sum: createHash("md5").update(bytes).digest("hex"), FileSize: bytes.length });
+    }
+
+    /** The stand-in's esp_restart says this on stderr as it ends the process. */
+    const RESTART = /^ota stand-in: esp_restart$/;
+
+    /** One power-on of the board until the firmware restarts itself, `until` or `stopWhen`. */
+    function powerOn(options: { stopWhen?: Promise<unknown>; until?: RegExp; preferences?: Record<string, Record<string, unknown>> } = {}): Promise<LaneBoot> {
+      const until = options.until ?? new RegExp(`^lane\\.(failed|halt)\\b|${RESTART.source}`);
+      return bootLane({ sdk, image, display, dir: dir(), until, stopWhen: options.stopWhen, preferences: options.preferences, timeoutMs: 4 * 60_000 });
+    }
+
+    it("downloads a new image over HTTPS in Range chunks, restarts into it, confirms it online: DescribeFirmwareUpdateStatus 6/100 and the device reports the new version", async () => {
+      const since = events.length;
+      const reported = () => platform.registry.firmware.reportedVersion(PRODUCT.productId, "ota001");
+      // The factory data written once, before the first boot; later boots keep the store.
+      const firstBoot = powerOn({ preferences: factory("ota001", plain()) });
+      await whileRunning(firstBoot, () => versionReported(since));
+      assert.equal(reported(), "1.0.0", "the running image's esp_app_desc_t version");
+      const update = appImage("2.0.0", 3 * 16 * 1024 + 1234);
+      await publishFirmware("2.0.0", update);
+      await api.UpdateFirmware({ ProductID: PRODUCT.productId, DeviceName: "ota001", FirmwareVersion: "2.0.0", FirmwareOriVersion: "1.0.0" });
+      const first = await firstBoot;
+      assert.match(first.end, RESTART, first.lines.join("\n"));
+      assert.ok(first.lines.some((line) => /ota\.staged version=2\.0\.0/.test(line)), first.lines.join("\n"));
+      assert.equal((await status()).Status, 4, "burning reported before the restart");
+      assert.deepEqual(readFileSync(slotFile("ota_1")), update, "the whole image is in the other slot");
+      assert.match(otadata(), /^boot=ota_1$/m);
+      assert.match(otadata(), /^ota_1=new$/m);
+      assert.equal(platform.objects.bytesServed, update.length, "each byte fetched once");
+
+      // The power cycle: the stand-in's bootloader runs ota_1 on trial; the firmware confirms it once online.
+      const done = until(async () => reported() === "2.0.0" && (await status()).Status === 6);
+      const second = await powerOn({ stopWhen: done });
+      assert.equal(second.end, "stopped", second.lines.join("\n"));
+      const final = await status();
+      assert.deepEqual([final.Status, final.Percent, final.OriVersion, final.DstVersion], [6, 100, "1.0.0", "2.0.0"]);
+      assert.equal((await api.DescribeDevice({ ProductId: PRODUCT.productId, DeviceName: "ota001" })).Device!.Version, "2.0.0");
+      assert.ok(second.lines.some((line) => /ota\.confirmed version=2\.0\.0/.test(line)), second.lines.join("\n"));
+      assert.match(otadata(), /^ota_1=valid$/m);
+      assert.equal(eventsFor("ota001", "register", since).filter((entry) => entry.outcome === "ok").length, 1, "the device secret survived the update");
+      assert.deepEqual(second.preferences()?.["exs-ota"] ?? {}, {}, "the staging record is gone once the image is confirmed");
+    });
+
+    it("a new image that restarts before it comes online is given up: the previous one boots and reports the update failed", async () => {
+      const reported = () => platform.registry.firmware.reportedVersion(PRODUCT.productId, "ota001");
+      const update = appImage("3.0.0", 20_000);
+      await publishFirmware("3.0.0", update);
+      const since = events.length;
+      const running = powerOn();
+      await whileRunning(running, () => versionReported(since));
+      assert.equal(reported(), "2.0.0");
+      await api.UpdateFirmware({ ProductID: PRODUCT.productId, DeviceName: "ota001", FirmwareVersion: "3.0.0", FirmwareOriVersion: "2.0.0" });
+      assert.match((await running).end, RESTART);
+      assert.match(otadata(), /^boot=ota_0$/m);
+
+      // 3.0.0 boots on trial and loses power before it is online (right after the port opened the slots).
+      const trial = await powerOn({ until: /factory\.record/ });
+      assert.match(trial.end, /factory\.record/, trial.lines.join("\n"));
+      assert.match(otadata(), /^ota_0=pending-verify$/m);
+
+      const failed = until(async () => (await status()).Status === 5 && reported() === "2.0.0");
+      const back = await powerOn({ stopWhen: failed });
+      assert.equal(back.end, "stopped", back.lines.join("\n"));
+      assert.ok(back.lines.some((line) => /ota\.rolled-back version=3\.0\.0 reason=restarted before the new image came online/.test(line)), back.lines.join("\n"));
+      assert.match(otadata(), /^boot=ota_1$/m);
+      assert.match(otadata(), /^ota_0=aborted$/m);
+      const listed = await api.DescribeFirmwareTaskDevices({ ProductID: PRODUCT.productId, FirmwareVersion: "3.0.0" });
+      assert.equal(listed.Devices![0].Retcode, -5);
+    });
+  });
+
   describe("examples/lamp: an app of its own that includes the library (hal/esp32/manifest.json)", () => {
     let lamp: BuiltImage;
     before(async () => {
@@ -279,6 +390,20 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     }
   });
 });
+
+/**
+ * An ESP32 app image as far as ESP-IDF's OTA calls read one (and the lin stand-in, hal/lin/ota.c,
+ * checks): the image header's magic byte, then at byte 32 esp_app_desc_t with its magic word and
+ * the version at byte 48; random bytes for the rest.
+ */
+function appImage(version: string, size: number): Buffer {
+  const image = randomBytes(size);
+  image[0] = 0xe9;
+  image.writeUInt32LE(0xabcd5432, 32);
+  image.fill(0, 48, 80);
+  image.write(version, 48, "latin1");
+  return image;
+}
 
 /**
  * The same firmware in a second build of the lane image whose XS heaps cannot grow: the ESP32

@@ -5,6 +5,7 @@ import type { FirmwareConfig } from "./config-parse";
 import { CryptHal } from "./crypto";
 import { PreferenceFlash } from "./flash";
 import { ModdableHttpClient } from "./http";
+import { openBoardSlots } from "./ota";
 import { ModdableSocketTransport } from "./socket";
 import { loadStorageKey } from "./storage-key";
 import { RECORD_NAMESPACE } from "../../firmware/record-store";
@@ -25,5 +26,7 @@ export function createEsp32Hal(flash: PreferenceFlash, log: Logger, config: Firm
       randomBytes: (length) => crypto.randomBytes(length),
       sealedRecordsExist: () => flash.keys(RECORD_NAMESPACE).length > 0,
     })).slice(),
+    // The OTA partitions (Moddable's OTA and ESP-IDF's app rollback); without them OTA is off.
+    slots: openBoardSlots(flash, log),
   };
 }

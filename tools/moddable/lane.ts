@@ -213,6 +213,8 @@ export interface LaneBootOptions {
   preferences?: Record<string, Record<string, unknown>>;
   /** The boot ends at the first trace line matching this (default: online, failed, halted). */
   until?: RegExp;
+  /** The boot also ends (end "stopped") when this settles: the test has seen what it waited for. */
+  stopWhen?: Promise<unknown>;
   timeoutMs?: number;
 }
 
@@ -221,7 +223,7 @@ export interface LaneBoot {
   lines: string[];
   /** The raw output, as it came (`<dir>/trace.log`), for a person reading a failure. */
   traceFile: string;
-  /** What ended the boot: the matching line, or "timeout". */
+  /** What ended the boot: the matching line, "timeout", "stopped" (stopWhen) or "exit" (the program ended). */
   end: string;
   /** The Preference store after the boot (undefined if none was written). */
   preferences(): Record<string, Record<string, unknown>> | undefined;
@@ -275,6 +277,11 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
   const end = await new Promise<string>((resolve) => {
     let pending = "";
     const timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? 60_000);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve("stopped");
+    };
+    options.stopWhen?.then(stop, stop);
     const onData = (chunk: Buffer) => {
       appendFileSync(traceFile, chunk);
       pending += chunk.toString("utf8");

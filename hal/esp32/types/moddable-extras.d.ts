@@ -42,3 +42,17 @@ declare module "hmac" {
 
 // node_modules/tweetnacl/nacl-fast.js, loaded unchanged for its side effect (hal/esp32/tweetnacl).
 declare module "tweetnacl-raw" {}
+
+// build/devices/esp32/modules/ota/ota.js: no typings in the SDK.
+declare module "ota" {
+  /** new OTA(): esp_ota_begin on esp_ota_get_next_update_partition(NULL), sequential writes. */
+  export default class OTA {
+    constructor();
+    /** esp_ota_write: appends the bytes. */
+    write(data: ArrayBuffer | ArrayBufferView): void;
+    /** esp_ota_end without switching partitions: the image is dropped. */
+    cancel(): void;
+    /** esp_ota_end (the image is verified) then esp_ota_set_boot_partition. */
+    complete(): void;
+  }
+}
