@@ -6,6 +6,11 @@
  *
  * The nonce comes from the HAL's random source, never nacl.randomBytes: on XS tweetnacl has no
  * PRNG of its own.
+ *
+ * Copies are made with `new Uint8Array(bytes)` and `slice`, never `Uint8Array.from(bytes)`: XS
+ * (8.2.3, xsDataView.c fx_TypedArray_from_object) copies through the iterator into a list of one
+ * heap slot per byte, so sealing a certificate device's 5 KB record held over 5,000 slots at once
+ * and ran the ESP32 budget's slot heap out (docs/ESP32.md "Within the static block").
  */
 import nacl from "tweetnacl";
 import type { Bytes, Hal } from "./contracts";
@@ -24,7 +29,7 @@ function storageKey(hal: SealHal): Uint8Array {
     const length = key instanceof Uint8Array ? `${key.length} bytes` : typeof key;
     throw new ExplorerError("storage", `the storage key is ${length}; secretbox needs exactly ${SEAL_KEY_BYTES} bytes`);
   }
-  return Uint8Array.from(key);
+  return new Uint8Array(key);
 }
 
 /** Encrypts and authenticates `plaintext` under the storage key with a fresh random nonce. */
@@ -34,7 +39,7 @@ export function seal(hal: SealHal, plaintext: Bytes): Uint8Array {
   if (!(nonce instanceof Uint8Array) || nonce.length !== SEAL_NONCE_BYTES) {
     throw new ExplorerError("storage", `the random source did not return ${SEAL_NONCE_BYTES} bytes for a nonce`);
   }
-  const box = nacl.secretbox(Uint8Array.from(plaintext), Uint8Array.from(nonce), key);
+  const box = nacl.secretbox(new Uint8Array(plaintext), new Uint8Array(nonce), key);
   const sealed = new Uint8Array(SEAL_NONCE_BYTES + box.length);
   sealed.set(nonce, 0);
   sealed.set(box, SEAL_NONCE_BYTES);
@@ -45,7 +50,7 @@ export function seal(hal: SealHal, plaintext: Bytes): Uint8Array {
 export function openSealed(hal: SealHal, sealed: Bytes): Uint8Array | null {
   const key = storageKey(hal);
   if (sealed.length < SEAL_OVERHEAD_BYTES) return null;
-  const nonce = Uint8Array.from(sealed.subarray(0, SEAL_NONCE_BYTES));
-  const box = Uint8Array.from(sealed.subarray(SEAL_NONCE_BYTES));
+  const nonce = sealed.slice(0, SEAL_NONCE_BYTES);
+  const box = sealed.slice(SEAL_NONCE_BYTES);
   return nacl.secretbox.open(box, nonce, key);
 }
