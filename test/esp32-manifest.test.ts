@@ -29,6 +29,8 @@ const MODDABLE_MODULES = new Set([
   "timer", "wifi", "net", "Resource", "mc/config", "pins/digital", "pins/pwm", "pins/analog", "instrumentation",
   // build/devices/esp32/modules/ota (the lin build takes hal/lin/ota.js under the same name)
   "ota",
+  // modules/files/file, which the lin build's Preference (hal/lin/preference-nvs.js) keeps its values in
+  "file",
 ]);
 
 /**

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
@@ -129,21 +129,25 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.ok(coldBoot.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
     assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
     const stored = coldBoot.preferences()!;
-    assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in Moddable's Preference store");
+    assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in the Preference store");
     assertNoSecrets(coldBoot, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "cold001")?.psk]);
   });
 
   it("warm boot on the same store: no registration, no Preference write, online", async () => {
-    const store = path.join(work, "cold", "modpreferences.json");
-    const before = statSync(store);
+    // Every Preference value is a file of its own (hal/lin/preference-nvs.js), replaced by rename
+    // when set: the same files with the same inodes and times mean nothing was written.
+    const store = path.join(work, "cold", "nvs");
+    const snapshot = () => readdirSync(store).sort().map((name) => {
+      const stat = statSync(path.join(store, name));
+      return `${name} ${stat.ino} ${stat.mtimeMs}`;
+    });
+    const before = snapshot();
     const since = events.length;
     const warm = await boot("cold");
     assert.equal(warm.end, "lane.online", warm.lines.join("\n"));
     assert.equal(eventsFor("cold001", "register", since).length, 0);
     assert.deepEqual(warm.lines.filter((line) => line.startsWith("lane.flash")), []);
-    const after = statSync(store);
-    assert.equal(after.ino, before.ino, "Preference on lin rewrites its file on every set: the same inode means no write");
-    assert.equal(after.mtimeMs, before.mtimeMs);
+    assert.deepEqual(snapshot(), before, "no Preference value was written");
     assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
   });
 
@@ -474,19 +478,25 @@ describe("Moddable lane within the ESP32 image's static budget (fixed-size XS he
     const run = await bootOver("psk", PRODUCT, "budget001", "psk", /^lane\.(synced|failed|halt)\b/);
     assert.equal(run.end, "lane.synced", run.lines.join("\n"));
     for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      PSK, https+mqtts, ESP32 budget: ${line}`);
-    // Garbage included, what the heaps held never passed their fixed sizes.
-    const online = laneHeap(run.lines, "online");
-    const creation = imageCreation(image);
-    assert.ok(online.peakSlotBytes / LIN_SLOT_BYTES <= creation.heap.initial);
-    assert.ok(online.peakChunkBytes <= creation.chunk.initial);
+    // XS itself enforces the fixed sizes (it aborts rather than grow: the test above); the slot
+    // count it reports is exact. Its chunk figure is not a bound: xsMemory.c adds each chunk's
+    // capacity as it is handed out (and again when one grows in place) until a compaction
+    // recounts, so it can pass the heap's size by a few hundred bytes without an allocation failing.
+    const synced = laneHeap(run.lines, "synced");
+    assert.ok(synced.peakSlotBytes / LIN_SLOT_BYTES <= imageCreation(image).heap.initial);
     assert.ok(run.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
   });
 
-  it("a certificate device does not fit yet: its slot heap runs out right after it registers (issue 25, item 4, open)", async () => {
-    // When this fails because the device came online, the cut worked: turn it into the online case.
-    const run = await bootOver("cert", CERT_PRODUCT, "budgetcert01", "cert");
-    assert.equal(run.end, "XS abort: memory full", run.lines.join("\n"));
-    assert.ok(run.lines.some((line) => /Slot allocation: failed in fixed size heap/.test(line)), run.lines.join("\n"));
-    assert.ok(run.lines.some((line) => /dynreg\.registered status=200/.test(line)), "it registered before running out");
+  it("a certificate device registers over HTTPS, comes online over MQTT/TLS with its certificate and finishes its first-online sync within the budget", async () => {
+    // It did not fit until two cuts (issue 25, item 4): sealing the record no longer copies it
+    // through Uint8Array.from (a heap slot per byte on XS), and Preference on lin keeps its values
+    // off the heap as NVS does (hal/lin/preference-nvs.js).
+    const run = await bootOver("cert", CERT_PRODUCT, "budgetcert01", "cert", /^lane\.(synced|failed|halt)\b/);
+    assert.equal(run.end, "lane.synced", run.lines.join("\n"));
+    for (const line of run.lines.filter((entry) => entry.startsWith("lane.heap"))) console.log(`      certificate, https+mqtts, ESP32 budget: ${line}`);
+    const synced = laneHeap(run.lines, "synced");
+    assert.ok(synced.peakSlotBytes / LIN_SLOT_BYTES <= imageCreation(image).heap.initial);
+    assert.ok(run.lines.some((line) => /dynreg\.registered status=200/.test(line)), "it registered");
+    assert.ok(run.lines.some((line) => /report\.acknowledged/.test(line)), "the first report was acknowledged");
   });
 });

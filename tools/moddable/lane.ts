@@ -9,7 +9,7 @@
  * under Xvfb with Moddable's xsbug-log as the debugger that prints trace() output.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { buildImage, type BuiltImage } from "./image";
@@ -52,8 +52,8 @@ export function laneTls(dir = LANE_DIR): LaneTls {
 /** An XS slot on lin (64-bit pointers) and on the ESP32 (32-bit). */
 export const LIN_SLOT_BYTES = 32;
 export const ESP32_SLOT_BYTES = 16;
-/** The slot heap's share of the ESP32 budget in the lane image, the rest after the stack being chunks: the middle of the range a PSK device fits (docs/ESP32.md "Within the static block"). */
-export const LANE_HEAP_SLOTS = 2560;
+/** The slot heap's share of the ESP32 budget in the lane image, the rest after the stack being chunks: the middle of the range a certificate device fits, the narrower one (docs/ESP32.md "Within the static block"). */
+export const LANE_HEAP_SLOTS = 2304;
 
 /** The XS creation the lane image runs with, as mcconfig hands it to xsl (`CREATION = -c ...`). */
 export interface XsCreation {
@@ -207,7 +207,7 @@ export interface LaneBootOptions {
   sdk: ModdableSdk;
   image: BuiltImage;
   display: HeadlessDisplay;
-  /** The boot's own folder: its Preference store (modpreferences.json) and HOME. */
+  /** The boot's own folder: its Preference store (nvs/, hal/lin/preference-nvs.js) and HOME. */
   dir: string;
   /** Written as the Preference store before the boot when given (namespace -> key -> value). */
   preferences?: Record<string, Record<string, unknown>>;
@@ -243,12 +243,53 @@ function cleanLine(line: string): string {
   return line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/^(\(xsdb\) )+/, "").replace(/^\[Thread \d+\] /, "").trimEnd();
 }
 
+/**
+ * Seeds hal/lin/preference-nvs.js's store: one file per key, a type byte and the value. Only
+ * what a seed holds (strings, integers, booleans); Moddable's lin layout for an ArrayBuffer
+ * ({ buffer: "1,2,3" }) becomes its bytes.
+ */
+function writeNvsPreferences(folder: string, preferences: Record<string, Record<string, unknown>>): void {
+  mkdirSync(folder, { recursive: true });
+  for (const [domain, values] of Object.entries(preferences)) {
+    for (const [key, value] of Object.entries(values)) {
+      let record: Buffer;
+      if (typeof value === "string") record = Buffer.concat([Buffer.from("s"), Buffer.from(value, "utf8")]);
+      else if (typeof value === "boolean") record = Buffer.from([0x62, value ? 1 : 0]);
+      else if (typeof value === "number" && Number.isInteger(value)) {
+        record = Buffer.alloc(5);
+        record[0] = 0x69;
+        record.writeInt32LE(value, 1);
+      } else if (value && typeof value === "object" && typeof (value as { buffer?: unknown }).buffer === "string") {
+        const text = (value as { buffer: string }).buffer;
+        record = Buffer.concat([Buffer.from("a"), Buffer.from(text === "" ? [] : text.split(",").map(Number))]);
+      } else throw new Error(`lane preferences: ${domain}.${key} holds a value NVS cannot (${typeof value})`);
+      writeFileSync(path.join(folder, `${domain}.${key}`), record);
+    }
+  }
+}
+
+/** What hal/lin/preference-nvs.js holds, by domain and key (an ArrayBuffer value as a Buffer); undefined before any write. */
+export function readNvsPreferences(folder: string): Record<string, Record<string, unknown>> | undefined {
+  if (!existsSync(folder)) return undefined;
+  const store: Record<string, Record<string, unknown>> = {};
+  for (const name of readdirSync(folder)) {
+    const dot = name.indexOf(".");
+    if (dot <= 0 || name.endsWith("~")) continue;
+    const record = readFileSync(path.join(folder, name));
+    const value = record.subarray(1);
+    const tag = String.fromCharCode(record[0]);
+    const decoded = tag === "s" ? value.toString("utf8") : tag === "i" ? value.readInt32LE(0) : tag === "b" ? value[0] !== 0 : Buffer.from(value);
+    (store[name.slice(0, dot)] ??= {})[name.slice(dot + 1)] = decoded;
+  }
+  return store;
+}
+
 /** One boot of the lane image in mcsim; the process group is killed when it ends. */
 export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
   const home = path.join(options.dir, "home");
   mkdirSync(path.join(home, ".config", "tech.moddable.mcsim"), { recursive: true });
-  const store = path.join(options.dir, "modpreferences.json");
-  if (options.preferences) writeFileSync(store, JSON.stringify(options.preferences));
+  const store = path.join(options.dir, "nvs");
+  if (options.preferences) writeNvsPreferences(store, options.preferences);
   const port = await freePort();
   const until = options.until ?? LANE_END;
   const child = spawn(process.execPath, [
@@ -314,6 +355,6 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
     lines,
     traceFile,
     end,
-    preferences: () => (existsSync(store) ? JSON.parse(readFileSync(store, "utf8")) : undefined),
+    preferences: () => readNvsPreferences(store),
   };
 }
