@@ -14,7 +14,7 @@ import { GENERATED_FILE, generateTemplateModule } from "../simulator/codegen/tem
 import { runProcess } from "./lib/run-process";
 import { createNodeHal } from "../hal/node/index";
 import { startXsLane, xsLaneSkipReason, type XsLane } from "../xs/host";
-import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+import { sdkOrSkip } from "./lib/moddable-sdk";
 import { tempDir } from "./platform-helpers";
 
 const ROOT = join(__dirname, "..");
@@ -193,16 +193,7 @@ describe("generated data template code against the Moddable SDK's typings", func
   after(() => space?.remove());
 
   it("typechecks with the SDK's XS and global typings, as the ESP32 image's tsc does", async function () {
-    let sdk: ModdableSdk;
-    try {
-      sdk = await locateSdk({ log: () => undefined });
-    } catch (error) {
-      if (error instanceof SdkUnavailableError && !isCi()) {
-        console.warn(`\n  !!! MODDABLE TYPINGS SKIPPED: ${error.message}\n`);
-        this.skip();
-      }
-      throw error;
-    }
+    const sdk = await sdkOrSkip(this, "MODDABLE TYPINGS");
     space = tempDir("codegen-moddable-");
     assert.equal((await generate(TEMPLATE, space.dir)).code, 0);
     writeFileSync(join(space.dir, "device.ts"), CONSUMER);

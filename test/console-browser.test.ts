@@ -8,7 +8,7 @@ import type { Page } from "puppeteer-core";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
-import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
+import { chromiumOrSkip, launchChromium, type LaunchedBrowser } from "./lib/chromium";
 import { callCloudApi, CloudApiCallError } from "../simulator/cloud-api-client";
 
 const PRODUCT = { productId: "WEBPRD0001", productSecret: "webProductSecret5Tq8Lm2Zx" };
@@ -20,12 +20,7 @@ describe("web console in chromium", function () {
   const devices: SimDevice[] = [];
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      // CI installs Debian's chromium (.ci/run); there a missing browser is a failure.
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
-      console.warn(`    SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    chromiumOrSkip(this);
     platform = await startPlatform({
       memory: true,
       log: () => undefined,

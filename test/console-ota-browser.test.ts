@@ -16,7 +16,7 @@ import { createMemoryLogger } from "../hal/node/logger";
 import { MAX_FIRMWARE_BYTES } from "../simulator/platform/ota/object-store";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
-import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
+import { chromiumOrSkip, launchChromium, type LaunchedBrowser } from "./lib/chromium";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { tempDir } from "./platform-helpers";
 
@@ -52,11 +52,7 @@ describe("web console in chromium: firmware update", function () {
   }
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
-      console.warn(`    SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    chromiumOrSkip(this);
     platform = await startPlatform({
       memory: true,
       log: () => undefined,

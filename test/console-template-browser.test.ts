@@ -11,7 +11,7 @@ import type { Page } from "puppeteer-core";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { startSimDevice, type SimDevice } from "../simulator/sim-device";
 import { createMemoryLogger } from "../hal/node/logger";
-import { chromiumAvailable, CHROMIUM, launchChromium, type LaunchedBrowser } from "./lib/chromium";
+import { chromiumOrSkip, launchChromium, type LaunchedBrowser } from "./lib/chromium";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { tempDir } from "./platform-helpers";
 
@@ -26,11 +26,7 @@ describe("web console in chromium: the data template", function () {
   const scratch = tempDir("console-tpl-");
 
   before(async function () {
-    if (!chromiumAvailable()) {
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
-      console.warn(`    SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`);
-      this.skip();
-    }
+    chromiumOrSkip(this);
     platform = await startPlatform({
       memory: true,
       log: () => undefined,

@@ -21,7 +21,8 @@ import { startScriptedBroker, type BrokerReport, type ScriptedBroker } from "./m
 import { SCENARIOS, type Outcome } from "./mqtt-contract/scenarios";
 import type { BuiltImage } from "../tools/moddable/image";
 import { bootLane, buildAppLaneImage, buildLaneImage, ESP32_SLOT_BYTES, esp32BudgetCreation, HeadlessDisplay, imageCreation, laneHeap, laneTls, LIN_SLOT_BYTES, type LaneBoot } from "../tools/moddable/lane";
-import { isCi, locateSdk, REPO_ROOT, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+import { REPO_ROOT, type ModdableSdk } from "../tools/moddable/sdk";
+import { sdkOrSkip } from "./lib/moddable-sdk";
 
 const PRODUCT = { productId: "LANEPSK001", productSecret: "bGFuZVBza1NlY3JldDAwMDE" };
 const DEVICES = ["cold001", "tls001", "badsecret01", "cut001", "lamp001", "ota001"];
@@ -39,15 +40,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
   const events: Array<Record<string, unknown>> = [];
 
   before(async function () {
-    try {
-      sdk = await locateSdk({ needSimulator: true, log: (line) => console.log(`    ${line}`) });
-    } catch (error) {
-      if (error instanceof SdkUnavailableError && !isCi()) {
-        console.warn(`\n  !!! MODDABLE LANE SKIPPED: ${error.message}\n`);
-        this.skip();
-      }
-      throw error;
-    }
+    sdk = await sdkOrSkip(this, "MODDABLE LANE", { needSimulator: true, log: (line) => console.log(`    ${line}`) });
     const started = Date.now();
     image = await buildLaneImage(sdk, (line) => console.log(`    ${line}`));
     console.log(`    lane image ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${image.artifact}`);
@@ -424,15 +417,7 @@ describe("Moddable lane within the ESP32 image's static budget (fixed-size XS he
   let work: string;
 
   before(async function () {
-    try {
-      sdk = await locateSdk({ needSimulator: true, log: (line) => console.log(`    ${line}`) });
-    } catch (error) {
-      if (error instanceof SdkUnavailableError && !isCi()) {
-        console.warn(`\n  !!! MODDABLE LANE (ESP32 BUDGET) SKIPPED: ${error.message}\n`);
-        this.skip();
-      }
-      throw error;
-    }
+    sdk = await sdkOrSkip(this, "MODDABLE LANE (ESP32 BUDGET)", { needSimulator: true, log: (line) => console.log(`    ${line}`) });
     image = await buildLaneImage(sdk, (line) => console.log(`    ${line}`), { esp32Budget: true });
     const tls = laneTls();
     platform = await startPlatform({

@@ -9,7 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from "node:path";
 import { GENERATED_FILE } from "../simulator/codegen/template-codegen";
 import { buildImage, ImageBuildError } from "../tools/moddable/image";
-import { isCi, locateSdk, SdkUnavailableError, type ModdableSdk } from "../tools/moddable/sdk";
+import type { ModdableSdk } from "../tools/moddable/sdk";
+import { sdkOrSkip } from "./lib/moddable-sdk";
 import { runProcess } from "./lib/run-process";
 import { tempDir } from "./platform-helpers";
 
@@ -91,15 +92,7 @@ describe("an example against a changed data template, with the Moddable SDK's ty
   let space: { dir: string; remove: () => void } | undefined;
 
   before(async function () {
-    try {
-      sdk = await locateSdk({ log: () => undefined });
-    } catch (error) {
-      if (error instanceof SdkUnavailableError && !isCi()) {
-        console.warn(`\n  !!! MODDABLE TYPINGS SKIPPED: ${error.message}\n`);
-        this.skip();
-      }
-      throw error;
-    }
+    sdk = await sdkOrSkip(this, "MODDABLE TYPINGS");
     space = tempDir("template-change-");
   });
   after(() => space?.remove());

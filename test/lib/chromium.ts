@@ -6,12 +6,21 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Context } from "mocha";
 import puppeteer, { type Browser } from "puppeteer-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export function chromiumAvailable(): boolean {
   return existsSync(CHROMIUM);
+}
+
+/** In a suite's before hook: skips it where Debian's chromium is missing, fails in CI, where .ci/run installs it. */
+export function chromiumOrSkip(context: Context): void {
+  if (chromiumAvailable()) return;
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium`);
+  console.warn(`    SKIPPED: ${CHROMIUM} is missing (apt-get install chromium)`);
+  context.skip();
 }
 
 export interface LaunchedBrowser {
