@@ -50,10 +50,10 @@ describe("cloud api: data actions", function () {
     assert.deepEqual(received, { method: "control", clientToken: sent.clientToken, params: { power_switch: 1, color: "red" } });
     assert.deepEqual(sent, received);
     await device.publishAsync(propertyUp, JSON.stringify({ method: "control_reply", clientToken: sent.clientToken, code: 0, status: "done" }), { qos: 1 });
-    let reply = platform.registry.getControl(sent.clientToken)?.reply;
+    let reply = (await platform.registry.getControl(sent.clientToken))?.reply;
     for (let i = 0; i < 50 && !reply; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      reply = platform.registry.getControl(sent.clientToken)?.reply;
+      reply = (await platform.registry.getControl(sent.clientToken))?.reply;
     }
     assert.deepEqual([reply?.code, reply?.status], [0, "done"]);
   });

@@ -203,7 +203,7 @@ describe("cloud api: firmware update (OTA)", function () {
     // A published version's bytes never change: no new upload URL, and the old one is refused.
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "2.0.0" }))).code, "InvalidParameterValue.FirmwareAlreadyExist");
     assert.equal((await fetch(Url!, { method: "PUT", body: randomBytes(1000) })).status, 409);
-    assert.equal(platform.registry.firmware.objectInfo(PID, "2.0.0")?.md5, md5);
+    assert.equal((await platform.registry.firmware.objectInfo(PID, "2.0.0"))?.md5, md5);
     assert.equal((await apiFailure(api.DescribeFirmware({ ProductID: PID, FirmwareVersion: "9.9.9" }))).code, "ResourceNotFound.FirmwareNotExist");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "bad version/" }))).code, "InvalidParameterValue");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: "NOPRODUCT1", FirmwareVersion: "1.0" }))).code, "ResourceNotFound.ProductNotExist");
@@ -298,7 +298,7 @@ describe("cloud api: firmware update (OTA)", function () {
     const status = await eventually(() => api.DescribeFirmwareUpdateStatus({ ProductId: PID, DeviceName: "dev001" }), (value) => value.Status === 5);
     assert.equal(status.Status, 5);
     offsetMs = 121_000;
-    assert.equal(platform.ota.currentUpdate(PID, "dev002")?.status, 10);
+    assert.equal((await platform.ota.currentUpdate(PID, "dev002"))?.status, 10);
     offsetMs = 0; // the SDK's signatures carry the real time
     const listed = await api.DescribeFirmwareTaskDevices({ ProductID: PID, FirmwareVersion: "2.0.0", Filters: [{ Key: "TaskId", Value: String(TaskId) }] });
     assert.equal(listed.Total, 2);
@@ -343,7 +343,7 @@ describe("cloud api: firmware update (OTA)", function () {
     const closed = new Promise<void>((resolve) => device.client.once("close", () => resolve()));
     device.client.publish(`$ota/report/${PID}/dev002`, JSON.stringify(reportVersion("6.6.6")), { qos: 1 });
     await closed;
-    assert.equal(platform.registry.firmware.reportedVersion(PID, "dev002"), undefined);
+    assert.equal(await platform.registry.firmware.reportedVersion(PID, "dev002"), undefined);
   });
 
   it("report_version with a bad version is answered with a non-zero result_code and records nothing", async () => {
@@ -351,6 +351,6 @@ describe("cloud api: firmware update (OTA)", function () {
     await device.report(reportVersion("x".repeat(33)));
     const answer = await device.next("report_version_rsp");
     assert.equal(answer.result_code, -1);
-    assert.equal(platform.registry.firmware.reportedVersion(PID, "dev001"), undefined);
+    assert.equal(await platform.registry.firmware.reportedVersion(PID, "dev001"), undefined);
   });
 });

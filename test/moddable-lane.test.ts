@@ -128,7 +128,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
     const stored = coldBoot.preferences()!;
     assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in Moddable's Preference store");
-    assertNoSecrets(coldBoot, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "cold001")?.psk]);
+    assertNoSecrets(coldBoot, [PRODUCT.productSecret, (await platform.registry.getDevice(PRODUCT.productId, "cold001"))?.psk]);
   });
 
   it("warm boot on the same store: no registration, no Preference write, online", async () => {
@@ -175,7 +175,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
     assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
     assert.equal(connects[0].transport, "tls-cert", "the broker authenticated the device by its client certificate");
-    const device = platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
+    const device = await platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
     assert.ok(device?.keyPem);
     assertNoSecrets(run, [CERT_PRODUCT.productSecret, device.keyPem]);
   });
@@ -215,7 +215,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     it("registers, comes online through startExplorer, and applies the control the platform kept for it to the lamp's PWM, then reports it", async () => {
       const since = events.length;
       // Sent while the lamp is off: the platform keeps it, the lamp's first get_status finds it.
-      platform.thing.control(PRODUCT.productId, "lamp001", { power_switch: 1, brightness: 80 });
+      await platform.thing.control(PRODUCT.productId, "lamp001", { power_switch: 1, brightness: 80 });
       const run = await bootLane({
         sdk, image: lamp, display, dir: path.join(work, "lamp"), preferences: factory("lamp001", plain()),
         until: /template\.synced|^lamp\.failed/,
@@ -226,10 +226,10 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       assert.ok(run.lines.includes("lamp.applied power_switch=1 brightness=80 duty=818"), run.lines.join("\n"));
       assert.equal(eventsFor("lamp001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
       assert.equal(eventsFor("lamp001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
-      const reported = platform.thing.latestReported(PRODUCT.productId, "lamp001");
+      const reported = await platform.thing.latestReported(PRODUCT.productId, "lamp001");
       assert.deepEqual({ power_switch: reported.power_switch?.value, brightness: reported.brightness?.value }, { power_switch: 1, brightness: 80 });
-      assert.equal(platform.thing.pendingControl(PRODUCT.productId, "lamp001"), undefined, "cleared with clear_control");
-      assertNoSecrets(run, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "lamp001")?.psk]);
+      assert.equal(await platform.thing.pendingControl(PRODUCT.productId, "lamp001"), undefined, "cleared with clear_control");
+      assertNoSecrets(run, [PRODUCT.productSecret, (await platform.registry.getDevice(PRODUCT.productId, "lamp001"))?.psk]);
     });
   });
 

@@ -82,7 +82,7 @@ describe("platform: POST /device/register", function () {
       assert.equal(plain.encryptionType, 2);
       assert.equal(Buffer.from(plain.psk, "base64").length, 16);
       assert.equal(response.Len, JSON.stringify(plain).length);
-      assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "registered");
+      assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "registered");
     });
   }
 
@@ -96,7 +96,7 @@ describe("platform: POST /device/register", function () {
 
   it("refuses an activated device until the Cloud API deletes it; a re-created device registers with its new PSK", async () => {
     await registerDevice(platform.httpUrl, { deviceName: "dev002" });
-    assert.equal(platform.registry.markActivated(PID, "dev002"), true);
+    assert.equal(await platform.registry.markActivated(PID, "dev002"), true);
     const refused = await registerDevice(platform.httpUrl, { deviceName: "dev002" });
     assert.equal(refused.status, 200);
     assert.equal(errorCode(refused), "FailedOperation.DeviceAlreadyActivated");
@@ -126,7 +126,7 @@ describe("platform: POST /device/register", function () {
     assert.equal(errorCode(tampered), "AuthFailure.SignatureFailure");
     const wrongPath = signedHeaders({ secret: SECRET, host: "127.0.0.1", body, path: "/register" });
     assert.equal(errorCode(await post(platform.httpUrl, "/device/register", body, { ...wrongPath, Host: "127.0.0.1" })), "AuthFailure.SignatureFailure");
-    assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "created");
+    assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "created");
   });
 
   it("refuses stale and future timestamps beyond the window, accepts them inside it", async () => {
@@ -203,16 +203,16 @@ describe("platform: POST /device/register", function () {
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "NOSUCHPROD", deviceName: "dev001" })), "ResourceNotFound.ProductNotExist");
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "DISABLED01", secret: "ZGlzYWJsZWRTZWNyZXQwMQ", deviceName: "dev001" })), "UnauthorizedOperation.DynamicRegistrationDisabled");
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "unknown99" })), "ResourceNotFound.DeviceNotExist");
-    assert.equal(platform.registry.getDevice(PID, "unknown99"), undefined);
+    assert.equal(await platform.registry.getDevice(PID, "unknown99"), undefined);
   });
 
   it("auto-creates unknown names only when the product allows it, and only for a good signature", async () => {
     const secret = "YXV0b0NyZWF0ZVNlY3JldA";
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "AUTOCREATE", secret: "wrongwrongwrongwrong", deviceName: "new001" })), "AuthFailure.SignatureFailure");
-    assert.equal(platform.registry.getDevice("AUTOCREATE", "new001"), undefined);
+    assert.equal(await platform.registry.getDevice("AUTOCREATE", "new001"), undefined);
     const answer = await registerDevice(platform.httpUrl, { productId: "AUTOCREATE", secret, deviceName: "new001" });
     assert.equal(answer.json.Response.State, 0);
-    assert.equal(platform.registry.getDevice("AUTOCREATE", "new001")?.autoCreated, true);
+    assert.equal((await platform.registry.getDevice("AUTOCREATE", "new001"))?.autoCreated, true);
   });
 
   it("follows the registration type set through the Cloud API", async () => {

@@ -102,10 +102,10 @@ describe("platform: the data plane against the data template", function () {
       assert.equal(failure.code, code);
       assert.match(failure.message, message);
     }
-    assert.equal(platform.thing.pendingControl(PID, "dev002"), undefined, "a refused control is not kept pending");
+    assert.equal(await platform.thing.pendingControl(PID, "dev002"), undefined, "a refused control is not kept pending");
     const sent = await api.ControlDeviceData({ ProductId: PID, DeviceName: "dev002", Data: JSON.stringify({ brightness: 30, position: { latitude: 10 } }) });
     assert.deepEqual(JSON.parse(sent.Result!), { Sent: 0, pushResult: 23101 });
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { brightness: 30, position: { latitude: 10 } });
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev002"), { brightness: 30, position: { latitude: 10 } });
   });
 
   it("CallDeviceActionSync refuses an undefined action and input that does not fit, before reaching the device", async () => {
@@ -115,11 +115,11 @@ describe("platform: the data plane against the data template", function () {
     const badInput = await apiFailure(api.CallDeviceActionSync({ ProductId: PID, DeviceName: "dev003", ActionId: "light_blink", InputParams: JSON.stringify({ time: 11 }) }));
     assert.equal(badInput.code, "InvalidParameter.ActionInputParamsInvalid");
     assert.match(badInput.message, /time: 11 is outside 0\.\.10/);
-    assert.deepEqual(platform.registry.listActions(PID, "dev003"), [], "nothing was sent");
+    assert.deepEqual(await platform.registry.listActions(PID, "dev003"), [], "nothing was sent");
   });
 
   it("a stored template that no longer parses (a data folder from other limits) serves the product as without one", async () => {
-    platform.registry.setDataTemplate(PID, JSON.stringify({ properties: [{ id: "x", define: { type: "decimal" } }] }));
+    await platform.registry.setDataTemplate(PID, JSON.stringify({ properties: [{ id: "x", define: { type: "decimal" } }] }));
     const device = await online("dev004");
     const reply = await request(device, "property", { method: "report", params: { anything: 1 } }, "dev004");
     assert.equal(reply.code, 0);

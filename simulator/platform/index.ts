@@ -19,14 +19,17 @@ import { lockDataFolder } from "./data-lock";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import type { PlatformLog } from "./platform-log";
 import { createRegisterHandler } from "./register-api";
-import { Registry } from "./registry";
+import type { Registry } from "./registry";
+import { SqliteRegistry } from "./sqlite-registry";
+import { DeviceOrder } from "./device-order";
 import { ThingService } from "./thing";
 import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
 import { OtaService } from "./ota/ota-service";
 
 export type { PlatformConfig } from "./config";
 export type { PlatformLog } from "./platform-log";
-export { Registry } from "./registry";
+export type { Registry } from "./registry";
+export { SqliteRegistry } from "./sqlite-registry";
 export { ThingError, ThingService } from "./thing";
 
 export interface PlatformOptions {
@@ -96,6 +99,9 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
+/** A device's messages waiting to be handled, at most (device-order.ts): beyond it they are dropped. */
+const MAX_QUEUED_PER_DEVICE = 256;
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -128,7 +134,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
   let registry: Registry;
   try {
-    registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
+    registry = new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
   } catch (error) {
     releaseDataFolder();
     throw error;
@@ -143,7 +149,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     let config: PlatformConfig | undefined;
     if (options.config !== undefined) {
       config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
-      seedRegistry(registry, config, now());
+      await seedRegistry(registry, config, now());
     }
     const apiCredentials = chooseApiCredentials(options, config, persistent);
 
@@ -153,6 +159,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 
+    const order = new DeviceOrder(MAX_QUEUED_PER_DEVICE, (clientId, error) => {
+      log({ event: "thing", clientId, outcome: "error", detail: error instanceof Error ? error.message : String(error) });
+    });
+    // Runs once the broker has stopped: the messages being handled finish before the registry closes.
+    cleanups.push(() => order.idle());
     const broker = await PlatformBroker.create({
       registry, now, log, logRemote, caCertPem,
       maxConnections: options.maxMqttConnections ?? 10_000,
@@ -167,15 +178,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     events = new PlatformEvents({
       now,
       onlineCount: () => broker.aedes.connectedClients,
-      identify: (clientId) => registry.getDeviceByClientId(clientId),
-      controlReply: (clientToken) => registry.getControl(clientToken)?.reply,
+      identify: (clientId) => registry.deviceKeys.get(clientId),
+      controlReply: (clientToken) => thing.recentControlReply(clientToken),
     });
     cleanups.push(() => events?.stop());
     // What a device publishes goes to the data plane, then to the console's events.
     broker.onDeviceMessage = (identity, topic, payload, clientId) => {
-      if (!ota.handle(identity, topic, payload, clientId)) thing.handle(identity, topic, payload, clientId);
+      const queued = order.run(clientId, () => (ota.takes(identity, topic) ? ota.handle(identity, payload, clientId) : thing.handle(identity, topic, payload, clientId)));
+      if (!queued) log({ event: "thing", clientId, outcome: "dropped", detail: `more than ${MAX_QUEUED_PER_DEVICE} messages of this device are waiting` });
       events?.onDevicePublish(clientId, topic, payload);
     };
+
     const credentials = new CredentialStore(apiCredentials, now);
 
     const register = createRegisterHandler({
