@@ -10,18 +10,19 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { classifyPlatformCode } from "../firmware/dynreg-response";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { CERT_PID, PID, SECRET, decrypt, mqttCredentials, registerDevice, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const NEW_PRODUCT = {
   ProductName: "smart-lamp", CategoryId: 1, ProductType: 0, EncryptionType: "2", NetType: "wifi", DataProtocol: 1,
   ProductDesc: "a lamp", ProjectId: "prj-lamps",
 };
 
-describe("cloud api: products and dynamic registration", function () {
+describeStores("cloud api: products and dynamic registration", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => platform.close());
@@ -137,13 +138,13 @@ describe("cloud api: products and dynamic registration", function () {
   });
 });
 
-describe("cloud api: devices", function () {
+describeStores("cloud api: devices", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   const clients: mqtt.MqttClient[] = [];
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => {

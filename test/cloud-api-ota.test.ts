@@ -16,6 +16,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const FIRMWARE_BYTES = 300 * 1024;
 
@@ -76,7 +77,7 @@ async function uploadFirmware(api: IotExplorerClient, version: string, bytes: Bu
   return md5;
 }
 
-describe("cloud api: firmware update (OTA)", function () {
+describeStores("cloud api: firmware update (OTA)", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   let clock: number;
@@ -97,7 +98,7 @@ describe("cloud api: firmware update (OTA)", function () {
 
   beforeEach(async () => {
     offsetMs = 0;
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => (clock = Date.now() + offsetMs) });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => (clock = Date.now() + offsetMs) });
     api = apiClient(apiTarget(platform));
     psks.clear();
   });
@@ -161,7 +162,7 @@ describe("cloud api: firmware update (OTA)", function () {
       execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
       const ca = readFileSync(join(dir, "cert.pem"));
-      const tls = await startPlatform({ memory: true, config: testConfig(), tls: { key: readFileSync(join(dir, "key.pem")), cert: ca } });
+      const tls = await startPlatform({ ...(await store.options()), config: testConfig(), tls: { key: readFileSync(join(dir, "key.pem")), cert: ca } });
       try {
         const tlsApi = apiClient(apiTarget(tls));
         const { Url } = await tlsApi.GetCOSURL({ ProductID: PID, FirmwareVersion: "5.0.0" });

@@ -9,6 +9,7 @@ import {
   CERT_PID, CERT_SECRET, PID, SECRET, decrypt, freshNonce, nowSeconds, post, registerDevice, signedHeaders, testConfig,
 } from "./platform-helpers";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 function errorCode(answer: { json: any }): string | undefined {
   return answer.json?.Response?.Error?.Code;
@@ -59,13 +60,13 @@ describe("platform: docs/PROTOCOL.md §10 vectors on the platform side", () => {
   });
 });
 
-describe("platform: POST /device/register", function () {
+describeStores("platform: POST /device/register", function (store) {
   let platform: RunningPlatform;
   let clock = Date.now();
 
   beforeEach(async () => {
     clock = Date.now();
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => clock, maxRegistrationsPerSecond: 50 });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => clock, maxRegistrationsPerSecond: 50 });
   });
   afterEach(async () => platform.close());
 
@@ -148,7 +149,7 @@ describe("platform: POST /device/register", function () {
   });
 
   it("honours a configured timestamp window", async () => {
-    const narrow = await startPlatform({ memory: true, config: testConfig(), timestampWindowSeconds: 10 });
+    const narrow = await startPlatform({ ...(await store.options()), config: testConfig(), timestampWindowSeconds: 10 });
     try {
       assert.equal(errorCode(await registerDevice(narrow.httpUrl, { deviceName: "dev001", timestamp: nowSeconds() - 30 })), "AuthFailure.TimestampExpired");
       assert.equal((await registerDevice(narrow.httpUrl, { deviceName: "dev001", timestamp: nowSeconds() - 5 })).json.Response.State, 0);
@@ -313,9 +314,9 @@ describe("platform: POST /device/register", function () {
   });
 });
 
-describe("platform: legacy POST /register/dev (C SDK 3.1)", () => {
+describeStores("platform: legacy POST /register/dev (C SDK 3.1)", function (store) {
   let platform: RunningPlatform;
-  beforeEach(async () => { platform = await startPlatform({ memory: true, config: testConfig() }); });
+  beforeEach(async () => { platform = await startPlatform({ ...(await store.options()), config: testConfig() }); });
   afterEach(async () => platform.close());
 
   function legacyBody(deviceName: string, secret = SECRET, overrides: Record<string, unknown> = {}) {

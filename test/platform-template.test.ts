@@ -10,10 +10,11 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const lightTemplate = () => JSON.parse(readFileSync(join(__dirname, "fixtures", "light-template.json"), "utf8"));
 
-describe("platform: the data plane against the data template", function () {
+describeStores("platform: the data plane against the data template", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   const clients: MqttClient[] = [];
@@ -22,7 +23,7 @@ describe("platform: the data plane against the data template", function () {
   beforeEach(async () => {
     const config = testConfig();
     (config.products[0] as Record<string, unknown>).dataTemplate = lightTemplate();
-    platform = await startPlatform({ memory: true, config });
+    platform = await startPlatform({ ...(await store.options()), config });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => {

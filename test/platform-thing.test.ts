@@ -11,6 +11,7 @@ import { EXPIRY_GRACE_MS, expiryHasPassed } from "../simulator/platform/mqtt-aut
 import { MOCK_BAD_REQUEST_CODE } from "../simulator/platform/thing";
 import { MAX_DEVICE_MESSAGE_BYTES, REPORTED_BOUNDS } from "../simulator/platform/data-bounds";
 import { PID, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const clients: MqttClient[] = [];
 
@@ -66,13 +67,13 @@ describe("platform: username expiry, exact (mqtt-auth.ts)", () => {
   });
 });
 
-describe("platform: data plane (thing.ts)", function () {
+describeStores("platform: data plane (thing.ts)", function (store) {
   let platform: RunningPlatform;
   let clock: number;
 
   beforeEach(async () => {
     clock = Date.now();
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => clock });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => clock });
   });
   afterEach(async () => platform.close());
 
@@ -246,7 +247,8 @@ describe("platform: data plane (thing.ts)", function () {
   it("keeps reported values, pending control, report_info and actions across a restart", async () => {
     const temp = tempDir("explorer-xs-thing-");
     try {
-      const first = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      const kept = await store.persistentOptions(temp.dir);
+      const first = await startPlatform({ ...kept, config: testConfig() });
       const psk = await registerPsk(first.httpUrl, "dev001");
       const device = await online(first, "dev001", psk);
       await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
@@ -255,7 +257,7 @@ describe("platform: data plane (thing.ts)", function () {
       await first.thing.control(PID, "dev001", { power: 0 });
       await device.endAsync();
       await first.close();
-      const second = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      const second = await startPlatform({ ...kept, config: testConfig() });
       try {
         assert.equal((await second.thing.latestReported(PID, "dev001")).power.value, 1);
         assert.deepEqual(await second.thing.pendingControl(PID, "dev001"), { power: 0 });

@@ -34,6 +34,8 @@ export interface PlatformConfig {
   products: ProductSeed[];
   /** The Cloud API's SecretId/SecretKey pair (issue 15); without it the platform makes one. */
   cloudApi?: { secretId: string; secretKey: string };
+  /** The registry in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite (issue 21). */
+  postgres?: string;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +89,10 @@ export function parseConfig(value: unknown, source = "config", baseDir = process
     } catch (error) {
       throw new ConfigError((error as Error).message);
     }
+  }
+  const postgres = (value as { postgres?: unknown }).postgres;
+  if (postgres !== undefined && (typeof postgres !== "string" || !/^postgres(ql)?:\/\//.test(postgres))) {
+    throw new ConfigError(`${source}: postgres must be a URL postgres://user:password@host:port/database`);
   }
   const products = (value as { products: unknown[] }).products;
   products.forEach((product, index) => {

@@ -21,6 +21,7 @@ import type { PlatformLog } from "./platform-log";
 import { createRegisterHandler } from "./register-api";
 import type { Registry } from "./registry";
 import { SqliteRegistry } from "./sqlite-registry";
+import { PostgresRegistry } from "./postgres-registry";
 import { DeviceOrder } from "./device-order";
 import { ThingService } from "./thing";
 import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
@@ -30,6 +31,7 @@ export type { PlatformConfig } from "./config";
 export type { PlatformLog } from "./platform-log";
 export type { Registry } from "./registry";
 export { SqliteRegistry } from "./sqlite-registry";
+export { PostgresConnectError, PostgresRegistry } from "./postgres-registry";
 export { ThingError, ThingService } from "./thing";
 
 export interface PlatformOptions {
@@ -37,6 +39,12 @@ export interface PlatformOptions {
   config?: PlatformConfig | string;
   /** Folder for the SQLite database and the mock CA; state survives restarts. */
   dataDir?: string;
+  /**
+   * The registry in this PostgreSQL database (postgres://user:password@host:port/database)
+   * instead of SQLite; default: the config's `postgres`. The mock CA and the Cloud API key file
+   * stay in dataDir (or memory). Issue 21: several platform nodes may share one database.
+   */
+  postgres?: string;
   /** Keep everything in memory (the default when no dataDir is given). */
   memory?: boolean;
   host?: string;                     // default 127.0.0.1
@@ -131,10 +139,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   const persistent = options.dataDir !== undefined && !options.memory;
 
+  // Read before the registry opens: it may name the PostgreSQL database.
+  const config = options.config === undefined ? undefined : typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
+  const postgres = options.postgres ?? config?.postgres;
   const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
   let registry: Registry;
   try {
-    registry = new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
+    registry = postgres !== undefined ? await PostgresRegistry.open({ url: postgres })
+      : new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
   } catch (error) {
     releaseDataFolder();
     throw error;
@@ -146,11 +158,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     for (const cleanup of [...cleanups].reverse()) await cleanup();
   })());
   try {
-    let config: PlatformConfig | undefined;
-    if (options.config !== undefined) {
-      config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
-      await seedRegistry(registry, config, now());
-    }
+    if (config !== undefined) await seedRegistry(registry, config, now());
     const apiCredentials = chooseApiCredentials(options, config, persistent);
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.

@@ -217,10 +217,12 @@ export class ThingService {
     if (token === undefined) return "clientToken missing";
     const code = typeof message.code === "number" ? message.code : -1;
     const status = clip(message.status);
+    const control = await registry.getControl(token);
+    if (!control || control.reply || control.productId !== identity.productId || control.deviceName !== identity.deviceName) return "unknown clientToken";
+    // Settled before the reply is recorded: whoever sees the reply sees the pending control without its params.
+    if (code === 0) await registry.settlePendingControl(identity.productId, identity.deviceName, control.params, now());
     if (!await registry.recordControlReply(identity.productId, identity.deviceName, token, code, status, now())) return "unknown clientToken";
     this.rememberReply(token, { code, status });
-    const control = await registry.getControl(token);
-    if (code === 0 && control) await registry.settlePendingControl(identity.productId, identity.deviceName, control.params, now());
     return "recorded";
   }
 
@@ -324,16 +326,19 @@ export class ThingService {
    */
   async callAction(productId: string, deviceName: string, actionId: string, params: Json, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS): Promise<AnsweredAction> {
     const { registry, now } = this.options;
-    if (this.closed) return Promise.reject(new ThingError("closed", "the platform is stopping"));
+    const closed = () => new ThingError("closed", "the platform is stopping");
+    if (this.closed) return Promise.reject(closed());
     try {
       await this.requireDevice(productId, deviceName);
       if (typeof actionId !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(actionId)) throw new ThingError("invalid", "actionId must be 1-64 letters, digits or _");
       if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
       await this.template.actionCall(productId, actionId, params);
+      // The registry answers asynchronously: the platform may have begun stopping meanwhile.
+      if (this.closed) throw closed();
       if (!this.options.link.isOnline(productId, deviceName)) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
       if (this.pendingActions.size >= MAX_PENDING_ACTIONS) throw new ThingError("busy", `${MAX_PENDING_ACTIONS} action calls are already waiting`);
     } catch (error) {
-      return Promise.reject(error);
+      throw this.closed ? closed() : error;
     }
     const wait = Math.min(Math.max(1, Math.floor(timeoutMs)), MAX_ACTION_TIMEOUT_MS);
     const sentAt = now();
@@ -341,7 +346,12 @@ export class ThingService {
     // timestamp in seconds: Tencent's C SDK refuses an action without one (data_template_action.c, _on_action_handle_callback).
     const body = JSON.stringify({ method: "action", clientToken: call.clientToken, actionId, timestamp: Math.floor(sentAt / 1000), params });
     if (!fitsDevice(body)) return Promise.reject(new ThingError("invalid", `the action call would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives`));
-    await registry.recordAction(call);
+    try {
+      await registry.recordAction(call);
+    } catch (error) {
+      throw this.closed ? closed() : error;
+    }
+    if (this.closed) throw closed();
     const answered = new Promise<AnsweredAction>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingActions.delete(call.clientToken);

@@ -125,16 +125,16 @@ CREATE TABLE IF NOT EXISTS reported_versions (
 );
 `;
 
-interface UpdateRow {
+export interface UpdateRow {
   task_id: number; product_id: string; device_name: string; ori_version: string; dst_version: string;
   status: number; percent: number; retcode: number; err_msg: string; not_before: number; sent_at: number | null; updated_at: number;
 }
-interface FirmwareRow {
+export interface FirmwareRow {
   product_id: string; version: string; name: string; description: string; md5: string; file_size: number;
   fw_type: string; user_defined: string; created_at: number;
 }
 
-function toUpdate(row: UpdateRow): DeviceUpdate {
+export function toUpdate(row: UpdateRow): DeviceUpdate {
   const update: DeviceUpdate = {
     taskId: row.task_id, productId: row.product_id, deviceName: row.device_name, oriVersion: row.ori_version,
     dstVersion: row.dst_version, status: row.status as UpdateStatus, percent: row.percent, retcode: row.retcode,
@@ -144,7 +144,7 @@ function toUpdate(row: UpdateRow): DeviceUpdate {
   return update;
 }
 
-function toFirmware(row: FirmwareRow): Firmware {
+export function toFirmware(row: FirmwareRow): Firmware {
   return {
     productId: row.product_id, version: row.version, name: row.name, description: row.description, md5: row.md5,
     fileSize: row.file_size, fwType: row.fw_type, userDefined: row.user_defined, createdAt: row.created_at,
