@@ -122,11 +122,13 @@ export async function startPostgres(): Promise<PostgresServer> {
 let shared: Promise<PostgresServer> | undefined;
 
 // Registered as this module loads (while mocha loads the test files): a root-level hook, run
-// once after the last test of the run.
-after(async function () {
-  this.timeout(60_000);
-  if (shared) await (await shared.catch(() => undefined))?.stop();
-});
+// once after the last test of the run. Outside mocha (a script) the caller stops the server.
+if (typeof after === "function") {
+  after(async function () {
+    this.timeout(60_000);
+    if (shared) await (await shared.catch(() => undefined))?.stop();
+  });
+}
 
 /** One server for the whole test run, started when first asked: each test gets its own database on it. */
 export function sharedPostgres(): Promise<PostgresServer> {
