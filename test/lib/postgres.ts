@@ -59,8 +59,8 @@ export interface PostgresServer {
   port: number;
   /** URL of a database on this server (as the superuser `postgres`; trust authentication). */
   url(database: string): string;
-  /** Creates an empty database and returns its URL. */
-  createDatabase(): Promise<string>;
+  /** Creates a database and returns its URL: empty, or a copy of `template` (a database on this server). */
+  createDatabase(template?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -94,12 +94,13 @@ export async function startPostgres(): Promise<PostgresServer> {
     return {
       port,
       url,
-      async createDatabase() {
+      async createDatabase(template) {
         const name = `test_${randomBytes(6).toString("hex")}`;
+        if (template !== undefined && !/^[a-z_][a-z0-9_]*$/.test(template)) throw new Error(`not a database name: ${template}`);
         const client = new pg.Client({ connectionString: url("postgres") });
         await client.connect();
         try {
-          await client.query(`CREATE DATABASE ${name}`);
+          await client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
         } finally {
           await client.end();
         }
