@@ -7,6 +7,7 @@ import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { CERT_PID, CERT_SECRET, PID, decrypt, mqttCredentials, nowSeconds, registerDevice, registerPsk, tempDir, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const clients: MqttClient[] = [];
 
@@ -49,14 +50,14 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
 });
 
-describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", () => {
+describeStores("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", function (store) {
   let platform: RunningPlatform;
   let psk: string;
   const events: Array<Record<string, unknown>> = [];
 
   beforeEach(async () => {
     events.length = 0;
-    platform = await startPlatform({ memory: true, config: testConfig(), log: (event) => events.push(event) });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), log: (event) => events.push(event) });
     psk = await registerPsk(platform.httpUrl, "dev001");
   });
   afterEach(async () => platform.close());
@@ -140,14 +141,14 @@ describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", (
   });
 });
 
-describe("platform: topic ACL and data template", () => {
+describeStores("platform: topic ACL and data template", function (store) {
   let platform: RunningPlatform;
   let device: MqttClient;
   const up = `$thing/up/property/${PID}/dev001`;
   const down = `$thing/down/property/${PID}/dev001`;
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     const psk = await registerPsk(platform.httpUrl, "dev001");
     device = await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk));
   });
@@ -238,7 +239,7 @@ describe("platform: topic ACL and data template", () => {
   });
 });
 
-describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function () {
+describeStores("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function (store) {
   let platform: RunningPlatform;
   let temp: ReturnType<typeof tempDir>;
   let serverCert: string;
@@ -255,7 +256,7 @@ describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port
     const { readFileSync } = await import("node:fs");
     serverCert = readFileSync(join(temp.dir, "server.pem"), "utf8");
     platform = await startPlatform({
-      memory: true, config: testConfig(),
+      ...(await store.options()), config: testConfig(),
       tls: { key: readFileSync(join(temp.dir, "server.key")), cert: serverCert },
     });
   });

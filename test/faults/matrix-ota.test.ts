@@ -140,7 +140,7 @@ describe("fault matrix: firmware update", function () {
     await board.restarted;
     await powerOff(board);
     await powerOn(board);
-    const problems = (await violations(board));
+    const problems = await violations(board);
     if (board.slots.runningVersion() !== "2.0.0") problems.push(`runs ${board.slots.runningVersion()} after the update`);
     const done = await until(() => status(board), (value) => value.Status === 6, "status 6").catch((error: Error) => error);
     if (done instanceof Error) problems.push(done.message);
@@ -160,7 +160,7 @@ describe("fault matrix: firmware update", function () {
       await until(async () => board.slots.view().writes, (writes) => writes >= write, "the cut write");
       await powerOff(board);
       await powerOn(board); // the board restarts on the old image; the platform re-sends the update
-      const problems = (await violations(board));
+      const problems = await violations(board);
       if (board.slots.runningVersion() !== "1.0.0") problems.push("did not boot the old image after the cut");
       problems.push(...(await finishUpdate(board)));
       record("ota power cut", `write ${write}`, problems);
@@ -241,7 +241,7 @@ describe("fault matrix: firmware update", function () {
     await powerOn(board, (inner) => faultyHttp(inner, { at: 3, kind: "drop", times: 3 }));
     await update(board);
     await until(() => status(board), (value) => value.Status === 5, "status 5");
-    const problems = (await violations(board));
+    const problems = await violations(board);
     if (board.slots.staged()?.written !== 2 * CHUNK) problems.push(`staged ${String(board.slots.staged()?.written)} bytes, not ${2 * CHUNK}`);
     const served = platform.objects.bytesServed;
     await update(board);
