@@ -16,14 +16,10 @@ import {
 } from "./registry";
 import { toAction, toControl, toDevice, toProduct, type ActionRow, type ControlRow, type DeviceRow, type ProductRow } from "./registry-rows";
 
-export interface RegistryOptions {
+export interface SqliteRegistryOptions {
   dataDir?: string;   // persistent database at <dataDir>/platform.sqlite
   memory?: boolean;   // in-memory database (the default when no dataDir is given)
 }
-
-
-
-
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS products (
@@ -84,8 +80,6 @@ function addManagementColumns(db: Database.Database): void {
   db.exec(MANAGEMENT_INDEXES);
 }
 
-
-
 // ---- data plane schema (issue 14), kept apart from the tables above ----
 const DATA_PLANE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS reported_properties (
@@ -135,17 +129,6 @@ CREATE TABLE IF NOT EXISTS product_templates (
   updated_at INTEGER NOT NULL
 );
 `;
-
-
-
-
-
-
-
-
-
-
-
 
 // ---- Cloud API management statements (issue 15) ----
 function prepareManagementStatements(db: Database.Database) {
@@ -208,7 +191,7 @@ class SqliteStore {
   private readonly recordReportBounded: (productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
     bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
 
-  constructor(options: RegistryOptions = {}) {
+  constructor(options: SqliteRegistryOptions = {}) {
     let file = ":memory:";
     if (options.dataDir !== undefined && !options.memory) {
       mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -625,7 +608,7 @@ export class SqliteRegistry implements Registry {
   readonly deviceKeys: DeviceKeys;
   readonly firmware: FirmwareStore;
 
-  constructor(options: RegistryOptions = {}) {
+  constructor(options: SqliteRegistryOptions = {}) {
     this.store = new SqliteStore(options);
     this.deviceKeys = this.store.deviceKeys;
     this.firmware = this.store.firmware.promised();
