@@ -37,7 +37,7 @@ function fill(file: string, from: number, to: number): number {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  // The registry's own devices table (simulator/platform/registry.ts SCHEMA): registered and
+  // The registry's own devices table (simulator/platform/sqlite-registry.ts SCHEMA): registered and
   // activated PSK devices, as a long-lived fleet leaves them.
   const insert = db.prepare(`INSERT INTO devices (product_id, device_name, client_id, psk, auto_created, created_at, registered_at, activated_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)`);
   const batch = db.transaction((first: number, last: number) => {

@@ -79,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const cold = await bootOnce(deviceOptions, write, true);
     write("");
     const pending = { power_switch: 0 };
-    platform.thing.control(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, pending);
+    await platform.thing.control(DEMO_PRODUCT_ID, DEMO_DEVICE_NAME, pending);
     write(`While the device is off, the platform gets control ${JSON.stringify(pending)} for it and keeps it pending`);
     write("");
     write("Boot 2: reboot with the secret in flash");

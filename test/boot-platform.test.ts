@@ -84,7 +84,7 @@ describe("boot task against the mock platform (real sockets)", function () {
     assert.equal(await outcome(cold.device), undefined);
     assert.equal(cold.device.counters.httpRequests, 1);
     const stored = getDevInfo(cold.device.hal)!;
-    assert.equal(stored.deviceSecret, platform.registry.getDevice(PRODUCT_ID, "dev1")?.psk, "the device holds the secret the platform issued");
+    assert.equal(stored.deviceSecret, (await platform.registry.getDevice(PRODUCT_ID, "dev1"))?.psk, "the device holds the secret the platform issued");
     assert.ok(cold.states.includes("registered"));
     await cold.device.close();
 
@@ -108,7 +108,7 @@ describe("boot task against the mock platform (real sockets)", function () {
     const second = boot("dev2");
     assert.equal(await outcome(second.device), undefined);
     assert.equal(second.device.counters.httpRequests, 1, "registered again: the device was never activated");
-    assert.equal(getDevInfo(second.device.hal)!.deviceSecret, platform.registry.getDevice(PRODUCT_ID, "dev2")?.psk);
+    assert.equal(getDevInfo(second.device.hal)!.deviceSecret, (await platform.registry.getDevice(PRODUCT_ID, "dev2"))?.psk);
   });
 
   it("an activated device whose flash was wiped ends in failed:device-activated with the way out", async () => {
@@ -203,17 +203,17 @@ describe("boot task against the mock platform (real sockets)", function () {
     const controls: Array<Record<string, unknown>> = [];
     const run = boot("dev1", { boot: { onControl: (params) => controls.push(params) } });
     assert.equal(await outcome(run.device), undefined);
-    const { clientToken } = platform.thing.control(PRODUCT_ID, "dev1", { power_switch: 0 });
+    const { clientToken } = await platform.thing.control(PRODUCT_ID, "dev1", { power_switch: 0 });
     for (let i = 0; i < 100 && controls.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.deepEqual(controls, [{ power_switch: 0 }]);
-    let mine = platform.registry.getControl(clientToken);
+    let mine = await platform.registry.getControl(clientToken);
     for (let i = 0; i < 100 && !mine?.reply; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      mine = platform.registry.getControl(clientToken);
+      mine = await platform.registry.getControl(clientToken);
     }
     assert.deepEqual(mine?.reply && { code: mine.reply.code, status: mine.reply.status }, { code: 0, status: "success" });
     // Then the device reports the new state, so the platform's reported values (DescribeDeviceData) follow the control.
-    for (let i = 0; i < 100 && platform.thing.latestReported(PRODUCT_ID, "dev1").power_switch?.value !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(platform.thing.latestReported(PRODUCT_ID, "dev1").power_switch?.value, 0);
+    for (let i = 0; i < 100 && (await platform.thing.latestReported(PRODUCT_ID, "dev1")).power_switch?.value !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((await platform.thing.latestReported(PRODUCT_ID, "dev1")).power_switch?.value, 0);
   });
 });

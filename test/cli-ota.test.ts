@@ -70,7 +70,7 @@ describe("explorer-xs ota (a separate process)", function () {
     const slots = new NodeApplicationSlots({ factoryVersion: "1.0.0" });
     powerOn(slots);
     await device!.task.online;
-    for (let i = 0; i < 100 && platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1") === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 100 && await platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1") === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     const file = join(dir, "fw-2.0.0.bin");
     writeFileSync(file, randomBytes(300 * 1024));
     const upload = await cli(["ota", "upload", ...api(), "--version", "2.0.0", "--file", file]);
@@ -80,7 +80,7 @@ describe("explorer-xs ota (a separate process)", function () {
     assert.equal(update.code, 0, update.stderr);
     assert.match(update.stdout, /from 1\.0\.0 to 2\.0\.0 started\n.*dev1: done \(status 6, 100 %\)\n$/s);
     assert.equal(slots.runningVersion(), "2.0.0");
-    assert.equal(platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1"), "2.0.0");
+    assert.equal(await platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1"), "2.0.0");
   });
 
   it("explorer-xs device --firmware-version updates itself in place, and flash show lists its slots", async () => {
@@ -92,7 +92,7 @@ describe("explorer-xs ota (a separate process)", function () {
     child.stdout.on("data", (chunk) => (stdout += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     try {
-      for (let i = 0; i < 500 && platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 500 && await platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       const file = join(dir, "fw.bin");
       writeFileSync(file, randomBytes(100 * 1024));
       assert.equal((await cli(["ota", "upload", ...api(), "--version", "1.1.0", "--file", file])).code, 0);
@@ -110,7 +110,7 @@ describe("explorer-xs ota (a separate process)", function () {
     assert.match(shown.stdout, /app0: previous 1\.0\.0/);
     // The NVS record is still there beside the slots, sealed.
     assert.match(shown.stdout, /record ok/);
-    assert.equal(readFileSync(flash, "utf8").includes(platform.registry.getDevice(PRODUCT_ID, "dev2")!.psk!), false, "the secret is sealed, not in clear");
+    assert.equal(readFileSync(flash, "utf8").includes((await platform.registry.getDevice(PRODUCT_ID, "dev2"))!.psk!), false, "the secret is sealed, not in clear");
   });
 
   it("device --mqtt-ca: a restart into the new image boots with the anchors read at start, though the file is gone since", async () => {
@@ -126,7 +126,7 @@ describe("explorer-xs ota (a separate process)", function () {
     let exitCode: number | null | undefined;
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve((exitCode = code))));
     try {
-      for (let i = 0; i < 500 && platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 500 && await platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev2") !== "1.0.0"; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       rmSync(ca);
       const file = join(dir, "fw3.bin");
       writeFileSync(file, randomBytes(10 * 1024));

@@ -44,7 +44,7 @@ describe("explorer-xs device and fleet --template", function () {
   it("device --template reports every property with values seeded by its name, which the platform accepts", async () => {
     const result = await cli(["device", "--flash", join(scratch.dir, "lamp-a.flash"), "--device-info", deviceInfo("lamp-a"), "--platform", platform.httpUrl, "--mqtt", platform.mqttUrl, "--template", TEMPLATE_FILE, "--once"]);
     assert.equal(result.code, 0, result.stderr);
-    const reported = Object.fromEntries(Object.entries(platform.thing.latestReported(PRODUCT.productId, "lamp-a")).map(([name, entry]) => [name, entry.value]));
+    const reported = Object.fromEntries(Object.entries(await platform.thing.latestReported(PRODUCT.productId, "lamp-a")).map(([name, entry]) => [name, entry.value]));
     assert.deepEqual(reported, plausibleReport(parseTemplate(template), "lamp-a"));
   });
 

@@ -65,7 +65,7 @@ describe("explorer-xs CLI", function () {
     assert.match(cold.stdout, /get_status\s+\d+ reported values? on the platform, no control pending/);
 
     // Control sent while the device is off reaches it at its next first online (get_status).
-    platform.thing.control(PRODUCT_ID, "cli1", { power_switch: 0 });
+    await platform.thing.control(PRODUCT_ID, "cli1", { power_switch: 0 });
     const warm = await cli(["device", "--flash", flash, ...endpoints(), "--once"]);
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stdout, /request signed|flash commit/);
@@ -73,7 +73,7 @@ describe("explorer-xs CLI", function () {
     assert.match(warm.stdout, /pending control\s+\{"power_switch":0\} applied, cleared/);
     assert.match(warm.stdout, /platform time\s+device clock/);
 
-    const psk = platform.registry.getDevice(PRODUCT_ID, "cli1")!.psk!;
+    const psk = (await platform.registry.getDevice(PRODUCT_ID, "cli1"))!.psk!;
     const shown = await cli(["flash", "show", flash]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /slot A: valid, seq \d+/);

@@ -205,7 +205,7 @@ describe("cloud api: authentication", function () {
     assert.equal(described.json.Response.Device?.DeviceName, "dev001", described.text);
     const replayed = await rawCall(temporary, { ...describe, tamper: (request) => { request.headers["X-TC-Action"] = "DeleteDevice"; } });
     assert.equal(replayed.code, "AuthFailure.SignatureFailure");
-    assert.ok(platform.registry.getDevice(PID, "dev001"), "the device is still there");
+    assert.ok(await platform.registry.getDevice(PID, "dev001"), "the device is still there");
     // The permanent pair keeps working with Tencent's Node SDK, which signs content-type;host only.
     assert.equal((await apiClient(target).DescribeProductDynamicRegister({ ProductId: PID })).ProductSecret, SECRET);
   });

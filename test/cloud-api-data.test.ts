@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
   return new Promise((resolve) => {
@@ -20,7 +21,7 @@ function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
   });
 }
 
-describe("cloud api: data actions", function () {
+describeStores("cloud api: data actions", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   let device: MqttClient;
@@ -30,7 +31,7 @@ describe("cloud api: data actions", function () {
   const actionUp = `$thing/up/action/${PID}/dev001`;
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig(), actionTimeoutMs: 300 });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), actionTimeoutMs: 300 });
     api = apiClient(apiTarget(platform));
     const psk = await registerPsk(platform.httpUrl, "dev001");
     device = await mqtt.connectAsync(platform.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
@@ -50,10 +51,10 @@ describe("cloud api: data actions", function () {
     assert.deepEqual(received, { method: "control", clientToken: sent.clientToken, params: { power_switch: 1, color: "red" } });
     assert.deepEqual(sent, received);
     await device.publishAsync(propertyUp, JSON.stringify({ method: "control_reply", clientToken: sent.clientToken, code: 0, status: "done" }), { qos: 1 });
-    let reply = platform.registry.getControl(sent.clientToken)?.reply;
+    let reply = (await platform.registry.getControl(sent.clientToken))?.reply;
     for (let i = 0; i < 50 && !reply; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      reply = platform.registry.getControl(sent.clientToken)?.reply;
+      reply = (await platform.registry.getControl(sent.clientToken))?.reply;
     }
     assert.deepEqual([reply?.code, reply?.status], [0, "done"]);
   });

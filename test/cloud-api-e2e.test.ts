@@ -87,7 +87,7 @@ describe("cloud api end to end with simulated devices", function () {
     await until(async () => (await values()).brightness === 80, "the report after the control");
     assert.deepEqual(applied, [{ power_switch: 1, brightness: 80 }]);
     assert.deepEqual(await values(), { power_switch: 1, brightness: 80 });
-    await until(() => platform.registry.getControl(clientToken)?.reply?.code === 0, "the control_reply");
+    await until(async () => (await platform.registry.getControl(clientToken))?.reply?.code === 0, "the control_reply");
 
     // An action answered by the firmware's handler, synchronously for the caller.
     const action = await api.CallDeviceActionSync({ ProductId: productId, DeviceName: "lamp-1", ActionId: "blink", InputParams: '{"times":3}' });

@@ -10,18 +10,19 @@ import { startPlatform, type RunningPlatform } from "../simulator/platform/index
 import { classifyPlatformCode } from "../firmware/dynreg-response";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { CERT_PID, PID, SECRET, decrypt, mqttCredentials, registerDevice, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const NEW_PRODUCT = {
   ProductName: "smart-lamp", CategoryId: 1, ProductType: 0, EncryptionType: "2", NetType: "wifi", DataProtocol: 1,
   ProductDesc: "a lamp", ProjectId: "prj-lamps",
 };
 
-describe("cloud api: products and dynamic registration", function () {
+describeStores("cloud api: products and dynamic registration", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => platform.close());
@@ -81,7 +82,7 @@ describe("cloud api: products and dynamic registration", function () {
     const refused = await apiFailure(api.DeleteStudioProduct({ ProductId: PID }));
     assert.equal(refused.code, "UnsupportedOperation.DevicesExistUnderProduct");
     assert.match(refused.message, /5 devices/);
-    assert.ok(platform.registry.getProduct(PID), "nothing was deleted");
+    assert.ok(await platform.registry.getProduct(PID), "nothing was deleted");
   });
 
   it("switches the registration type, and the registration endpoint follows: 0 off, 1 pre-created only, 2 auto-create", async () => {
@@ -95,7 +96,7 @@ describe("cloud api: products and dynamic registration", function () {
     const auto = await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 2, RegisterLimit: 0 });
     assert.equal(auto.ProductSecret, SECRET, "the secret survives switching off and on");
     assert.equal((await register("newcomer")).State, 0);
-    assert.equal(platform.registry.getDevice(PID, "newcomer")?.autoCreated, true);
+    assert.equal((await platform.registry.getDevice(PID, "newcomer"))?.autoCreated, true);
     assert.equal((await apiFailure(api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 3, RegisterLimit: 0 }))).code, "InvalidParameterValue");
     assert.equal((await apiFailure(api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 1, RegisterLimit: -1 }))).code, "InvalidParameterValue");
     assert.equal((await apiFailure(api.ModifyProductDynamicRegister({ ProductId: "NOSUCHPROD", RegisterType: 1, RegisterLimit: 0 }))).code, "ResourceNotFound.ProductNotExist");
@@ -111,7 +112,7 @@ describe("cloud api: products and dynamic registration", function () {
     assert.equal(full.Error.Code, "LimitExceeded.DeviceExceedLimit");
     assert.equal(classifyPlatformCode(full.Error.Code), "register-limit", "the device names the cause");
     assert.equal((await registerDevice(platform.httpUrl, { deviceName: "auto002" })).json.Response.Error.Code, "LimitExceeded.DeviceExceedLimit");
-    assert.equal(platform.registry.getDevice(PID, "auto002"), undefined, "a full product auto-creates nothing");
+    assert.equal(await platform.registry.getDevice(PID, "auto002"), undefined, "a full product auto-creates nothing");
     await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 2, RegisterLimit: 3 });
     assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev002" })).json.Response.Payload);
     // Deleting a registered device frees its place.
@@ -122,7 +123,7 @@ describe("cloud api: products and dynamic registration", function () {
   it("counts the devices registered before a limit is set against it", async () => {
     for (const name of ["dev001", "dev002"]) assert.ok((await registerDevice(platform.httpUrl, { deviceName: name })).json.Response.Payload);
     await api.ModifyProductDynamicRegister({ ProductId: PID, RegisterType: 1, RegisterLimit: 3 });
-    assert.equal(platform.registry.dynamicRegistrationCount(PID), 2);
+    assert.equal(await platform.registry.dynamicRegistrationCount(PID), 2);
     assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev003" })).json.Response.Payload);
     assert.equal((await registerDevice(platform.httpUrl, { deviceName: "dev004" })).json.Response.Error.Code, "LimitExceeded.DeviceExceedLimit");
     assert.ok((await registerDevice(platform.httpUrl, { deviceName: "dev001" })).json.Response.Payload, "a counted device registers again");
@@ -133,17 +134,17 @@ describe("cloud api: products and dynamic registration", function () {
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) =>
       registerDevice(platform.httpUrl, { productId: "AUTOCREATE", secret: "YXV0b0NyZWF0ZVNlY3JldA", deviceName: `race${i}` })));
     assert.equal(answers.filter((answer) => answer.json.Response.Payload).length, 3);
-    assert.equal(platform.registry.dynamicRegistrationCount("AUTOCREATE"), 3);
+    assert.equal(await platform.registry.dynamicRegistrationCount("AUTOCREATE"), 3);
   });
 });
 
-describe("cloud api: devices", function () {
+describeStores("cloud api: devices", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   const clients: mqtt.MqttClient[] = [];
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => {
@@ -158,7 +159,7 @@ describe("cloud api: devices", function () {
     assert.deepEqual([Data!.DeviceCert, Data!.DevicePrivateKey], ["", ""]);
     const client = await mqtt.connectAsync(platform.mqttUrl, { ...mqttCredentials(PID, "made-001", Data!.DevicePsk!), reconnectPeriod: 0 });
     clients.push(client);
-    assert.equal(platform.registry.getDevice(PID, "made-001")?.state, "activated");
+    assert.equal((await platform.registry.getDevice(PID, "made-001"))?.state, "activated");
     const defined = Buffer.alloc(32, 7).toString("base64");
     assert.equal((await api.CreateDevice({ ProductId: PID, DeviceName: "made-002", DefinedPsk: defined })).Data!.DevicePsk, defined);
     // A pre-created device's registration hands over that PSK (State 1: it existed before).
@@ -191,7 +192,7 @@ describe("cloud api: devices", function () {
     ];
     for (const [params, code] of cases) assert.equal((await apiFailure(api.request("CreateDevice", params))).code, code, JSON.stringify(params));
     // ProductId+DeviceName is the MQTT client id: "ABCDEFGHI"+"Jdev001" would take dev001's.
-    platform.registry.createProduct({ productId: "ABCDEFGHI", productSecret: "collisionSecret0123456" });
+    await platform.registry.createProduct({ productId: "ABCDEFGHI", productSecret: "collisionSecret0123456" });
     assert.equal((await apiFailure(api.CreateDevice({ ProductId: "ABCDEFGHI", DeviceName: "Jdev001" }))).code, "InvalidParameterValue.DeviceAlreadyExist");
   });
 
@@ -215,7 +216,7 @@ describe("cloud api: devices", function () {
   });
 
   it("lists devices 10-100 a page with Total, DevicePsk empty in lists as documented, filtered by name", async () => {
-    for (let i = 0; i < 25; i++) platform.registry.createDevice(PID, `bulk${String(i).padStart(2, "0")}`);
+    for (let i = 0; i < 25; i++) await platform.registry.createDevice(PID, `bulk${String(i).padStart(2, "0")}`);
     const psk = await registerPsk(platform.httpUrl, "bulk00");
     const first = await api.GetDeviceList({ ProductId: PID, Offset: 0, Limit: 10 });
     assert.equal(first.Total, 30);
@@ -244,11 +245,11 @@ describe("cloud api: devices", function () {
     const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
     const partly = await apiFailure(api.DeleteDevices({ DevicesItems: [{ ProductId: PID, DeviceName: "dev001" }, { ProductId: PID, DeviceName: "ghost" }] }));
     assert.equal(partly.code, "ResourceNotFound.DeviceNotExist");
-    assert.ok(platform.registry.getDevice(PID, "dev001"), "nothing deleted when one is missing");
+    assert.ok(await platform.registry.getDevice(PID, "dev001"), "nothing deleted when one is missing");
     const deleted = await api.DeleteDevices({ DevicesItems: [{ ProductId: PID, DeviceName: "dev001" }, { ProductId: PID, DeviceName: "dev002" }] });
     assert.deepEqual([deleted.ResultCode, deleted.ResultMessage], ["0", "success"]);
     await closed;
-    assert.equal(platform.registry.getDevice(PID, "dev002"), undefined);
+    assert.equal(await platform.registry.getDevice(PID, "dev002"), undefined);
     await api.DeleteDevice({ ProductId: PID, DeviceName: "dev003" });
     assert.equal((await apiFailure(api.DeleteDevice({ ProductId: PID, DeviceName: "dev003" }))).code, "ResourceNotFound.DeviceNotExist");
     assert.equal((await apiFailure(api.DeleteDevices({ DevicesItems: [] }))).code, "InvalidParameterValue");
@@ -270,7 +271,7 @@ describe("cloud api: devices", function () {
     const refused = (await registerDevice(platform.httpUrl, { deviceName: "dev002" })).json.Response;
     assert.equal(refused.Error.Code, "UnauthorizedOperation.DeviceIsNotEnabled");
     assert.equal(classifyPlatformCode(refused.Error.Code), "device-disabled");
-    assert.equal(platform.registry.getDevice(PID, "dev002")?.state, "created", "no secret for a disabled device");
+    assert.equal((await platform.registry.getDevice(PID, "dev002"))?.state, "created", "no secret for a disabled device");
     await api.UpdateDevicesEnableState({ DevicesItems: [{ ProductId: PID, DeviceName: "dev001" }, { ProductId: PID, DeviceName: "dev002" }], Status: 1 });
     const again = await mqtt.connectAsync(platform.mqttUrl, { ...credentials, reconnectPeriod: 0 });
     clients.push(again);

@@ -16,6 +16,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const FIRMWARE_BYTES = 300 * 1024;
 
@@ -76,7 +77,7 @@ async function uploadFirmware(api: IotExplorerClient, version: string, bytes: Bu
   return md5;
 }
 
-describe("cloud api: firmware update (OTA)", function () {
+describeStores("cloud api: firmware update (OTA)", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   let clock: number;
@@ -97,7 +98,7 @@ describe("cloud api: firmware update (OTA)", function () {
 
   beforeEach(async () => {
     offsetMs = 0;
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => (clock = Date.now() + offsetMs) });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => (clock = Date.now() + offsetMs) });
     api = apiClient(apiTarget(platform));
     psks.clear();
   });
@@ -161,7 +162,7 @@ describe("cloud api: firmware update (OTA)", function () {
       execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
       const ca = readFileSync(join(dir, "cert.pem"));
-      const tls = await startPlatform({ memory: true, config: testConfig(), tls: { key: readFileSync(join(dir, "key.pem")), cert: ca } });
+      const tls = await startPlatform({ ...(await store.options()), config: testConfig(), tls: { key: readFileSync(join(dir, "key.pem")), cert: ca } });
       try {
         const tlsApi = apiClient(apiTarget(tls));
         const { Url } = await tlsApi.GetCOSURL({ ProductID: PID, FirmwareVersion: "5.0.0" });
@@ -203,7 +204,7 @@ describe("cloud api: firmware update (OTA)", function () {
     // A published version's bytes never change: no new upload URL, and the old one is refused.
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "2.0.0" }))).code, "InvalidParameterValue.FirmwareAlreadyExist");
     assert.equal((await fetch(Url!, { method: "PUT", body: randomBytes(1000) })).status, 409);
-    assert.equal(platform.registry.firmware.objectInfo(PID, "2.0.0")?.md5, md5);
+    assert.equal((await platform.registry.firmware.objectInfo(PID, "2.0.0"))?.md5, md5);
     assert.equal((await apiFailure(api.DescribeFirmware({ ProductID: PID, FirmwareVersion: "9.9.9" }))).code, "ResourceNotFound.FirmwareNotExist");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: PID, FirmwareVersion: "bad version/" }))).code, "InvalidParameterValue");
     assert.equal((await apiFailure(api.GetCOSURL({ ProductID: "NOPRODUCT1", FirmwareVersion: "1.0" }))).code, "ResourceNotFound.ProductNotExist");
@@ -298,7 +299,7 @@ describe("cloud api: firmware update (OTA)", function () {
     const status = await eventually(() => api.DescribeFirmwareUpdateStatus({ ProductId: PID, DeviceName: "dev001" }), (value) => value.Status === 5);
     assert.equal(status.Status, 5);
     offsetMs = 121_000;
-    assert.equal(platform.ota.currentUpdate(PID, "dev002")?.status, 10);
+    assert.equal((await platform.ota.currentUpdate(PID, "dev002"))?.status, 10);
     offsetMs = 0; // the SDK's signatures carry the real time
     const listed = await api.DescribeFirmwareTaskDevices({ ProductID: PID, FirmwareVersion: "2.0.0", Filters: [{ Key: "TaskId", Value: String(TaskId) }] });
     assert.equal(listed.Total, 2);
@@ -343,7 +344,7 @@ describe("cloud api: firmware update (OTA)", function () {
     const closed = new Promise<void>((resolve) => device.client.once("close", () => resolve()));
     device.client.publish(`$ota/report/${PID}/dev002`, JSON.stringify(reportVersion("6.6.6")), { qos: 1 });
     await closed;
-    assert.equal(platform.registry.firmware.reportedVersion(PID, "dev002"), undefined);
+    assert.equal(await platform.registry.firmware.reportedVersion(PID, "dev002"), undefined);
   });
 
   it("report_version with a bad version is answered with a non-zero result_code and records nothing", async () => {
@@ -351,6 +352,6 @@ describe("cloud api: firmware update (OTA)", function () {
     await device.report(reportVersion("x".repeat(33)));
     const answer = await device.next("report_version_rsp");
     assert.equal(answer.result_code, -1);
-    assert.equal(platform.registry.firmware.reportedVersion(PID, "dev001"), undefined);
+    assert.equal(await platform.registry.firmware.reportedVersion(PID, "dev001"), undefined);
   });
 });

@@ -68,9 +68,9 @@ describe("web console in chromium: firmware update", function () {
     scratch.remove();
   });
 
-  async function until(what: string, check: () => boolean): Promise<void> {
+  async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
     const deadline = Date.now() + 20_000;
-    while (!check()) {
+    while (!(await check())) {
       if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -95,7 +95,7 @@ describe("web console in chromium: firmware update", function () {
       slots.set(name, new NodeApplicationSlots({ factoryVersion: "1.0.0" }));
       await powerOn(name).task.online;
     }
-    await until("report_version of both devices", () => DEVICES.every((name) => platform.registry.firmware.reportedVersion(PRODUCT.productId, name) === "1.0.0"));
+    await until("report_version of both devices", async () => (await Promise.all(DEVICES.map((name) => platform.registry.firmware.reportedVersion(PRODUCT.productId, name)))).every((version) => version === "1.0.0"));
 
     const page = await chromium.browser.newPage();
     const problems: string[] = [];
@@ -112,14 +112,14 @@ describe("web console in chromium: firmware update", function () {
     const huge = join(scratch.dir, "huge.bin");
     writeFileSync(huge, Buffer.alloc(MAX_FIRMWARE_BYTES + 1));
     assert.match(await uploadThroughPage(page, "2.0.0", huge), new RegExp(`^error: GetCOSURL refused: huge\\.bin has ${MAX_FIRMWARE_BYTES + 1} bytes: the platform takes 1 byte to 16 MiB .*FileSize`));
-    assert.equal(platform.registry.firmware.listFirmwares({ productId: PRODUCT.productId }, 0, 10).total, 0, "nothing published by a refusal");
+    assert.equal((await platform.registry.firmware.listFirmwares({ productId: PRODUCT.productId }, 0, 10)).total, 0, "nothing published by a refusal");
 
     const image = randomBytes(300 * 1024);
     const imageFile = join(scratch.dir, "app-2.0.0.bin");
     writeFileSync(imageFile, image);
     const md5 = createHash("md5").update(image).digest("hex");
     assert.equal(await uploadThroughPage(page, "2.0.0", imageFile), `ok: uploaded 2.0.0: ${image.length} bytes, MD5 ${md5}`);
-    assert.equal(platform.registry.firmware.getFirmware(PRODUCT.productId, "2.0.0")?.md5, md5, "the browser's MD5 is Node's");
+    assert.equal((await platform.registry.firmware.getFirmware(PRODUCT.productId, "2.0.0"))?.md5, md5, "the browser's MD5 is Node's");
     await page.waitForSelector('#ota-firmwares tr[data-version="2.0.0"]');
     assert.match(await text(page, '#ota-firmwares tr[data-version="2.0.0"]'), new RegExp(`2\\.0\\.0.*${md5}`));
     assert.match(await uploadThroughPage(page, "2.0.0", small), /^error: GetCOSURL refused: version 2\.0\.0 already exists for this product.*InvalidParameterValue\.FirmwareAlreadyExist/);

@@ -94,7 +94,7 @@ describe("device OTA task against the mock platform", function () {
   async function online(slots: NodeApplicationSlots) {
     const booted = powerOn(slots);
     await booted.device.task.online;
-    await until(async () => platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1"), (version) => version === slots.runningVersion(), "report_version");
+    await until(async () => await platform.registry.firmware.reportedVersion(PRODUCT_ID, "dev1"), (version) => version === slots.runningVersion(), "report_version");
     return booted;
   }
 
@@ -120,7 +120,7 @@ describe("device OTA task against the mock platform", function () {
     const secretAfter = getDevInfo(second.device.hal)?.deviceSecret;
     assert.ok(secretBefore);
     assert.equal(secretAfter, secretBefore);
-    assert.equal(secretAfter, platform.registry.getDevice(PRODUCT_ID, "dev1")?.psk);
+    assert.equal(secretAfter, (await platform.registry.getDevice(PRODUCT_ID, "dev1"))?.psk);
     // Ten chunks of 32 KiB: progress reported in 10 % steps, not per chunk.
     assert.equal(platform.objects.bytesServed, IMAGE_BYTES);
   });
@@ -152,7 +152,7 @@ describe("device OTA task against the mock platform", function () {
     const image = randomBytes(IMAGE_BYTES);
     await publishFirmware("2.0.0", image);
     // The object changes after UploadFirmware checked it: the device's own MD5 check must catch it.
-    platform.registry.firmware.putObject(PRODUCT_ID, "2.0.0", randomBytes(IMAGE_BYTES), "0".repeat(32), Date.now());
+    await platform.registry.firmware.putObject(PRODUCT_ID, "2.0.0", randomBytes(IMAGE_BYTES), "0".repeat(32), Date.now());
     await api.UpdateFirmware({ ProductID: PRODUCT_ID, DeviceName: "dev1", FirmwareVersion: "2.0.0", FirmwareOriVersion: "1.0.0" });
     await until(status, (value) => value.Status === 5, "status 5");
     const listed = await api.DescribeFirmwareTaskDevices({ ProductID: PRODUCT_ID, FirmwareVersion: "2.0.0" });

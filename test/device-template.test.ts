@@ -72,7 +72,7 @@ describe("device: the data-template session against the mock platform", function
     const sync = await device.task.synced;
     assert.equal(sync.infoReported, true);
     assert.deepEqual(sync.problems, []);
-    assert.deepEqual(platform.thing.deviceInfo(PRODUCT_ID, "dev1")?.info, { fw_ver: FIRMWARE_VERSION, module_hardinfo: "ESP32-S3", module_softinfo: "moddable 8.2.3" });
+    assert.deepEqual((await platform.thing.deviceInfo(PRODUCT_ID, "dev1"))?.info, { fw_ver: FIRMWARE_VERSION, module_hardinfo: "ESP32-S3", module_softinfo: "moddable 8.2.3" });
     // A dropped session and a reconnect in the same boot: no second report_info, a clock check again.
     const checks = () => events.filter((e) => e.event === "sys").length;
     assert.equal(checks(), 1);
@@ -85,15 +85,15 @@ describe("device: the data-template session against the mock platform", function
   });
 
   it("applies control kept while the device was away through onControl, clears it and reports the new state", async () => {
-    platform.thing.control(PRODUCT_ID, "dev2", { power_switch: 1, brightness: 40 });
+    await platform.thing.control(PRODUCT_ID, "dev2", { power_switch: 1, brightness: 40 });
     const controls: Array<Record<string, unknown>> = [];
     const device = boot("dev2", { onControl: (params) => controls.push(params), initialReport: { power_switch: 0 } });
     const sync = await device.task.synced;
     assert.deepEqual(controls, [{ power_switch: 1, brightness: 40 }]);
     assert.deepEqual(sync.appliedControl, { power_switch: 1, brightness: 40 });
-    assert.equal(platform.thing.pendingControl(PRODUCT_ID, "dev2"), undefined, "clear_control reached the platform");
+    assert.equal(await platform.thing.pendingControl(PRODUCT_ID, "dev2"), undefined, "clear_control reached the platform");
     assert.equal(methods("clear_control").length, 1);
-    const reported = platform.thing.latestReported(PRODUCT_ID, "dev2");
+    const reported = await platform.thing.latestReported(PRODUCT_ID, "dev2");
     assert.deepEqual([reported.power_switch.value, reported.brightness.value], [1, 40]);
     // A later boot finds nothing pending: onControl is not called again.
     await device.close();
@@ -105,11 +105,11 @@ describe("device: the data-template session against the mock platform", function
   });
 
   it("leaves refused pending control on the platform (no clear_control) and names the step", async () => {
-    platform.thing.control(PRODUCT_ID, "dev3", { mode: "turbo" });
+    await platform.thing.control(PRODUCT_ID, "dev3", { mode: "turbo" });
     const device = boot("dev3", { onControl: () => { throw new Error("mode turbo is not supported"); } });
     const sync = await device.task.synced;
     assert.match(sync.problems.join(), /get_status: .*mode turbo is not supported/);
-    assert.deepEqual(platform.thing.pendingControl(PRODUCT_ID, "dev3"), { mode: "turbo" });
+    assert.deepEqual(await platform.thing.pendingControl(PRODUCT_ID, "dev3"), { mode: "turbo" });
     assert.equal(methods("clear_control").length, 0);
   });
 

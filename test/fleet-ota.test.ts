@@ -50,9 +50,9 @@ describe("fleet --ota: a rollout over a running fleet", function () {
     const ota = summary.ota!;
     assert.deepEqual([ota.version, ota.fromVersion, ota.devices, ota.updated, ota.failed, ota.failuresByCause], ["2.0.0", "1.0.0", COUNT, COUNT, 0, {}]);
     for (let index = 0; index < COUNT; index++) {
-      assert.equal(platform.registry.firmware.reportedVersion(PRODUCT.productId, deviceName("ota", index)), "2.0.0", `ota-${index} runs the new image`);
+      assert.equal(await platform.registry.firmware.reportedVersion(PRODUCT.productId, deviceName("ota", index)), "2.0.0", `ota-${index} runs the new image`);
     }
-    assert.equal(platform.registry.firmware.taskUpdates(ota.taskId).length, COUNT, "one task for the whole fleet");
+    assert.equal((await platform.registry.firmware.taskUpdates(ota.taskId)).length, COUNT, "one task for the whole fleet");
     assert.equal(ota.bytesServed, platform.objects.bytesServed, "what the devices received is what the object store sent");
     assert.ok(ota.bytesServed >= COUNT * 100 * 1024);
     const { p50, p95, p99, max } = ota.timeToUpdatedMs;
@@ -66,7 +66,7 @@ describe("fleet --ota: a rollout over a running fleet", function () {
     assert.equal(summary.online, COUNT);
     assert.deepEqual([summary.ota!.updated, summary.ota!.failed, summary.ota!.failuresByCause], [0, COUNT, { "update-failed": COUNT }]);
     assert.equal(summary.ota!.bytesServed, 0, "refused before downloading");
-    assert.equal(platform.registry.firmware.reportedVersion(PRODUCT.productId, "ota-0"), "1.0.0");
+    assert.equal(await platform.registry.firmware.reportedVersion(PRODUCT.productId, "ota-0"), "1.0.0");
   });
 });
 

@@ -248,7 +248,7 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
         const peer = await mqttPeer(await tcpSocket(platform.mqttUrl));
         peer.send(cSdkConnectPacket({ clientId, username, password: cSdkNoTlsPassword(username, psk) }));
         assert.equal(await peer.connack(), 0);
-        assert.equal(platform.registry.getDevice(PSK_PID, "dev001")?.state, "activated");
+        assert.equal((await platform.registry.getDevice(PSK_PID, "dev001"))?.state, "activated");
       });
     }
 
@@ -375,7 +375,7 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
         `{"module_hardinfo":"ESP8266","module_softinfo":"V1.0","fw_ver":"3.1.5","imei":"11-22-33-44","lat":"22.546015","lon":"113.941125"}`,
         `{"append_info":"your self define info"}`)));
       assert.deepEqual(await reply, { method: "report_info_reply", clientToken: `${PSK_PID}-0`, code: 0, status: "success" });
-      const info = platform.thing.deviceInfo(PSK_PID, dn)!;
+      const info = (await platform.thing.deviceInfo(PSK_PID, dn))!;
       assert.equal(info.info.fw_ver, "3.1.5");
       assert.equal(info.info.module_hardinfo, "ESP8266");
       assert.deepEqual(info.info.device_label, { append_info: "your self define info" });
@@ -393,10 +393,10 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       // A control the device has not acknowledged stays pending (the sample's comment: "otherwise server ... retain the msg which would be get by get status").
       await platform.broker.disconnect(PSK_PID, dn);
       await peer.closed;
-      platform.thing.control(PSK_PID, dn, { brightness: 42 });
-      assert.deepEqual(platform.thing.pendingControl(PSK_PID, dn), { brightness: 42 });
+      await platform.thing.control(PSK_PID, dn, { brightness: 42 });
+      assert.deepEqual(await platform.thing.pendingControl(PSK_PID, dn), { brightness: 42 });
 
-      const { psk } = { psk: platform.registry.getDevice(PSK_PID, dn)!.psk! };
+      const { psk } = { psk: (await platform.registry.getDevice(PSK_PID, dn))!.psk! };
       peer = await mqttPeer(await tcpSocket(platform.mqttUrl));
       const username = cSdkUsername(clientId, CONN_ID, LONG_MAX_32);
       peer.send(cSdkConnectPacket({ clientId, username, password: cSdkNoTlsPassword(username, psk) }));
@@ -413,18 +413,18 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       reply = peer.message(down);
       peer.send(cSdkPublishPacket(topic("$thing/up/property"), cSdkClearControl(cSdkClientToken(PSK_PID, 1))));
       assert.deepEqual(await reply, { method: "clear_control_reply", clientToken: `${PSK_PID}-1`, code: 0, status: "success" });
-      assert.equal(platform.thing.pendingControl(PSK_PID, dn), undefined);
+      assert.equal(await platform.thing.pendingControl(PSK_PID, dn), undefined);
     });
 
     it("control from the platform → the device's control_reply recorded, and the control no longer pending", async () => {
       const control = peer.message(topic("$thing/down/property"));
-      const sent = platform.thing.control(PSK_PID, dn, { power_switch: 1, color: 2 });
+      const sent = await platform.thing.control(PSK_PID, dn, { power_switch: 1, color: 2 });
       assert.equal(sent.delivered, true);
       assert.deepEqual(await control, { method: "control", clientToken: sent.clientToken, params: { power_switch: 1, color: 2 } });
       peer.send(cSdkPublishPacket(topic("$thing/up/property"), cSdkControlReply(sent.clientToken, 0)));
-      await waitFor(() => platform.registry.getControl(sent.clientToken)?.reply !== undefined);
-      assert.deepEqual(platform.registry.getControl(sent.clientToken)?.reply?.code, 0);
-      assert.equal(platform.thing.pendingControl(PSK_PID, dn), undefined);
+      await waitFor(async () => (await platform.registry.getControl(sent.clientToken))?.reply !== undefined);
+      assert.deepEqual((await platform.registry.getControl(sent.clientToken))?.reply?.code, 0);
+      assert.equal(await platform.thing.pendingControl(PSK_PID, dn), undefined);
     });
 
     it("event_post → event_reply and events_post → events_reply on the event down topic", async () => {
@@ -453,7 +453,7 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
       const answered = await call;
       assert.deepEqual(answered.reply.response, { err_code: 1 });
       assert.equal(answered.reply.status, "action execute success!");
-      assert.equal(platform.registry.getAction(action.clientToken)?.reply?.code, 0);
+      assert.equal((await platform.registry.getAction(action.clientToken))?.reply?.code, 0);
     });
 
     it("$sys/operation get time → $sys/operation/result with time, ntptime1 and ntptime2 from the platform's clock", async () => {
@@ -514,7 +514,7 @@ describe("interop: Tencent's C SDK 3.1 bytes against the mock platform", functio
   });
 });
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), "condition not met");
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(await condition(), "condition not met");
 }

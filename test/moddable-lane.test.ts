@@ -123,7 +123,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     assert.equal(eventsFor("cold001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
     const stored = coldBoot.preferences()!;
     assert.ok(stored.exs?.["rec.a"] && stored.exs?.["rec.b"], "both record slots are in the Preference store");
-    assertNoSecrets(coldBoot, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "cold001")?.psk]);
+    assertNoSecrets(coldBoot, [PRODUCT.productSecret, (await platform.registry.getDevice(PRODUCT.productId, "cold001"))?.psk]);
   });
 
   it("warm boot on the same store: no registration, no Preference write, online", async () => {
@@ -174,7 +174,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     const connects = events.slice(since).filter((entry) => entry.event === "connect" && entry.clientId === `${CERT_PRODUCT.productId}cert001`);
     assert.deepEqual(connects.map((entry) => entry.outcome), ["accepted"], JSON.stringify(connects));
     assert.equal(connects[0].transport, "tls-cert", "the broker authenticated the device by its client certificate");
-    const device = platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
+    const device = await platform.registry.getDevice(CERT_PRODUCT.productId, "cert001");
     assert.ok(device?.keyPem);
     assertNoSecrets(run, [CERT_PRODUCT.productSecret, device.keyPem]);
   });
@@ -260,7 +260,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       // The factory data written once, before the first boot; later boots keep the store.
       const firstBoot = powerOn({ preferences: factory("ota001", plain()) });
       await whileRunning(firstBoot, () => versionReported(since));
-      assert.equal(reported(), "1.0.0", "the running image's esp_app_desc_t version");
+      assert.equal(await reported(), "1.0.0", "the running image's esp_app_desc_t version");
       const update = appImage("2.0.0", 3 * 16 * 1024 + 1234);
       await publishFirmware("2.0.0", update);
       await api.UpdateFirmware({ ProductID: PRODUCT.productId, DeviceName: "ota001", FirmwareVersion: "2.0.0", FirmwareOriVersion: "1.0.0" });
@@ -274,7 +274,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       assert.equal(platform.objects.bytesServed, update.length, "each byte fetched once");
 
       // The power cycle: the stand-in's bootloader runs ota_1 on trial; the firmware confirms it once online.
-      const done = until(async () => reported() === "2.0.0" && (await status()).Status === 6);
+      const done = until(async () => (await reported()) === "2.0.0" && (await status()).Status === 6);
       const second = await powerOn({ stopWhen: done });
       assert.equal(second.end, "stopped", second.lines.join("\n"));
       const final = await status();
@@ -293,7 +293,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       const since = events.length;
       const running = powerOn();
       await whileRunning(running, () => versionReported(since));
-      assert.equal(reported(), "2.0.0");
+      assert.equal(await reported(), "2.0.0");
       await api.UpdateFirmware({ ProductID: PRODUCT.productId, DeviceName: "ota001", FirmwareVersion: "3.0.0", FirmwareOriVersion: "2.0.0" });
       assert.match((await running).end, RESTART);
       assert.match(otadata(), /^boot=ota_0$/m);
@@ -303,7 +303,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       assert.match(trial.end, /factory\.record/, trial.lines.join("\n"));
       assert.match(otadata(), /^ota_0=pending-verify$/m);
 
-      const failed = until(async () => (await status()).Status === 5 && reported() === "2.0.0");
+      const failed = until(async () => (await status()).Status === 5 && (await reported()) === "2.0.0");
       const back = await powerOn({ stopWhen: failed });
       assert.equal(back.end, "stopped", back.lines.join("\n"));
       assert.ok(back.lines.some((line) => /ota\.rolled-back version=3\.0\.0 reason=restarted before the new image came online/.test(line)), back.lines.join("\n"));
@@ -323,7 +323,7 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
     it("registers, comes online through startExplorer, and applies the control the platform kept for it to the lamp's PWM, then reports it", async () => {
       const since = events.length;
       // Sent while the lamp is off: the platform keeps it, the lamp's first get_status finds it.
-      platform.thing.control(PRODUCT.productId, "lamp001", { power_switch: 1, brightness: 80 });
+      await platform.thing.control(PRODUCT.productId, "lamp001", { power_switch: 1, brightness: 80 });
       const run = await bootLane({
         sdk, image: lamp, display, dir: path.join(work, "lamp"), preferences: factory("lamp001", plain()),
         until: /template\.synced|^lamp\.failed/,
@@ -334,10 +334,10 @@ describe("Moddable lane: the firmware image on Moddable's lin runtime", function
       assert.ok(run.lines.includes("lamp.applied power_switch=1 brightness=80 duty=818"), run.lines.join("\n"));
       assert.equal(eventsFor("lamp001", "register", since).filter((entry) => entry.outcome === "ok").length, 1);
       assert.equal(eventsFor("lamp001", "connect", since).filter((entry) => entry.outcome === "accepted").length, 1);
-      const reported = platform.thing.latestReported(PRODUCT.productId, "lamp001");
+      const reported = await platform.thing.latestReported(PRODUCT.productId, "lamp001");
       assert.deepEqual({ power_switch: reported.power_switch?.value, brightness: reported.brightness?.value }, { power_switch: 1, brightness: 80 });
-      assert.equal(platform.thing.pendingControl(PRODUCT.productId, "lamp001"), undefined, "cleared with clear_control");
-      assertNoSecrets(run, [PRODUCT.productSecret, platform.registry.getDevice(PRODUCT.productId, "lamp001")?.psk]);
+      assert.equal(await platform.thing.pendingControl(PRODUCT.productId, "lamp001"), undefined, "cleared with clear_control");
+      assertNoSecrets(run, [PRODUCT.productSecret, (await platform.registry.getDevice(PRODUCT.productId, "lamp001"))?.psk]);
     });
   });
 

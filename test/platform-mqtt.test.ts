@@ -7,6 +7,7 @@ import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
 import { CERT_PID, CERT_SECRET, PID, decrypt, mqttCredentials, nowSeconds, registerDevice, registerPsk, tempDir, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const clients: MqttClient[] = [];
 
@@ -49,23 +50,23 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
 });
 
-describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", () => {
+describeStores("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", function (store) {
   let platform: RunningPlatform;
   let psk: string;
   const events: Array<Record<string, unknown>> = [];
 
   beforeEach(async () => {
     events.length = 0;
-    platform = await startPlatform({ memory: true, config: testConfig(), log: (event) => events.push(event) });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), log: (event) => events.push(event) });
     psk = await registerPsk(platform.httpUrl, "dev001");
   });
   afterEach(async () => platform.close());
 
   for (const algorithm of ["hmacsha256", "hmacsha1"] as const) {
     it(`accepts a registered device (${algorithm}) and activates it on the first CONNECT`, async () => {
-      assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "registered");
+      assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "registered");
       await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk, { algorithm }));
-      const device = platform.registry.getDevice(PID, "dev001")!;
+      const device = (await platform.registry.getDevice(PID, "dev001"))!;
       assert.equal(device.state, "activated");
       assert.ok(device.activatedAt! >= device.registeredAt!);
       const accepted = events.filter((event) => event.event === "connect" && event.outcome === "accepted");
@@ -104,7 +105,7 @@ describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", (
     const { createHmac } = await import("node:crypto");
     const base64Keyed = createHmac("sha256", psk).update(good.username).digest("hex") + ";hmacsha256";
     assert.equal(await refusal(platform.mqttUrl, { ...good, password: base64Keyed }), 4);
-    assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "registered", "refused CONNECTs do not activate");
+    assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "registered", "refused CONNECTs do not activate");
   });
 
   it("refuses a wrong client id, a username for another client id and malformed usernames", async () => {
@@ -129,7 +130,7 @@ describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", (
   it("refuses an unregistered device (pre-created, no secret yet)", async () => {
     const made = mqttCredentials(PID, "dev003", Buffer.alloc(16, 7).toString("base64"));
     assert.equal(await refusal(platform.mqttUrl, made), 5);
-    assert.equal(platform.registry.getDevice(PID, "dev003")?.state, "created");
+    assert.equal((await platform.registry.getDevice(PID, "dev003"))?.state, "created");
   });
 
   it("after activation, registration is refused, and the device still connects", async () => {
@@ -140,14 +141,14 @@ describe("platform: MQTT CONNECT with PSK credentials (docs/PROTOCOL.md §5)", (
   });
 });
 
-describe("platform: topic ACL and data template", () => {
+describeStores("platform: topic ACL and data template", function (store) {
   let platform: RunningPlatform;
   let device: MqttClient;
   const up = `$thing/up/property/${PID}/dev001`;
   const down = `$thing/down/property/${PID}/dev001`;
 
   beforeEach(async () => {
-    platform = await startPlatform({ memory: true, config: testConfig() });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig() });
     const psk = await registerPsk(platform.httpUrl, "dev001");
     device = await connect(platform.mqttUrl, mqttCredentials(PID, "dev001", psk));
   });
@@ -215,10 +216,10 @@ describe("platform: topic ACL and data template", () => {
     const received = await control;
     assert.deepEqual(received, { method: "control", clientToken, params: { power_switch: 1 } });
     await device.publishAsync(up, JSON.stringify({ method: "control_reply", clientToken, code: 0, status: "ok" }), { qos: 1 });
-    let controls = platform.registry.listControls(PID, "dev001");
+    let controls = await platform.registry.listControls(PID, "dev001");
     for (let i = 0; i < 50 && !controls[0]?.reply; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      controls = platform.registry.listControls(PID, "dev001");
+      controls = await platform.registry.listControls(PID, "dev001");
     }
     assert.equal(controls.length, 1);
     assert.equal(controls[0].clientToken, clientToken);
@@ -228,7 +229,7 @@ describe("platform: topic ACL and data template", () => {
   it("keeps a control message for an offline device for its next get_status (pushResult 23101)", async () => {
     const sent = await apiClient(apiTarget(platform)).ControlDeviceData({ ProductId: PID, DeviceName: "dev002", Data: JSON.stringify({ a: 1 }) });
     assert.deepEqual(JSON.parse(sent.Result!), { Sent: 0, pushResult: 23101 });
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { a: 1 });
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev002"), { a: 1 });
   });
 
   it("disconnects a device deleted through the Cloud API", async () => {
@@ -238,7 +239,7 @@ describe("platform: topic ACL and data template", () => {
   });
 });
 
-describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function () {
+describeStores("platform: MQTT over TLS: PSK, server-auth and certificates on one port", function (store) {
   let platform: RunningPlatform;
   let temp: ReturnType<typeof tempDir>;
   let serverCert: string;
@@ -255,7 +256,7 @@ describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port
     const { readFileSync } = await import("node:fs");
     serverCert = readFileSync(join(temp.dir, "server.pem"), "utf8");
     platform = await startPlatform({
-      memory: true, config: testConfig(),
+      ...(await store.options()), config: testConfig(),
       tls: { key: readFileSync(join(temp.dir, "server.key")), cert: serverCert },
     });
   });
@@ -278,7 +279,7 @@ describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port
     });
     const psk = decrypt("hzvf5LF9S0isvBhDSauWMaIk", answer.Response.Payload).psk;
     await connect(platform.mqttTlsUrl!, { ...mqttCredentials(PID, "dev001", psk), ca: serverCert });
-    assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "activated");
+    assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "activated");
   });
 
   it("accepts a cert product's device by its client certificate from the mock CA", async () => {
@@ -289,7 +290,7 @@ describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port
     assert.equal(await refusal(platform.mqttUrl, { clientId: `${CERT_PID}cam001`, username, password: "x;hmacsha256" }), 5);
     assert.equal(await refusal(platform.mqttTlsUrl!, { clientId: `${CERT_PID}cam001`, username, ca: serverCert }), 5);
     await connect(platform.mqttTlsUrl!, { clientId: `${CERT_PID}cam001`, username, ca: serverCert, cert: clientCert, key: clientKey });
-    assert.equal(platform.registry.getDevice(CERT_PID, "cam001")?.state, "activated");
+    assert.equal((await platform.registry.getDevice(CERT_PID, "cam001"))?.state, "activated");
   });
 
   it("accepts TLS-PSK with identity ProductId+DeviceName and the decoded PSK as key", async () => {
@@ -304,7 +305,7 @@ describe("platform: MQTT over TLS: PSK, server-auth and certificates on one port
     const client = new MqttClient(open(Buffer.from(psk, "base64")), { clientId: `${PID}dev002`, username, reconnectPeriod: 0, connectTimeout: 5000 } as any);
     clients.push(client);
     await new Promise<void>((resolve, reject) => { client.once("connect", () => resolve()); client.once("error", reject); });
-    assert.equal(platform.registry.getDevice(PID, "dev002")?.state, "activated");
+    assert.equal((await platform.registry.getDevice(PID, "dev002"))?.state, "activated");
 
     const wrong = new MqttClient(open(Buffer.alloc(16, 1)), { clientId: `${PID}dev002`, username, reconnectPeriod: 0, connectTimeout: 3000 } as any);
     clients.push(wrong);
@@ -331,8 +332,8 @@ describe("platform: restart persistence with a data folder", () => {
 
       const second = await startPlatform({ dataDir: temp.dir, config: testConfig() });
       try {
-        assert.equal(second.registry.getDevice(PID, "dev001")?.state, "activated");
-        assert.equal(second.registry.getDevice(PID, "dev002")?.state, "registered");
+        assert.equal((await second.registry.getDevice(PID, "dev001"))?.state, "activated");
+        assert.equal((await second.registry.getDevice(PID, "dev002"))?.state, "registered");
         assert.equal((await second.certAuthority()).caCertPem, ca);
         assert.equal((await registerDevice(second.httpUrl, { deviceName: "dev001" })).json.Response.Error.Code, "FailedOperation.DeviceAlreadyActivated");
         const again = await registerDevice(second.httpUrl, { deviceName: "dev002" });

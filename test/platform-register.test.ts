@@ -9,6 +9,7 @@ import {
   CERT_PID, CERT_SECRET, PID, SECRET, decrypt, freshNonce, nowSeconds, post, registerDevice, signedHeaders, testConfig,
 } from "./platform-helpers";
 import { apiClient, apiTarget } from "./cloud-api-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 function errorCode(answer: { json: any }): string | undefined {
   return answer.json?.Response?.Error?.Code;
@@ -59,13 +60,13 @@ describe("platform: docs/PROTOCOL.md §10 vectors on the platform side", () => {
   });
 });
 
-describe("platform: POST /device/register", function () {
+describeStores("platform: POST /device/register", function (store) {
   let platform: RunningPlatform;
   let clock = Date.now();
 
   beforeEach(async () => {
     clock = Date.now();
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => clock, maxRegistrationsPerSecond: 50 });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => clock, maxRegistrationsPerSecond: 50 });
   });
   afterEach(async () => platform.close());
 
@@ -82,7 +83,7 @@ describe("platform: POST /device/register", function () {
       assert.equal(plain.encryptionType, 2);
       assert.equal(Buffer.from(plain.psk, "base64").length, 16);
       assert.equal(response.Len, JSON.stringify(plain).length);
-      assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "registered");
+      assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "registered");
     });
   }
 
@@ -96,7 +97,7 @@ describe("platform: POST /device/register", function () {
 
   it("refuses an activated device until the Cloud API deletes it; a re-created device registers with its new PSK", async () => {
     await registerDevice(platform.httpUrl, { deviceName: "dev002" });
-    assert.equal(platform.registry.markActivated(PID, "dev002"), true);
+    assert.equal(await platform.registry.markActivated(PID, "dev002"), true);
     const refused = await registerDevice(platform.httpUrl, { deviceName: "dev002" });
     assert.equal(refused.status, 200);
     assert.equal(errorCode(refused), "FailedOperation.DeviceAlreadyActivated");
@@ -126,7 +127,7 @@ describe("platform: POST /device/register", function () {
     assert.equal(errorCode(tampered), "AuthFailure.SignatureFailure");
     const wrongPath = signedHeaders({ secret: SECRET, host: "127.0.0.1", body, path: "/register" });
     assert.equal(errorCode(await post(platform.httpUrl, "/device/register", body, { ...wrongPath, Host: "127.0.0.1" })), "AuthFailure.SignatureFailure");
-    assert.equal(platform.registry.getDevice(PID, "dev001")?.state, "created");
+    assert.equal((await platform.registry.getDevice(PID, "dev001"))?.state, "created");
   });
 
   it("refuses stale and future timestamps beyond the window, accepts them inside it", async () => {
@@ -148,7 +149,7 @@ describe("platform: POST /device/register", function () {
   });
 
   it("honours a configured timestamp window", async () => {
-    const narrow = await startPlatform({ memory: true, config: testConfig(), timestampWindowSeconds: 10 });
+    const narrow = await startPlatform({ ...(await store.options()), config: testConfig(), timestampWindowSeconds: 10 });
     try {
       assert.equal(errorCode(await registerDevice(narrow.httpUrl, { deviceName: "dev001", timestamp: nowSeconds() - 30 })), "AuthFailure.TimestampExpired");
       assert.equal((await registerDevice(narrow.httpUrl, { deviceName: "dev001", timestamp: nowSeconds() - 5 })).json.Response.State, 0);
@@ -203,16 +204,16 @@ describe("platform: POST /device/register", function () {
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "NOSUCHPROD", deviceName: "dev001" })), "ResourceNotFound.ProductNotExist");
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "DISABLED01", secret: "ZGlzYWJsZWRTZWNyZXQwMQ", deviceName: "dev001" })), "UnauthorizedOperation.DynamicRegistrationDisabled");
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { deviceName: "unknown99" })), "ResourceNotFound.DeviceNotExist");
-    assert.equal(platform.registry.getDevice(PID, "unknown99"), undefined);
+    assert.equal(await platform.registry.getDevice(PID, "unknown99"), undefined);
   });
 
   it("auto-creates unknown names only when the product allows it, and only for a good signature", async () => {
     const secret = "YXV0b0NyZWF0ZVNlY3JldA";
     assert.equal(errorCode(await registerDevice(platform.httpUrl, { productId: "AUTOCREATE", secret: "wrongwrongwrongwrong", deviceName: "new001" })), "AuthFailure.SignatureFailure");
-    assert.equal(platform.registry.getDevice("AUTOCREATE", "new001"), undefined);
+    assert.equal(await platform.registry.getDevice("AUTOCREATE", "new001"), undefined);
     const answer = await registerDevice(platform.httpUrl, { productId: "AUTOCREATE", secret, deviceName: "new001" });
     assert.equal(answer.json.Response.State, 0);
-    assert.equal(platform.registry.getDevice("AUTOCREATE", "new001")?.autoCreated, true);
+    assert.equal((await platform.registry.getDevice("AUTOCREATE", "new001"))?.autoCreated, true);
   });
 
   it("follows the registration type set through the Cloud API", async () => {
@@ -313,9 +314,9 @@ describe("platform: POST /device/register", function () {
   });
 });
 
-describe("platform: legacy POST /register/dev (C SDK 3.1)", () => {
+describeStores("platform: legacy POST /register/dev (C SDK 3.1)", function (store) {
   let platform: RunningPlatform;
-  beforeEach(async () => { platform = await startPlatform({ memory: true, config: testConfig() }); });
+  beforeEach(async () => { platform = await startPlatform({ ...(await store.options()), config: testConfig() }); });
   afterEach(async () => platform.close());
 
   function legacyBody(deviceName: string, secret = SECRET, overrides: Record<string, unknown> = {}) {

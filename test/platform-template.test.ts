@@ -10,10 +10,11 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
 import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const lightTemplate = () => JSON.parse(readFileSync(join(__dirname, "fixtures", "light-template.json"), "utf8"));
 
-describe("platform: the data plane against the data template", function () {
+describeStores("platform: the data plane against the data template", function (store) {
   let platform: RunningPlatform;
   let api: IotExplorerClient;
   const clients: MqttClient[] = [];
@@ -22,7 +23,7 @@ describe("platform: the data plane against the data template", function () {
   beforeEach(async () => {
     const config = testConfig();
     (config.products[0] as Record<string, unknown>).dataTemplate = lightTemplate();
-    platform = await startPlatform({ memory: true, config });
+    platform = await startPlatform({ ...(await store.options()), config });
     api = apiClient(apiTarget(platform));
   });
   afterEach(async () => {
@@ -102,10 +103,10 @@ describe("platform: the data plane against the data template", function () {
       assert.equal(failure.code, code);
       assert.match(failure.message, message);
     }
-    assert.equal(platform.thing.pendingControl(PID, "dev002"), undefined, "a refused control is not kept pending");
+    assert.equal(await platform.thing.pendingControl(PID, "dev002"), undefined, "a refused control is not kept pending");
     const sent = await api.ControlDeviceData({ ProductId: PID, DeviceName: "dev002", Data: JSON.stringify({ brightness: 30, position: { latitude: 10 } }) });
     assert.deepEqual(JSON.parse(sent.Result!), { Sent: 0, pushResult: 23101 });
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { brightness: 30, position: { latitude: 10 } });
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev002"), { brightness: 30, position: { latitude: 10 } });
   });
 
   it("CallDeviceActionSync refuses an undefined action and input that does not fit, before reaching the device", async () => {
@@ -115,11 +116,11 @@ describe("platform: the data plane against the data template", function () {
     const badInput = await apiFailure(api.CallDeviceActionSync({ ProductId: PID, DeviceName: "dev003", ActionId: "light_blink", InputParams: JSON.stringify({ time: 11 }) }));
     assert.equal(badInput.code, "InvalidParameter.ActionInputParamsInvalid");
     assert.match(badInput.message, /time: 11 is outside 0\.\.10/);
-    assert.deepEqual(platform.registry.listActions(PID, "dev003"), [], "nothing was sent");
+    assert.deepEqual(await platform.registry.listActions(PID, "dev003"), [], "nothing was sent");
   });
 
   it("a stored template that no longer parses (a data folder from other limits) serves the product as without one", async () => {
-    platform.registry.setDataTemplate(PID, JSON.stringify({ properties: [{ id: "x", define: { type: "decimal" } }] }));
+    await platform.registry.setDataTemplate(PID, JSON.stringify({ properties: [{ id: "x", define: { type: "decimal" } }] }));
     const device = await online("dev004");
     const reply = await request(device, "property", { method: "report", params: { anything: 1 } }, "dev004");
     assert.equal(reply.code, 0);

@@ -11,6 +11,7 @@ import { EXPIRY_GRACE_MS, expiryHasPassed } from "../simulator/platform/mqtt-aut
 import { MOCK_BAD_REQUEST_CODE } from "../simulator/platform/thing";
 import { MAX_DEVICE_MESSAGE_BYTES, REPORTED_BOUNDS } from "../simulator/platform/data-bounds";
 import { PID, mqttCredentials, registerPsk, tempDir, testConfig } from "./platform-helpers";
+import { describeStores } from "./lib/store-matrix";
 
 const clients: MqttClient[] = [];
 
@@ -66,13 +67,13 @@ describe("platform: username expiry, exact (mqtt-auth.ts)", () => {
   });
 });
 
-describe("platform: data plane (thing.ts)", function () {
+describeStores("platform: data plane (thing.ts)", function (store) {
   let platform: RunningPlatform;
   let clock: number;
 
   beforeEach(async () => {
     clock = Date.now();
-    platform = await startPlatform({ memory: true, config: testConfig(), now: () => clock });
+    platform = await startPlatform({ ...(await store.options()), config: testConfig(), now: () => clock });
   });
   afterEach(async () => platform.close());
 
@@ -83,7 +84,7 @@ describe("platform: data plane (thing.ts)", function () {
     const first = clock;
     clock += 5000;
     assert.equal((await request(device, "property", { method: "report", clientToken: "r2", params: { temp: 21 } })).code, 0);
-    assert.deepEqual(platform.thing.latestReported(PID, "dev001"), {
+    assert.deepEqual(await platform.thing.latestReported(PID, "dev001"), {
       power: { value: 1, updatedAt: first, deviceTimestamp: 1_700_000_000 },
       temp: { value: 21, updatedAt: clock },
     });
@@ -95,7 +96,7 @@ describe("platform: data plane (thing.ts)", function () {
     // Raw text: JSON.parse makes "__proto__" an own property, as it does for a device's report.
     const report = await request(device, "property", '{"method":"report","clientToken":"p1","params":{"__proto__":{"polluted":1},"constructor":7,"x":2}}');
     assert.equal(report.code, 0);
-    const latest = platform.thing.latestReported(PID, "dev001");
+    const latest = await platform.thing.latestReported(PID, "dev001");
     assert.deepEqual(Object.keys(latest).sort(), ["__proto__", "constructor", "x"]);
     assert.ok(Object.hasOwn(latest, "__proto__"));
     assert.deepEqual(latest["__proto__"].value, { polluted: 1 });
@@ -113,11 +114,11 @@ describe("platform: data plane (thing.ts)", function () {
     assert.equal((await request(device, "property", { method: "report", clientToken: "b1", params: names(0, 100) })).code, 0);
     const third = await request(device, "property", { method: "report", clientToken: "b2", params: { ...names(100, 29), p0: "changed" } });
     assert.deepEqual([third.code, third.status], [MOCK_BAD_REQUEST_CODE, `a device may keep at most ${REPORTED_BOUNDS.maxPropertiesPerDevice} properties`]);
-    let latest = platform.thing.latestReported(PID, "dev001");
+    let latest = await platform.thing.latestReported(PID, "dev001");
     assert.equal(Object.keys(latest).length, 100, "nothing of the refused report is kept");
     assert.equal(latest.p0.value, 0);
     assert.equal((await request(device, "property", { method: "report", clientToken: "b3", params: { ...names(100, 28), p0: "changed" } })).code, 0, "up to the bound");
-    latest = platform.thing.latestReported(PID, "dev001");
+    latest = await platform.thing.latestReported(PID, "dev001");
     assert.equal(Object.keys(latest).length, REPORTED_BOUNDS.maxPropertiesPerDevice);
     assert.equal(latest.p0.value, "changed");
     assert.equal((await request(device, "property", { method: "report", clientToken: "b4", params: { p1: 11 } })).code, 0, "known names still update");
@@ -125,7 +126,7 @@ describe("platform: data plane (thing.ts)", function () {
     assert.equal(long.code, MOCK_BAD_REQUEST_CODE);
     const big = await request(device, "property", { method: "report", clientToken: "b6", params: { p2: "v".repeat(REPORTED_BOUNDS.maxValueBytes) } });
     assert.match(big.status, /at most 2048 bytes as JSON/);
-    assert.equal(platform.thing.latestReported(PID, "dev001").p2.value, 2);
+    assert.equal((await platform.thing.latestReported(PID, "dev001")).p2.value, 2);
   });
 
   it("bounds a device's bytes so that get_status_reply fits the 16 KiB it receives, and refuses what would not fit", async () => {
@@ -135,10 +136,10 @@ describe("platform: data plane (thing.ts)", function () {
     for (let i = 0; i < 3; i++) assert.equal((await request(device, "property", { method: "report", clientToken: `s${i}`, params: { [`big${i}`]: value } })).code, 0);
     const over = await request(device, "property", { method: "report", clientToken: "s3", params: { big3: value, small: 1 } });
     assert.deepEqual([over.code, over.status], [MOCK_BAD_REQUEST_CODE, `a device may keep at most ${REPORTED_BOUNDS.maxBytesPerDevice} bytes of reported properties`]);
-    assert.deepEqual(Object.keys(platform.thing.latestReported(PID, "dev001")).sort(), ["big0", "big1", "big2"]);
+    assert.deepEqual(Object.keys(await platform.thing.latestReported(PID, "dev001")).sort(), ["big0", "big1", "big2"]);
     // Pending control past what a reply can carry: the device is told so, in a message it can take.
-    platform.thing.control(PID, "dev001", { a: "c".repeat(7000) });
-    platform.thing.control(PID, "dev001", { b: "c".repeat(7000) });
+    await platform.thing.control(PID, "dev001", { a: "c".repeat(7000) });
+    await platform.thing.control(PID, "dev001", { b: "c".repeat(7000) });
     const raw = new Promise<Buffer>((resolve) => device.on("message", (_topic, payload) => {
       if (JSON.parse(payload.toString()).clientToken === "g1") resolve(payload);
     }));
@@ -148,7 +149,7 @@ describe("platform: data plane (thing.ts)", function () {
     assert.match(status.status, /exceed the 16384 bytes/);
     const reported = await request(device, "property", { method: "get_status", clientToken: "g2", type: "report" });
     assert.equal(reported.code, 0, "the reported part alone fits");
-    assert.throws(() => platform.thing.control(PID, "dev001", { c: "c".repeat(MAX_DEVICE_MESSAGE_BYTES) }), /exceed the 16384 bytes/);
+    await assert.rejects(platform.thing.control(PID, "dev001", { c: "c".repeat(MAX_DEVICE_MESSAGE_BYTES) }), /exceed the 16384 bytes/);
     await assert.rejects(platform.thing.callAction(PID, "dev001", "blink", { c: "c".repeat(MAX_DEVICE_MESSAGE_BYTES) }), /exceed the 16384 bytes/);
   });
 
@@ -156,7 +157,7 @@ describe("platform: data plane (thing.ts)", function () {
     const device = await online(platform, "dev001");
     await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
     await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
-    platform.thing.control(PID, "dev001", { power: 0 });
+    await platform.thing.control(PID, "dev001", { power: 0 });
     const report = await request(device, "property", { method: "get_status", clientToken: "g1", type: "report", showmeta: 0 });
     assert.deepEqual([report.type, report.data], ["report", { reported: { power: 1 } }]);
     const control = await request(device, "property", { method: "get_status", clientToken: "g2", type: "control" });
@@ -169,27 +170,27 @@ describe("platform: data plane (thing.ts)", function () {
     const device = await online(platform, "dev001");
     await device.subscribeAsync(`$thing/down/property/${PID}/dev001`, { qos: 1 });
     const firstDelivered = nextMessage(device, `$thing/down/property/${PID}/dev001`);
-    const first = platform.thing.control(PID, "dev001", { power: 1, color: 2 });
+    const first = await platform.thing.control(PID, "dev001", { power: 1, color: 2 });
     await firstDelivered;
-    platform.thing.control(PID, "dev001", { color: 3 });
+    await platform.thing.control(PID, "dev001", { color: 3 });
     await device.publishAsync(`$thing/up/property/${PID}/dev001`, JSON.stringify({ method: "control_reply", clientToken: first.clientToken, code: 0, status: "" }));
-    await waitFor(() => platform.registry.getControl(first.clientToken)?.reply !== undefined);
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev001"), { color: 3 }, "color 3 was sent after the acknowledged control");
+    await waitFor(async () => (await platform.registry.getControl(first.clientToken))?.reply !== undefined);
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev001"), { color: 3 }, "color 3 was sent after the acknowledged control");
     // A refused control (code != 0) stays pending.
-    const refused = platform.thing.control(PID, "dev001", { power: 5 });
+    const refused = await platform.thing.control(PID, "dev001", { power: 5 });
     await device.publishAsync(`$thing/up/property/${PID}/dev001`, JSON.stringify({ method: "control_reply", clientToken: refused.clientToken, code: 1, status: "no" }));
-    await waitFor(() => platform.registry.getControl(refused.clientToken)?.reply !== undefined);
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev001"), { color: 3, power: 5 });
+    await waitFor(async () => (await platform.registry.getControl(refused.clientToken))?.reply !== undefined);
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev001"), { color: 3, power: 5 });
     assert.equal((await request(device, "property", { method: "clear_control", clientToken: "c1" })).method, "clear_control_reply");
-    assert.equal(platform.thing.pendingControl(PID, "dev001"), undefined);
+    assert.equal(await platform.thing.pendingControl(PID, "dev001"), undefined);
   });
 
-  it("control: unknown device refused; offline device kept pending, or refused with requireOnline", () => {
-    assert.throws(() => platform.thing.control(PID, "nosuch", {}), (error: ThingError) => error.code === "device-not-found");
-    assert.throws(() => platform.thing.control(PID, "dev002", { a: 1 }, { requireOnline: true }), (error: ThingError) => error.code === "device-offline");
-    const kept = platform.thing.control(PID, "dev002", { a: 1 });
+  it("control: unknown device refused; offline device kept pending, or refused with requireOnline", async () => {
+    await assert.rejects(platform.thing.control(PID, "nosuch", {}), (error: ThingError) => error.code === "device-not-found");
+    await assert.rejects(platform.thing.control(PID, "dev002", { a: 1 }, { requireOnline: true }), (error: ThingError) => error.code === "device-offline");
+    const kept = await platform.thing.control(PID, "dev002", { a: 1 });
     assert.equal(kept.delivered, false);
-    assert.deepEqual(platform.thing.pendingControl(PID, "dev002"), { a: 1 });
+    assert.deepEqual(await platform.thing.pendingControl(PID, "dev002"), { a: 1 });
   });
 
   it("callAction: refuses offline devices and bad action ids, and times out without an action_reply", async () => {
@@ -198,7 +199,7 @@ describe("platform: data plane (thing.ts)", function () {
     await assert.rejects(platform.thing.callAction(PID, "dev001", "no spaces", {}), { code: "invalid" });
     await assert.rejects(platform.thing.callAction(PID, "nosuch", "open", {}), { code: "device-not-found" });
     await assert.rejects(platform.thing.callAction(PID, "dev001", "open", {}, 50), { code: "action-timeout" });
-    const calls = platform.registry.listActions(PID, "dev001");
+    const calls = await platform.registry.listActions(PID, "dev001");
     assert.equal(calls.length, 1);
     assert.equal(calls[0].reply, undefined, "the unanswered call is recorded without a reply");
   });
@@ -246,20 +247,21 @@ describe("platform: data plane (thing.ts)", function () {
   it("keeps reported values, pending control, report_info and actions across a restart", async () => {
     const temp = tempDir("explorer-xs-thing-");
     try {
-      const first = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      const kept = await store.persistentOptions(temp.dir);
+      const first = await startPlatform({ ...kept, config: testConfig() });
       const psk = await registerPsk(first.httpUrl, "dev001");
       const device = await online(first, "dev001", psk);
       await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
       await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
       await request(device, "property", { method: "report_info", clientToken: "i1", params: { fw_ver: "1.2.3" } });
-      first.thing.control(PID, "dev001", { power: 0 });
+      await first.thing.control(PID, "dev001", { power: 0 });
       await device.endAsync();
       await first.close();
-      const second = await startPlatform({ dataDir: temp.dir, config: testConfig() });
+      const second = await startPlatform({ ...kept, config: testConfig() });
       try {
-        assert.equal(second.thing.latestReported(PID, "dev001").power.value, 1);
-        assert.deepEqual(second.thing.pendingControl(PID, "dev001"), { power: 0 });
-        assert.equal(second.thing.deviceInfo(PID, "dev001")?.info.fw_ver, "1.2.3");
+        assert.equal((await second.thing.latestReported(PID, "dev001")).power.value, 1);
+        assert.deepEqual(await second.thing.pendingControl(PID, "dev001"), { power: 0 });
+        assert.equal((await second.thing.deviceInfo(PID, "dev001"))?.info.fw_ver, "1.2.3");
       } finally {
         await second.close();
       }
@@ -272,15 +274,15 @@ describe("platform: data plane (thing.ts)", function () {
     const device = await online(platform, "dev001");
     await device.subscribeAsync(`$thing/down/property/${PID}/dev001`);
     await request(device, "property", { method: "report", clientToken: "r1", params: { power: 1 } });
-    platform.thing.control(PID, "dev001", { power: 0 });
-    platform.registry.deleteDevice(PID, "dev001");
-    platform.registry.createDevice(PID, "dev001");
-    assert.deepEqual(platform.thing.latestReported(PID, "dev001"), {});
-    assert.equal(platform.thing.pendingControl(PID, "dev001"), undefined);
+    await platform.thing.control(PID, "dev001", { power: 0 });
+    await platform.registry.deleteDevice(PID, "dev001");
+    await platform.registry.createDevice(PID, "dev001");
+    assert.deepEqual(await platform.thing.latestReported(PID, "dev001"), {});
+    assert.equal(await platform.thing.pendingControl(PID, "dev001"), undefined);
   });
 });
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), "condition not met");
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(await condition(), "condition not met");
 }

@@ -152,8 +152,8 @@ describe("secrets never reach a log", () => {
       const output = traced.join("");
       assert.match(output, /boot\.state state=registered/, "the run was traced");
       assert.match(output, /failed:device-activated/);
-      assert.deepEqual(leaks(output, needles(env, passwords)), []);
-      assert.deepEqual(leaks(seen.join("\n"), needles(env, passwords)), [], "boot details and error messages");
+      assert.deepEqual(leaks(output, await needles(env, passwords)), []);
+      assert.deepEqual(leaks(seen.join("\n"), await needles(env, passwords)), [], "boot details and error messages");
     });
 
     it("the XS lane (the core inside xsnap) passes no secret over the bridge, nor prints one", async function () {
@@ -199,7 +199,7 @@ describe("secrets never reach a log", () => {
         await lane.close();
       }
       assert.ok(port.lines.some((line) => line.includes('"state":"registered"')), "the run was logged");
-      const secrets = needles(env, passwords);
+      const secrets = await needles(env, passwords);
       assert.deepEqual(leaks(port.lines.join("\n"), secrets), [], "fields as they crossed the bridge");
       assert.deepEqual(leaks(laneOutput, secrets), [], "the lane's stdout and stderr");
       assert.deepEqual(leaks(details.join("\n"), secrets), [], "boot details and error messages");
@@ -254,7 +254,7 @@ describe("secrets never reach a log", () => {
       }
       assert.match(printed, /"event":"boot\.state"/, "--verbose printed the device's log");
       assert.match(printed, /flash commit/, "the timeline was printed");
-      assert.deepEqual(leaks(printed, needles(env)), []);
+      assert.deepEqual(leaks(printed, await needles(env)), []);
     });
   });
 });

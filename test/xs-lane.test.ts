@@ -357,7 +357,7 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
   it("a cold boot on XS registers, stores the record, comes online and gets its reports acknowledged", async () => {
     xsFlash = createMemoryFlash();
     xsCold = await bootOnXs(xsFlash, xsPlatform);
-    const device = xsPlatform.registry.getDevice(PRODUCT_ID, DEVICE)!;
+    const device = (await xsPlatform.registry.getDevice(PRODUCT_ID, DEVICE))!;
     assert.equal(device.state, "activated");
     assert.equal(xsCold.httpRequests, 1);
     assert.ok(xsCold.flashWrites >= 1);
@@ -370,7 +370,7 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
   it("the same cold boot on the Node lane gives the same states, writes and record", async () => {
     nodeFlash = createMemoryFlash();
     nodeCold = await bootOnNode(nodeFlash, nodePlatform);
-    const psk = nodePlatform.registry.getDevice(PRODUCT_ID, DEVICE)!.psk;
+    const psk = (await nodePlatform.registry.getDevice(PRODUCT_ID, DEVICE))!.psk;
     assert.deepEqual(nodeCold.record, { ...BOOT_FACTORY, deviceSecret: psk });
     assert.deepEqual({ ...xsCold, record: undefined }, { ...nodeCold, record: undefined });
   });
@@ -427,7 +427,7 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
         const cutFlash = createMemoryFlash({ powerCutAtWrite: at, powerCutWhen: when });
         const first = which === "xs" ? await xsLaneFirstBoot(cutFlash, platform) : await nodeLaneFirstBoot(cutFlash, platform);
         const record = getDevInfo(nodeStore(cutFlash.reboot()));
-        const psk = platform.registry.getDevice(PRODUCT_ID, DEVICE)?.psk;
+        const psk = (await platform.registry.getDevice(PRODUCT_ID, DEVICE))?.psk;
         const stored = record === undefined ? "none" : psk !== undefined && record.deviceSecret === psk ? "registered" : "other";
         const second = which === "xs" ? await bootOnXs(cutFlash.reboot(), platform) : await bootOnNode(cutFlash.reboot(), platform);
         return { first, stored, secondHttpRequests: second.httpRequests, secondStates: second.states };
@@ -456,7 +456,7 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
     controls.length = 0;
     const actions: unknown[] = [];
     lane.on("action", (call) => actions.push(call));
-    xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 7 }); // kept while the device is away
+    await xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 7 }); // kept while the device is away
     await lane.invoke("boot", bootOptions(xsPlatform));
     try {
       const sync = await lane.invoke("synced") as { infoReported: boolean; appliedControl?: unknown; clock?: { corrected: boolean }; problems: string[] };
@@ -465,8 +465,8 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
       assert.deepEqual(sync.appliedControl, { power: 7 });
       assert.equal(sync.clock?.corrected, false);
       assert.deepEqual(controls, [{ power: 7 }]);
-      assert.equal(xsPlatform.thing.pendingControl(PRODUCT_ID, DEVICE), undefined);
-      assert.ok(typeof xsPlatform.thing.deviceInfo(PRODUCT_ID, DEVICE)?.info.fw_ver === "string");
+      assert.equal(await xsPlatform.thing.pendingControl(PRODUCT_ID, DEVICE), undefined);
+      assert.ok(typeof (await xsPlatform.thing.deviceInfo(PRODUCT_ID, DEVICE))?.info.fw_ver === "string");
       await lane.invoke("postEvent", "status_report", { status: 1 });
       const call = await xsPlatform.thing.callAction(PRODUCT_ID, DEVICE, "open_door", { who: "xs" }, 10_000);
       assert.deepEqual(call.reply.response, { accepted: true });
@@ -498,13 +498,13 @@ describe("XS lane: the boot task inside XS against the mock platform, beside the
     controls.length = 0;
     await lane.invoke("boot", bootOptions(xsPlatform));
     try {
-      const sent = xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 0 });
+      const sent = await xsPlatform.thing.control(PRODUCT_ID, DEVICE, { power: 0 });
       // The reply travels XS -> bridge -> MQTT -> platform; wait for the platform to record it.
-      for (let i = 0; i < 200 && xsPlatform.registry.getControl(sent.clientToken)?.reply === undefined; i++) {
+      for (let i = 0; i < 200 && (await xsPlatform.registry.getControl(sent.clientToken))?.reply === undefined; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       assert.deepEqual(controls, [{ power: 0 }]);
-      assert.equal(xsPlatform.registry.getControl(sent.clientToken)?.reply?.code, 0);
+      assert.equal((await xsPlatform.registry.getControl(sent.clientToken))?.reply?.code, 0);
     } finally {
       await lane.invoke("stop");
     }

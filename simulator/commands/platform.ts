@@ -58,6 +58,7 @@ interface PlatformCommandOptions {
   config?: string;
   data: string;
   memory?: boolean;
+  postgres?: string;
   host: string;
   httpPort: number;
   mqttPort: number;
@@ -116,6 +117,9 @@ export function register(program: Command): void {
     .option("--config <file>", "products.json seeding products and pre-created devices (see simulator/platform/products.example.json)")
     .addOption(new Option("--data <dir>", "data folder: SQLite registry and mock CA, kept across restarts").default(".data/platform").conflicts("memory"))
     .addOption(new Option("--memory", "keep all state in memory (lost on exit)").conflicts("data"))
+    .addOption(new Option("--postgres <url>", "keep the registry in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite; " +
+      "several platforms may share one database (schema created and migrated at start). Default: the config file's postgres. " +
+      "The mock CA and the Cloud API key file stay in the data folder (or memory)").env("EXPLORER_XS_POSTGRES"))
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--http-port <n>", "registration, Cloud API and console HTTP port (0: a free port)", port, 8080)
     .option("--mqtt-port <n>", "MQTT port (0: a free port)", port, 1883)
@@ -150,6 +154,7 @@ export function register(program: Command): void {
           config: options.config,
           dataDir: options.memory ? undefined : options.data,
           memory: options.memory === true,
+          postgres: options.postgres,
           host: options.host,
           httpPort: options.httpPort,
           mqttPort: options.mqttPort,
@@ -164,8 +169,8 @@ export function register(program: Command): void {
         });
       } catch (error) {
         process.stderr.write(`platform failed to start: ${startFailure(error, options)}\n`);
-        // A config file or flag the user can fix is bad input; anything else (a port in use) is not.
-        process.exitCode = error instanceof Error && (error.name === "ConfigError" || error.name === "UsageError") ? EXIT_BAD_INPUT : 1;
+        // A config file, flag or PostgreSQL URL the user can fix is bad input; anything else (a port in use) is not.
+        process.exitCode = error instanceof Error && (error.name === "ConfigError" || error.name === "UsageError" || error.name === "PostgresConnectError") ? EXIT_BAD_INPUT : 1;
         return;
       }
       const extra = [

@@ -91,7 +91,7 @@ export class PlatformBroker {
       broker.keepalives.set(client, packet.keepalive ?? 0);
       callback(null, true);
     };
-    aedes.authenticate = (client, username, password, done) => broker.authenticate(client, username, password, done);
+    aedes.authenticate = (client, username, password, done) => void broker.authenticate(client, username, password, done);
     aedes.authorizePublish = (client, packet, callback) => {
       const identity = client && broker.identities.get(client);
       if (client === null) return callback(null);
@@ -147,10 +147,11 @@ export class PlatformBroker {
         handshakeTimeout: this.options.connectTimeoutMs,
         // TLS-PSK: identity ProductId+DeviceName, key the decoded PSK (docs/PROTOCOL.md §6).
         pskCallback: (socket, identity) => {
-          const device = this.options.registry.getDeviceByClientId(identity);
-          if (!device?.psk) return null;
+          // Synchronous: the registry's in-memory keys (device-keys.ts), never its database.
+          const psk = this.options.registry.deviceKeys.psk(identity);
+          if (psk === undefined) return null;
           this.pskIdentities.set(socket, identity);
-          return Buffer.from(device.psk, "base64");
+          return Buffer.from(psk, "base64");
         },
       }, (socket) => handle(socket));
     }
@@ -166,15 +167,15 @@ export class PlatformBroker {
     return address.port;
   }
 
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void): Promise<void> {
     const { registry, log, now } = this.options;
     const conn = client.conn as Socket;
     let transport: Transport = this.listeners.get(conn) ?? "tcp";
     const clientId = client.id;
     let transportAuthenticated = false;
     try {
-      const device = registry.getDeviceByClientId(clientId);
+      const device = await registry.getDeviceByClientId(clientId);
       if (transport === "tls") {
         const pskIdentity = this.pskIdentities.get(conn);
         if (pskIdentity !== undefined) {
@@ -197,7 +198,7 @@ export class PlatformBroker {
         return done(error, false);
       }
       this.identities.set(client, { productId: device!.productId, deviceName: device!.deviceName });
-      const activated = device!.state !== "activated" && registry.markActivated(device!.productId, device!.deviceName, now());
+      const activated = device!.state !== "activated" && await registry.markActivated(device!.productId, device!.deviceName, now());
       log({ event: "connect", clientId, transport, remote, outcome: "accepted", activated });
       done(null, true);
     } catch (error) {

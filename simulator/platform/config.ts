@@ -34,6 +34,8 @@ export interface PlatformConfig {
   products: ProductSeed[];
   /** The Cloud API's SecretId/SecretKey pair (issue 15); without it the platform makes one. */
   cloudApi?: { secretId: string; secretKey: string };
+  /** The registry in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite (issue 21). */
+  postgres?: string;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +90,10 @@ export function parseConfig(value: unknown, source = "config", baseDir = process
       throw new ConfigError((error as Error).message);
     }
   }
+  const postgres = (value as { postgres?: unknown }).postgres;
+  if (postgres !== undefined && (typeof postgres !== "string" || !/^postgres(ql)?:\/\//.test(postgres))) {
+    throw new ConfigError(`${source}: postgres must be a URL postgres://user:password@host:port/database`);
+  }
   const products = (value as { products: unknown[] }).products;
   products.forEach((product, index) => {
     if (typeof product !== "object" || product === null) throw new ConfigError(`${source}: products[${index}] must be an object`);
@@ -108,26 +114,26 @@ export function parseConfig(value: unknown, source = "config", baseDir = process
 }
 
 /** Creates what the registry lacks; existing products and devices are left as they are. */
-export function seedRegistry(registry: Registry, config: PlatformConfig, now = Date.now()): void {
+export async function seedRegistry(registry: Registry, config: PlatformConfig, now = Date.now()): Promise<void> {
   const templates = new ProductTemplates(registry);
   for (const [index, seed] of config.products.entries()) {
     try {
-      if (!registry.getProduct(seed.productId)) registry.createProduct(seed, now);
+      if (!await registry.getProduct(seed.productId)) await registry.createProduct(seed, now);
       // Like products and devices, a template is seeded once: one set since (Cloud API, console) stays.
       // A malformed one is refused even then, so a bad products.json never passes unnoticed.
       if (seed.dataTemplate !== undefined) {
-        if (!templates.stored(seed.productId)) templates.set(seed.productId, seed.dataTemplate, now);
+        if (!await templates.stored(seed.productId)) await templates.set(seed.productId, seed.dataTemplate, now);
         else parseTemplateText(typeof seed.dataTemplate === "string" ? seed.dataTemplate : JSON.stringify(seed.dataTemplate));
       }
       for (const entry of seed.devices ?? []) {
         const deviceSeed: DeviceSeed = typeof entry === "string" ? { deviceName: entry } : entry;
-        if (registry.getDevice(seed.productId, deviceSeed.deviceName)) continue;
-        registry.createDevice(seed.productId, deviceSeed.deviceName, { now });
+        if (await registry.getDevice(seed.productId, deviceSeed.deviceName)) continue;
+        await registry.createDevice(seed.productId, deviceSeed.deviceName, { now });
         if (deviceSeed.psk !== undefined) {
           if (typeof deviceSeed.psk !== "string" || Buffer.from(deviceSeed.psk, "base64").length < 16) {
             throw new RegistryError("invalid", `psk of ${deviceSeed.deviceName} must be Base64 of at least 16 bytes`);
           }
-          registry.setCredentials(seed.productId, deviceSeed.deviceName, { psk: deviceSeed.psk }, now);
+          await registry.setCredentials(seed.productId, deviceSeed.deviceName, { psk: deviceSeed.psk }, now);
         }
       }
     } catch (error) {

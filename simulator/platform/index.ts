@@ -19,14 +19,19 @@ import { lockDataFolder } from "./data-lock";
 import { createPlatformHttpServer, DEFAULT_HTTP_LIMITS, sendJson, type HttpLimits, type TlsFiles } from "./http-server";
 import type { PlatformLog } from "./platform-log";
 import { createRegisterHandler } from "./register-api";
-import { Registry } from "./registry";
+import type { Registry } from "./registry";
+import { SqliteRegistry } from "./sqlite-registry";
+import { PostgresRegistry } from "./postgres-registry";
+import { DeviceOrder } from "./device-order";
 import { ThingService } from "./thing";
 import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
 import { OtaService } from "./ota/ota-service";
 
 export type { PlatformConfig } from "./config";
 export type { PlatformLog } from "./platform-log";
-export { Registry } from "./registry";
+export type { Registry } from "./registry";
+export { SqliteRegistry } from "./sqlite-registry";
+export { PostgresConnectError, PostgresRegistry } from "./postgres-registry";
 export { ThingError, ThingService } from "./thing";
 
 export interface PlatformOptions {
@@ -34,6 +39,12 @@ export interface PlatformOptions {
   config?: PlatformConfig | string;
   /** Folder for the SQLite database and the mock CA; state survives restarts. */
   dataDir?: string;
+  /**
+   * The registry in this PostgreSQL database (postgres://user:password@host:port/database)
+   * instead of SQLite; default: the config's `postgres`. The mock CA and the Cloud API key file
+   * stay in dataDir (or memory). Issue 21: several platform nodes may share one database.
+   */
+  postgres?: string;
   /** Keep everything in memory (the default when no dataDir is given). */
   memory?: boolean;
   host?: string;                     // default 127.0.0.1
@@ -96,6 +107,9 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
+/** A device's messages waiting to be handled, at most (device-order.ts): beyond it they are dropped. */
+const MAX_QUEUED_PER_DEVICE = 256;
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -125,10 +139,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits };
   const persistent = options.dataDir !== undefined && !options.memory;
 
+  // Read before the registry opens: it may name the PostgreSQL database.
+  const config = options.config === undefined ? undefined : typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
+  const postgres = options.postgres ?? config?.postgres;
   const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
   let registry: Registry;
   try {
-    registry = new Registry(persistent ? { dataDir: options.dataDir } : { memory: true });
+    registry = postgres !== undefined ? await PostgresRegistry.open({ url: postgres })
+      : new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
   } catch (error) {
     releaseDataFolder();
     throw error;
@@ -140,11 +158,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     for (const cleanup of [...cleanups].reverse()) await cleanup();
   })());
   try {
-    let config: PlatformConfig | undefined;
-    if (options.config !== undefined) {
-      config = typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
-      seedRegistry(registry, config, now());
-    }
+    if (config !== undefined) await seedRegistry(registry, config, now());
     const apiCredentials = chooseApiCredentials(options, config, persistent);
 
     // The CA is made on first start in a data folder; in memory it is made when first needed.
@@ -153,6 +167,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     cleanups.push(async () => { if (caPromise) (await caPromise.catch(() => undefined))?.close(); });
     const caCertPem = persistent || options.tls ? (await certAuthority()).caCertPem : undefined;
 
+    const order = new DeviceOrder(MAX_QUEUED_PER_DEVICE, (clientId, error) => {
+      log({ event: "thing", clientId, outcome: "error", detail: error instanceof Error ? error.message : String(error) });
+    });
+    // Runs once the broker has stopped: the messages being handled finish before the registry closes.
+    cleanups.push(() => order.idle());
     const broker = await PlatformBroker.create({
       registry, now, log, logRemote, caCertPem,
       maxConnections: options.maxMqttConnections ?? 10_000,
@@ -167,15 +186,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     events = new PlatformEvents({
       now,
       onlineCount: () => broker.aedes.connectedClients,
-      identify: (clientId) => registry.getDeviceByClientId(clientId),
-      controlReply: (clientToken) => registry.getControl(clientToken)?.reply,
+      identify: (clientId) => registry.deviceKeys.get(clientId),
+      controlReply: (clientToken) => thing.recentControlReply(clientToken),
     });
     cleanups.push(() => events?.stop());
     // What a device publishes goes to the data plane, then to the console's events.
     broker.onDeviceMessage = (identity, topic, payload, clientId) => {
-      if (!ota.handle(identity, topic, payload, clientId)) thing.handle(identity, topic, payload, clientId);
+      const queued = order.run(clientId, () => (ota.takes(identity, topic) ? ota.handle(identity, payload, clientId) : thing.handle(identity, topic, payload, clientId)));
+      if (!queued) log({ event: "thing", clientId, outcome: "dropped", detail: `more than ${MAX_QUEUED_PER_DEVICE} messages of this device are waiting` });
       events?.onDevicePublish(clientId, topic, payload);
     };
+
     const credentials = new CredentialStore(apiCredentials, now);
 
     const register = createRegisterHandler({

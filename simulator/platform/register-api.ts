@@ -13,7 +13,7 @@ import type { CertAuthority } from "./cert-authority";
 import { BodyTooLargeError, hostWithoutPort, mediaType, readBody, RequestAbortedError, sendJson } from "./http-server";
 import { rateLimitedLog, type PlatformLog } from "./platform-log";
 import { encryptPayload } from "./payload";
-import { DEVICE_NAME_PATTERN, PRODUCT_ID_PATTERN, type Device, type Product, type Registry } from "./registry";
+import { DEVICE_NAME_PATTERN, PRODUCT_ID_PATTERN, RegistryError, type Device, type Product, type Registry } from "./registry";
 import { isSignAlgorithm, verifyLegacySignature, verifySignature } from "./signature";
 
 export type PlatformErrorCode =
@@ -203,45 +203,50 @@ export class RegistrationService {
     if (Math.abs(nowSeconds - request.timestamp) > window) {
       refuse("AuthFailure.TimestampExpired", `the timestamp is more than ${window} s away from the platform's clock`);
     }
-    const product = registry.getProduct(request.productId);
+    const product = await registry.getProduct(request.productId);
     if (!product) refuse("ResourceNotFound.ProductNotExist", `product ${request.productId} does not exist`);
     if (!product.dynamicRegistration) refuse("UnauthorizedOperation.DynamicRegistrationDisabled", `dynamic registration is disabled for product ${product.productId}`);
     if (!request.verify(product.productSecret)) refuse("AuthFailure.SignatureFailure", "the signature does not match");
     // Counted after the signature, so requests without the secret cannot use up a product's rate.
     this.checkRate(product.productId, nowSeconds);
     // Only authenticated requests consume nonces, so nobody can burn a device's nonces.
-    this.pruneNonces(nowSeconds);
+    await this.pruneNonces(nowSeconds);
     const nonceKey = `${product.productId}\n${request.deviceName}\n${request.nonce}`;
-    if (!registry.rememberNonce(nonceKey, Math.max(nowSeconds, request.timestamp) + window + 1, nowSeconds)) {
+    if (!await registry.rememberNonce(nonceKey, Math.max(nowSeconds, request.timestamp) + window + 1, nowSeconds)) {
       refuse("AuthFailure.NonceReplayed", "this nonce was already used within the timestamp window");
     }
-    let device = registry.getDevice(product.productId, request.deviceName);
+    let device = await registry.getDevice(product.productId, request.deviceName);
     if (!device) {
       if (!product.autoCreate) refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} does not exist and auto-create is off`);
       // A full product creates no device it would then refuse.
-      if (product.registerLimit > 0 && registry.dynamicRegistrationCount(product.productId, product.registerLimit) >= product.registerLimit) refuseLimit(product);
-      device = registry.createDevice(product.productId, request.deviceName, { autoCreated: true, now: nowMs });
+      if (product.registerLimit > 0 && await registry.dynamicRegistrationCount(product.productId, product.registerLimit) >= product.registerLimit) refuseLimit(product);
+      device = await registry.createDevice(product.productId, request.deviceName, { autoCreated: true, now: nowMs }).catch(async (error: unknown) => {
+        // A concurrent request for the same new device created it first: answer for that one.
+        const created = error instanceof RegistryError && error.code === "exists" ? await registry.getDevice(product.productId, request.deviceName) : undefined;
+        if (!created) throw error;
+        return created;
+      });
     }
     // Cloud API management (issue 15): a disabled device, or one past the product's RegisterLimit, gets no secret.
     if (!device.enabled) refuse("UnauthorizedOperation.DeviceIsNotEnabled", `device ${request.deviceName} is disabled; enable it in the console`);
     if (device.state === "activated") refuse("FailedOperation.DeviceAlreadyActivated", `device ${request.deviceName} is already activated; delete it in the console to register again`);
-    if (!registry.claimDynamicRegistration(device, product.registerLimit, nowMs)) refuseLimit(product);
+    if (!await registry.claimDynamicRegistration(device, product.registerLimit, nowMs)) refuseLimit(product);
     let state: 0 | 1 = 1;
     if (device.state === "created" && (device.psk !== undefined || device.certPem !== undefined)) {
       // Credentials issued by CreateDevice: registration hands them over.
-      registry.markRegistered(product.productId, device.deviceName, this.options.now());
+      await registry.markRegistered(product.productId, device.deviceName, this.options.now());
     } else if (device.state === "created") {
       const credentials = product.authType === "cert"
         ? await (await this.options.certAuthority()).issueDeviceCertificate(product.productId, device.deviceName)
         : { psk: pooledRandomBytes(16).toString("base64") };
       // A concurrent request may have issued first while the certificate was made: keep that one.
       const issuedAt = this.options.now();
-      if (registry.setCredentials(product.productId, device.deviceName, credentials, issuedAt)) {
+      if (await registry.setCredentials(product.productId, device.deviceName, credentials, issuedAt)) {
         // The row now holds exactly these: no need to read it back.
         state = 0;
         device = { ...device, ...credentials, state: "registered", registeredAt: issuedAt };
       } else {
-        device = registry.getDevice(product.productId, device.deviceName);
+        device = await registry.getDevice(product.productId, device.deviceName);
         if (!device) refuse("ResourceNotFound.DeviceNotExist", `device ${request.deviceName} was deleted during registration`);
       }
     }
@@ -263,10 +268,10 @@ export class RegistrationService {
     if (++entry.count > limit) refuse("RequestLimitExceeded", `more than ${limit} registrations per second for product ${productId}`);
   }
 
-  private pruneNonces(nowSeconds: number): void {
+  private async pruneNonces(nowSeconds: number): Promise<void> {
     if (nowSeconds - this.lastPrune < 30) return;
     this.lastPrune = nowSeconds;
-    this.options.registry.pruneNonces(nowSeconds);
+    await this.options.registry.pruneNonces(nowSeconds);
     for (const [productId, entry] of this.rate) if (entry.second !== nowSeconds) this.rate.delete(productId);
   }
 }

@@ -1,13 +1,14 @@
 /**
- * The platform's persistent state: products, devices, registration nonces, control messages and
- * the data plane (reported properties, pending control, report_info, action calls), in one SQLite database (better-sqlite3, WAL) under a data folder, or in memory for tests.
- * Every method is synchronous, so each one is atomic with respect to the event loop.
+ * The platform's persistent state as one interface, `Registry`, with two stores: SQLite (the
+ * embedded default, sqlite-registry.ts) and PostgreSQL (a registry shared by platform nodes,
+ * postgres-registry.ts). Products, devices, registration nonces, control messages, the data plane
+ * (reported properties, pending control, report_info, action calls), data templates and OTA.
+ * Every method returns a promise; each one is atomic on its own (one transaction), so callers
+ * never hold a transaction across an await.
  */
-import Database from "better-sqlite3";
-import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
 import type { ReportedEntries } from "./data-bounds";
-import { FirmwareRegistry } from "./ota/firmware-registry";
+import type { FirmwareStore } from "./ota/firmware-registry";
+import type { DeviceKeys } from "./device-keys";
 
 export type AuthType = "psk" | "cert";
 export type DeviceState = "created" | "registered" | "activated";
@@ -23,7 +24,7 @@ export const PLATFORM_LIMITS = {
 
 export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9]{1,10}$/;
 export const DEVICE_NAME_PATTERN = /^[A-Za-z0-9_\-.:@]{1,48}$/;
-const PRODUCT_SECRET_PATTERN = /^[\x21-\x7e]{16,32}$/;
+export const PRODUCT_SECRET_PATTERN = /^[\x21-\x7e]{16,32}$/;
 
 export interface Product extends ProductManagementFields {
   productId: string;
@@ -126,233 +127,6 @@ export class RegistryError extends Error {
   }
 }
 
-export interface RegistryOptions {
-  dataDir?: string;   // persistent database at <dataDir>/platform.sqlite
-  memory?: boolean;   // in-memory database (the default when no dataDir is given)
-}
-
-interface ProductRow {
-  product_id: string; product_secret: string; dynamic_registration: number; auto_create: number;
-  auth_type: string; region: string; created_at: number;
-  // Cloud API management columns (issue 15)
-  product_name: string | null; studio: string | null; register_limit: number; updated_at: number | null;
-}
-interface DeviceRow {
-  product_id: string; device_name: string; psk: string | null; cert_pem: string | null; key_pem: string | null;
-  auto_created: number; created_at: number; registered_at: number | null; activated_at: number | null;
-  // Cloud API management columns (issue 15)
-  enabled: number; dynreg_at: number | null;
-}
-interface ControlRow {
-  client_token: string; product_id: string; device_name: string; params: string; sent_at: number;
-  reply_code: number | null; reply_status: string | null; replied_at: number | null;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS products (
-  product_id TEXT PRIMARY KEY,
-  product_secret TEXT NOT NULL,
-  dynamic_registration INTEGER NOT NULL,
-  auto_create INTEGER NOT NULL,
-  auth_type TEXT NOT NULL CHECK (auth_type IN ('psk','cert')),
-  region TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS devices (
-  product_id TEXT NOT NULL REFERENCES products(product_id) ON DELETE CASCADE,
-  device_name TEXT NOT NULL,
-  client_id TEXT NOT NULL UNIQUE,
-  psk TEXT, cert_pem TEXT, key_pem TEXT,
-  auto_created INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  registered_at INTEGER,
-  activated_at INTEGER,
-  PRIMARY KEY (product_id, device_name)
-);
-CREATE TABLE IF NOT EXISTS nonces (
-  nonce_key TEXT PRIMARY KEY,
-  expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS control_messages (
-  client_token TEXT PRIMARY KEY,
-  product_id TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  params TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  reply_code INTEGER, reply_status TEXT, replied_at INTEGER,
-  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
-);
-`;
-
-// ---- Cloud API management columns (issue 15) ----
-// Added with ALTER TABLE so that data folders made before them open unchanged.
-const MANAGEMENT_COLUMNS: ReadonlyArray<[table: string, column: string, definition: string]> = [
-  ["products", "product_name", "TEXT"],
-  ["products", "studio", "TEXT"],                       // JSON of StudioFields
-  ["products", "register_limit", "INTEGER NOT NULL DEFAULT 0"],
-  ["products", "updated_at", "INTEGER"],
-  ["devices", "enabled", "INTEGER NOT NULL DEFAULT 1"],
-  ["devices", "dynreg_at", "INTEGER"],
-];
-const MANAGEMENT_INDEXES = `
-CREATE UNIQUE INDEX IF NOT EXISTS products_by_name ON products(product_name) WHERE product_name IS NOT NULL;
-CREATE INDEX IF NOT EXISTS devices_dynamically_registered ON devices(product_id) WHERE dynreg_at IS NOT NULL;
-`;
-
-function addManagementColumns(db: Database.Database): void {
-  for (const [table, column, definition] of MANAGEMENT_COLUMNS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
-    if (!columns.some((existing) => existing.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-  }
-  db.exec(MANAGEMENT_INDEXES);
-}
-
-function toStudioFields(text: string | null): StudioFields {
-  // Frozen: products are handed out as shallow copies of the cached one.
-  if (text === null) return Object.freeze({ ...DEFAULT_STUDIO_FIELDS });
-  return Object.freeze({ ...DEFAULT_STUDIO_FIELDS, ...(JSON.parse(text) as Partial<StudioFields>) });
-}
-
-// ---- data plane schema (issue 14), kept apart from the tables above ----
-const DATA_PLANE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS reported_properties (
-  product_id TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  name TEXT NOT NULL,
-  value TEXT NOT NULL,
-  updated_at INTEGER NOT NULL,
-  device_timestamp INTEGER,
-  PRIMARY KEY (product_id, device_name, name),
-  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS pending_controls (
-  product_id TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  params TEXT NOT NULL,
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (product_id, device_name),
-  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS device_info_reports (
-  product_id TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  info TEXT NOT NULL,
-  reported_at INTEGER NOT NULL,
-  PRIMARY KEY (product_id, device_name),
-  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS action_calls (
-  client_token TEXT PRIMARY KEY,
-  product_id TEXT NOT NULL,
-  device_name TEXT NOT NULL,
-  action_id TEXT NOT NULL,
-  params TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  reply_code INTEGER, reply_status TEXT, response TEXT, replied_at INTEGER,
-  FOREIGN KEY (product_id, device_name) REFERENCES devices(product_id, device_name) ON DELETE CASCADE
-);
-`;
-
-// ---- data templates (issue 24), a table of their own so that older data folders open unchanged ----
-const TEMPLATE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS product_templates (
-  product_id TEXT PRIMARY KEY REFERENCES products(product_id) ON DELETE CASCADE,
-  template TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-`;
-
-/** A product's data template as stored: its JSON text, checked by thing-model/ before it gets here. */
-export interface StoredTemplate {
-  text: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
-interface ActionRow {
-  client_token: string; product_id: string; device_name: string; action_id: string; params: string; sent_at: number;
-  reply_code: number | null; reply_status: string | null; response: string | null; replied_at: number | null;
-}
-
-function toAction(row: ActionRow): ActionCall {
-  const call: ActionCall = {
-    clientToken: row.client_token, productId: row.product_id, deviceName: row.device_name, actionId: row.action_id,
-    params: JSON.parse(row.params) as Record<string, unknown>, sentAt: row.sent_at,
-  };
-  if (row.replied_at !== null) {
-    call.reply = { code: row.reply_code ?? -1, status: row.reply_status ?? "", response: JSON.parse(row.response ?? "{}") as Record<string, unknown>, at: row.replied_at };
-  }
-  return call;
-}
-
-function toProduct(row: ProductRow): Product {
-  return {
-    productId: row.product_id,
-    productSecret: row.product_secret,
-    dynamicRegistration: row.dynamic_registration === 1,
-    autoCreate: row.auto_create === 1,
-    authType: row.auth_type as AuthType,
-    region: row.region,
-    createdAt: row.created_at,
-    productName: row.product_name ?? row.product_id,
-    studio: toStudioFields(row.studio),
-    registerLimit: row.register_limit,
-    updatedAt: row.updated_at ?? row.created_at,
-  };
-}
-
-function toDevice(row: DeviceRow): Device {
-  const device: Device = {
-    productId: row.product_id,
-    deviceName: row.device_name,
-    // Credentials issued by CreateDevice come before registration: "registered" needs registered_at.
-    state: row.activated_at !== null ? "activated" : row.registered_at !== null ? "registered" : "created",
-    autoCreated: row.auto_created === 1,
-    createdAt: row.created_at,
-    enabled: row.enabled !== 0,
-  };
-  if (row.dynreg_at !== null) device.dynamicRegisteredAt = row.dynreg_at;
-  if (row.psk !== null) device.psk = row.psk;
-  if (row.cert_pem !== null) device.certPem = row.cert_pem;
-  if (row.key_pem !== null) device.keyPem = row.key_pem;
-  if (row.registered_at !== null) device.registeredAt = row.registered_at;
-  if (row.activated_at !== null) device.activatedAt = row.activated_at;
-  return device;
-}
-
-function toControl(row: ControlRow): ControlMessage {
-  const message: ControlMessage = {
-    clientToken: row.client_token,
-    productId: row.product_id,
-    deviceName: row.device_name,
-    params: JSON.parse(row.params) as Record<string, unknown>,
-    sentAt: row.sent_at,
-  };
-  if (row.replied_at !== null) message.reply = { code: row.reply_code ?? -1, status: row.reply_status ?? "", at: row.replied_at };
-  return message;
-}
-
-// ---- Cloud API management statements (issue 15) ----
-function prepareManagementStatements(db: Database.Database) {
-  return {
-    getProductByName: db.prepare(`SELECT product_id FROM products WHERE product_name = ?`),
-    countDevices: db.prepare(`SELECT COUNT(*) AS n FROM devices WHERE product_id = ?`),
-    countDevicesNamed: db.prepare(`SELECT COUNT(*) AS n FROM devices WHERE product_id = ? AND instr(device_name, ?) > 0`),
-    pageDevices: db.prepare(`SELECT * FROM devices WHERE product_id = ? ORDER BY device_name LIMIT ? OFFSET ?`),
-    pageDevicesNamed: db.prepare(`SELECT * FROM devices WHERE product_id = ? AND instr(device_name, ?) > 0 ORDER BY device_name LIMIT ? OFFSET ?`),
-    setDynamicRegistration: db.prepare(`UPDATE products SET dynamic_registration = ?, auto_create = ?, register_limit = ?, updated_at = ? WHERE product_id = ?`),
-    presetCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ? WHERE product_id = ? AND device_name = ?`),
-    markRegistered: db.prepare(`UPDATE devices SET registered_at = ? WHERE product_id = ? AND device_name = ? AND registered_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
-    // A limit set on a product counts the devices registered before it.
-    countRegisteredSoFar: db.prepare(`UPDATE devices SET dynreg_at = registered_at WHERE product_id = ? AND dynreg_at IS NULL AND registered_at IS NOT NULL`),
-    claimWithin: db.prepare(`UPDATE devices SET dynreg_at = @now WHERE product_id = @productId AND device_name = @deviceName AND dynreg_at IS NULL
-      AND (SELECT COUNT(*) FROM (SELECT 1 FROM devices WHERE product_id = @productId AND dynreg_at IS NOT NULL LIMIT @limit)) < @limit`),
-    countDynamicallyRegistered: db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM devices WHERE product_id = ? AND dynreg_at IS NOT NULL LIMIT ?)`),
-    setEnabled: db.prepare(`UPDATE devices SET enabled = ? WHERE product_id = ? AND device_name = ?`),
-  };
-}
-
 export function validateProductId(productId: unknown): string {
   if (typeof productId !== "string" || !PRODUCT_ID_PATTERN.test(productId)) {
     throw new RegistryError("invalid", `productId must be 1-${PLATFORM_LIMITS.productId} letters or digits`);
@@ -380,447 +154,144 @@ export interface NewProduct {
   registerLimit?: number;
 }
 
+/** A product's data template as stored: its JSON text, checked by thing-model/ before it gets here. */
+export interface StoredTemplate {
+  text: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A NewProduct checked and completed with its defaults: what both stores insert. */
+export interface CheckedProduct {
+  productId: string; productSecret: string; dynamicRegistration: boolean; autoCreate: boolean;
+  authType: AuthType; region: string; productName: string; studio?: StudioFields; registerLimit: number;
+}
+
+/** Checks a NewProduct's fields (not whether its id or name is taken: the store does that). */
+export function checkNewProduct(input: NewProduct): CheckedProduct {
+  const productId = validateProductId(input.productId);
+  if (typeof input.productSecret !== "string" || !PRODUCT_SECRET_PATTERN.test(input.productSecret)) {
+    throw new RegistryError("invalid", `productSecret must be ${PLATFORM_LIMITS.productSecretMin}-${PLATFORM_LIMITS.productSecretMax} printable ASCII characters`);
+  }
+  const authType = input.authType ?? "psk";
+  if (authType !== "psk" && authType !== "cert") throw new RegistryError("invalid", `authType must be "psk" or "cert"`);
+  const region = input.region ?? "ap-guangzhou";
+  if (typeof region !== "string" || region.length === 0 || region.length > PLATFORM_LIMITS.region) {
+    throw new RegistryError("invalid", `region must be 1-${PLATFORM_LIMITS.region} characters`);
+  }
+  for (const flag of ["dynamicRegistration", "autoCreate"] as const) {
+    if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
+  }
+  const registerLimit = input.registerLimit ?? 0;
+  if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
+  return {
+    productId, productSecret: input.productSecret, dynamicRegistration: input.dynamicRegistration !== false, autoCreate: input.autoCreate === true,
+    authType, region, productName: input.productName ?? productId, studio: input.studio, registerLimit,
+  };
+}
+
+/** The bound a report must stay within (data-bounds.ts): a reason when the device's values exceed it. */
+export type ReportBound = (usage: { properties: number; bytes: number }) => string | undefined;
+
 /**
- * Creates the database file mode 0600 before SQLite opens it (and tightens one made looser):
- * it holds every ProductSecret, PSK and private key. SQLite gives its -wal and -shm files the
- * database file's mode (os_unix.c, findCreateFileMode), so they are 0600 too.
+ * What the platform keeps, whichever store keeps it. Errors are RegistryError with the same kinds
+ * and messages in both stores.
  */
-function createPrivate(file: string): void {
-  closeSync(openSync(file, "a", 0o600));
-  chmodSync(file, 0o600);
-}
-
-/** Thrown inside a transaction to roll it back when a bound is exceeded. */
-class BoundExceeded extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
-
-export class Registry {
-  private readonly db: Database.Database;
-  private readonly statements;
-  private readonly management: ReturnType<typeof prepareManagementStatements>;
+export interface Registry {
   /**
-   * Products as last read, by id: every registration and every device write looks its product
-   * up, and products change only through this class (one platform process owns its data
-   * folder), so each writer below drops the entry it changes.
+   * Every device's client id and PSK, in memory and read synchronously: Node's TLS pskCallback
+   * cannot wait for a database. Loaded when the store opens; every write through this registry
+   * updates it (device-keys.ts says how other nodes' writes will reach it).
    */
-  private readonly productCache = new Map<string, Product>();
-  /** Statements of the data plane block (issue 14). */
-  private readonly dataPlane;
+  readonly deviceKeys: DeviceKeys;
   /** OTA: objects, firmware versions, tasks, device updates, reported versions (issue 22). */
-  readonly firmware: FirmwareRegistry;
-  /** Statements and cache of the data templates (issue 24): the data plane looks one up per message. */
-  private readonly templates;
-  private readonly templateCache = new Map<string, StoredTemplate | null>();
-  /** Made once (better-sqlite3 builds a new wrapper for every db.transaction() call); BoundExceeded rolls it back. */
-  private readonly recordReportBounded: (productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
-    bound: (usage: { properties: number; bytes: number }) => string | undefined) => string | undefined;
-
-  constructor(options: RegistryOptions = {}) {
-    let file = ":memory:";
-    if (options.dataDir !== undefined && !options.memory) {
-      mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-      file = join(options.dataDir, "platform.sqlite");
-      createPrivate(file);
-    }
-    this.db = new Database(file);
-    if (file !== ":memory:") {
-      this.db.pragma("journal_mode = WAL");
-      // WAL + NORMAL survives a process crash; only an OS crash may lose the last commits.
-      this.db.pragma("synchronous = NORMAL");
-    }
-    this.db.pragma("foreign_keys = ON");
-    this.db.exec(SCHEMA);
-    addManagementColumns(this.db);
-    const db = this.db;
-    this.statements = {
-      insertProduct: db.prepare(`INSERT INTO products (product_id, product_secret, dynamic_registration, auto_create, auth_type, region, created_at, product_name, studio, register_limit, updated_at)
-        VALUES (@product_id, @product_secret, @dynamic_registration, @auto_create, @auth_type, @region, @created_at, @product_name, @studio, @register_limit, @created_at)`),
-      getProduct: db.prepare(`SELECT * FROM products WHERE product_id = ?`),
-      listProducts: db.prepare(`SELECT * FROM products ORDER BY product_id`),
-      deleteProduct: db.prepare(`DELETE FROM products WHERE product_id = ?`),
-      insertDevice: db.prepare(`INSERT INTO devices (product_id, device_name, client_id, auto_created, created_at) VALUES (?, ?, ?, ?, ?)`),
-      getDevice: db.prepare(`SELECT * FROM devices WHERE product_id = ? AND device_name = ?`),
-      getDeviceByClientId: db.prepare(`SELECT * FROM devices WHERE client_id = ?`),
-      listDevices: db.prepare(`SELECT * FROM devices WHERE product_id = ? ORDER BY device_name`),
-      deleteDevice: db.prepare(`DELETE FROM devices WHERE product_id = ? AND device_name = ?`),
-      setCredentials: db.prepare(`UPDATE devices SET psk = ?, cert_pem = ?, key_pem = ?, registered_at = ? WHERE product_id = ? AND device_name = ? AND psk IS NULL AND cert_pem IS NULL`),
-      activate: db.prepare(`UPDATE devices SET activated_at = ? WHERE product_id = ? AND device_name = ? AND activated_at IS NULL AND (psk IS NOT NULL OR cert_pem IS NOT NULL)`),
-      // Accepted only when unseen or when the earlier use has expired (docs/PROTOCOL.md §2 replay window).
-      rememberNonce: db.prepare(`INSERT INTO nonces (nonce_key, expires_at) VALUES (?, ?) ON CONFLICT (nonce_key) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at <= ?`),
-      pruneNonces: db.prepare(`DELETE FROM nonces WHERE expires_at <= ?`),
-      insertControl: db.prepare(`INSERT INTO control_messages (client_token, product_id, device_name, params, sent_at) VALUES (?, ?, ?, ?, ?)`),
-      replyControl: db.prepare(`UPDATE control_messages SET reply_code = ?, reply_status = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
-      listControls: db.prepare(`SELECT * FROM control_messages WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
-      getControl: db.prepare(`SELECT * FROM control_messages WHERE client_token = ?`),
-    };
-    this.management = prepareManagementStatements(db);
-    db.exec(DATA_PLANE_SCHEMA);
-    this.dataPlane = {
-      upsertReported: db.prepare(`INSERT INTO reported_properties VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (product_id, device_name, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, device_timestamp = excluded.device_timestamp`),
-      // Bytes, not characters: CAST AS BLOB measures the UTF-8 text.
-      reportedUsage: db.prepare(`SELECT COUNT(*) AS properties, COALESCE(SUM(length(CAST(name AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes
-        FROM reported_properties WHERE product_id = ? AND device_name = ?`),
-      listReported: db.prepare(`SELECT name, value, updated_at, device_timestamp FROM reported_properties WHERE product_id = ? AND device_name = ? ORDER BY name`),
-      getPending: db.prepare(`SELECT params FROM pending_controls WHERE product_id = ? AND device_name = ?`),
-      setPending: db.prepare(`INSERT INTO pending_controls VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET params = excluded.params, updated_at = excluded.updated_at`),
-      deletePending: db.prepare(`DELETE FROM pending_controls WHERE product_id = ? AND device_name = ?`),
-      setInfo: db.prepare(`INSERT INTO device_info_reports VALUES (?, ?, ?, ?) ON CONFLICT (product_id, device_name) DO UPDATE SET info = excluded.info, reported_at = excluded.reported_at`),
-      getInfo: db.prepare(`SELECT info, reported_at FROM device_info_reports WHERE product_id = ? AND device_name = ?`),
-      insertAction: db.prepare(`INSERT INTO action_calls (client_token, product_id, device_name, action_id, params, sent_at) VALUES (?, ?, ?, ?, ?, ?)`),
-      replyAction: db.prepare(`UPDATE action_calls SET reply_code = ?, reply_status = ?, response = ?, replied_at = ? WHERE client_token = ? AND product_id = ? AND device_name = ? AND replied_at IS NULL`),
-      getAction: db.prepare(`SELECT * FROM action_calls WHERE client_token = ?`),
-      listActions: db.prepare(`SELECT * FROM action_calls WHERE product_id = ? AND device_name = ? ORDER BY sent_at, rowid`),
-    };
-    this.firmware = new FirmwareRegistry(db);
-    db.exec(TEMPLATE_SCHEMA);
-    this.templates = {
-      get: db.prepare(`SELECT template, created_at, updated_at FROM product_templates WHERE product_id = ?`),
-      set: db.prepare(`INSERT INTO product_templates VALUES (?, ?, ?, ?)
-        ON CONFLICT (product_id) DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at`),
-    };
-    const rollBack = db.transaction((productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
-      bound: (usage: { properties: number; bytes: number }) => string | undefined) => {
-      for (const [name, json] of entries) this.dataPlane.upsertReported.run(productId, deviceName, name, json, now, deviceTimestamp ?? null);
-      const reason = bound(this.dataPlane.reportedUsage.get(productId, deviceName) as { properties: number; bytes: number });
-      if (reason !== undefined) throw new BoundExceeded(reason);
-    });
-    this.recordReportBounded = (...args) => {
-      try {
-        rollBack(...args);
-        return undefined;
-      } catch (error) {
-        if (error instanceof BoundExceeded) return error.reason;
-        throw error;
-      }
-    };
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+  readonly firmware: FirmwareStore;
+  close(): Promise<void>;
 
   // ---- products ----
-
-  createProduct(input: NewProduct, now = Date.now()): Product {
-    const productId = validateProductId(input.productId);
-    if (typeof input.productSecret !== "string" || !PRODUCT_SECRET_PATTERN.test(input.productSecret)) {
-      throw new RegistryError("invalid", `productSecret must be ${PLATFORM_LIMITS.productSecretMin}-${PLATFORM_LIMITS.productSecretMax} printable ASCII characters`);
-    }
-    const authType = input.authType ?? "psk";
-    if (authType !== "psk" && authType !== "cert") throw new RegistryError("invalid", `authType must be "psk" or "cert"`);
-    const region = input.region ?? "ap-guangzhou";
-    if (typeof region !== "string" || region.length === 0 || region.length > PLATFORM_LIMITS.region) {
-      throw new RegistryError("invalid", `region must be 1-${PLATFORM_LIMITS.region} characters`);
-    }
-    for (const flag of ["dynamicRegistration", "autoCreate"] as const) {
-      if (input[flag] !== undefined && typeof input[flag] !== "boolean") throw new RegistryError("invalid", `${flag} must be a boolean`);
-    }
-    if (this.getProduct(productId)) throw new RegistryError("exists", `product ${productId} already exists`);
-    const productName = input.productName ?? productId;
-    if (this.getProductByName(productName)) throw new RegistryError("exists", `product name ${productName} is already taken`);
-    const registerLimit = input.registerLimit ?? 0;
-    if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
-    this.statements.insertProduct.run({
-      product_id: productId,
-      product_secret: input.productSecret,
-      dynamic_registration: input.dynamicRegistration === false ? 0 : 1,
-      auto_create: input.autoCreate === true ? 1 : 0,
-      auth_type: authType,
-      region,
-      created_at: now,
-      product_name: productName,
-      studio: input.studio === undefined ? null : JSON.stringify(input.studio),
-      register_limit: registerLimit,
-    });
-    return this.getProduct(productId)!;
-  }
-
-  getProduct(productId: string): Product | undefined {
-    const cached = this.productCache.get(productId);
-    if (cached) return { ...cached }; // a copy: callers cannot edit the cache
-    const row = this.statements.getProduct.get(productId) as ProductRow | undefined;
-    const product = row && toProduct(row);
-    if (product) this.productCache.set(productId, { ...product }); // absent ids are not cached: any string may be asked
-    return product;
-  }
-
-  listProducts(): Product[] {
-    return (this.statements.listProducts.all() as ProductRow[]).map(toProduct);
-  }
-
-  deleteProduct(productId: string): boolean {
-    this.productCache.delete(productId);
-    this.templateCache.delete(productId);
-    return this.statements.deleteProduct.run(productId).changes === 1;
-  }
+  createProduct(input: NewProduct, now?: number): Promise<Product>;
+  getProduct(productId: string): Promise<Product | undefined>;
+  listProducts(): Promise<Product[]>;
+  deleteProduct(productId: string): Promise<boolean>;
 
   // ---- devices ----
-
-  createDevice(productId: string, deviceName: string, options: { autoCreated?: boolean; now?: number } = {}): Device {
-    validateDeviceName(deviceName);
-    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
-    try {
-      this.statements.insertDevice.run(productId, deviceName, productId + deviceName, options.autoCreated ? 1 : 0, options.now ?? Date.now());
-    } catch (error) {
-      // The keys refuse duplicates; which one fired is looked up only on this rare path.
-      if (!String((error as { code?: string }).code).startsWith("SQLITE_CONSTRAINT")) throw error;
-      if (this.getDevice(productId, deviceName)) throw new RegistryError("exists", `device ${productId}/${deviceName} already exists`);
-      // Another product's pid+name concatenation can collide with this one's client id.
-      throw new RegistryError("exists", `client id ${productId}${deviceName} is already taken by another device`);
-    }
-    return this.getDevice(productId, deviceName)!;
-  }
-
-  getDevice(productId: string, deviceName: string): Device | undefined {
-    const row = this.statements.getDevice.get(productId, deviceName) as DeviceRow | undefined;
-    return row && toDevice(row);
-  }
-
+  createDevice(productId: string, deviceName: string, options?: { autoCreated?: boolean; now?: number }): Promise<Device>;
+  getDevice(productId: string, deviceName: string): Promise<Device | undefined>;
   /** MQTT client ids are ProductId+DeviceName (docs/PROTOCOL.md §5). */
-  getDeviceByClientId(clientId: string): Device | undefined {
-    const row = this.statements.getDeviceByClientId.get(clientId) as DeviceRow | undefined;
-    return row && toDevice(row);
-  }
-
-  listDevices(productId: string): Device[] {
-    return (this.statements.listDevices.all(productId) as DeviceRow[]).map(toDevice);
-  }
-
-  deleteDevice(productId: string, deviceName: string): boolean {
-    return this.statements.deleteDevice.run(productId, deviceName).changes === 1;
-  }
-
-  /** Stores the first credentials issued; returns false when the device already had some. */
-  setCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now = Date.now()): boolean {
-    const result = this.statements.setCredentials.run(
-      credentials.psk ?? null, credentials.certPem ?? null, credentials.keyPem ?? null, now, productId, deviceName);
-    return result.changes === 1;
-  }
-
+  getDeviceByClientId(clientId: string): Promise<Device | undefined>;
+  listDevices(productId: string): Promise<Device[]>;
+  deleteDevice(productId: string, deviceName: string): Promise<boolean>;
+  /** Stores the first credentials issued; false when the device already had some. */
+  setCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now?: number): Promise<boolean>;
   /** Marks a registered device activated; true only for the first activation. */
-  markActivated(productId: string, deviceName: string, now = Date.now()): boolean {
-    return this.statements.activate.run(now, productId, deviceName).changes === 1;
-  }
+  markActivated(productId: string, deviceName: string, now?: number): Promise<boolean>;
 
   // ---- registration nonces ----
-
   /** Records a nonce until `expiresAtSeconds`; false when it was seen and has not expired. */
-  rememberNonce(key: string, expiresAtSeconds: number, nowSeconds: number): boolean {
-    return this.statements.rememberNonce.run(key, expiresAtSeconds, nowSeconds).changes === 1;
-  }
-
-  pruneNonces(nowSeconds: number): number {
-    return this.statements.pruneNonces.run(nowSeconds).changes;
-  }
+  rememberNonce(key: string, expiresAtSeconds: number, nowSeconds: number): Promise<boolean>;
+  pruneNonces(nowSeconds: number): Promise<number>;
 
   // ---- control messages ----
-
-  recordControl(message: Omit<ControlMessage, "reply">): void {
-    this.statements.insertControl.run(message.clientToken, message.productId, message.deviceName, JSON.stringify(message.params), message.sentAt);
-  }
-
+  recordControl(message: Omit<ControlMessage, "reply">): Promise<void>;
   /** Records a device's control_reply; false when no unanswered control has that token. */
-  recordControlReply(productId: string, deviceName: string, clientToken: string, code: number, status: string, now = Date.now()): boolean {
-    return this.statements.replyControl.run(code, status, now, clientToken, productId, deviceName).changes === 1;
-  }
-
-  getControl(clientToken: string): ControlMessage | undefined {
-    const row = this.statements.getControl.get(clientToken) as ControlRow | undefined;
-    return row && toControl(row);
-  }
-
-  listControls(productId: string, deviceName: string): ControlMessage[] {
-    return (this.statements.listControls.all(productId, deviceName) as ControlRow[]).map(toControl);
-  }
+  recordControlReply(productId: string, deviceName: string, clientToken: string, code: number, status: string, now?: number): Promise<boolean>;
+  getControl(clientToken: string): Promise<ControlMessage | undefined>;
+  listControls(productId: string, deviceName: string): Promise<ControlMessage[]>;
 
   // ---- Cloud API management (issue 15) ----
-
-  getProductByName(productName: string): Product | undefined {
-    const row = this.management.getProductByName.get(productName) as { product_id: string } | undefined;
-    return row && this.getProduct(row.product_id);
-  }
-
+  getProductByName(productName: string): Promise<Product | undefined>;
   /** Devices of a product, optionally only those whose name contains `nameContains`. */
-  countDevices(productId: string, nameContains?: string): number {
-    const row = (nameContains ? this.management.countDevicesNamed.get(productId, nameContains) : this.management.countDevices.get(productId)) as { n: number };
-    return row.n;
-  }
-
+  countDevices(productId: string, nameContains?: string): Promise<number>;
   /** One page of a product's devices in name order. */
-  pageDevices(productId: string, offset: number, limit: number, nameContains?: string): Device[] {
-    const rows = nameContains
-      ? this.management.pageDevicesNamed.all(productId, nameContains, limit, offset)
-      : this.management.pageDevices.all(productId, limit, offset);
-    return (rows as DeviceRow[]).map(toDevice);
-  }
-
+  pageDevices(productId: string, offset: number, limit: number, nameContains?: string): Promise<Device[]>;
   /** RegisterType 0 (off), 1 (pre-created devices only) or 2 (auto-create), and RegisterLimit. */
-  setDynamicRegistration(productId: string, registerType: 0 | 1 | 2, registerLimit: number, now = Date.now()): Product {
-    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
-    if (!Number.isSafeInteger(registerLimit) || registerLimit < 0) throw new RegistryError("invalid", "registerLimit must be a whole number of at least 0");
-    this.productCache.delete(productId);
-    this.db.transaction(() => {
-      this.management.setDynamicRegistration.run(registerType === 0 ? 0 : 1, registerType === 2 ? 1 : 0, registerLimit, now, productId);
-      if (registerLimit > 0) this.management.countRegisteredSoFar.run(productId);
-    })();
-    return this.getProduct(productId)!;
-  }
-
+  setDynamicRegistration(productId: string, registerType: 0 | 1 | 2, registerLimit: number, now?: number): Promise<Product>;
   /** A device created with credentials issued at once (CreateDevice); it stays "created" until it registers or logs in. */
-  createDeviceWithCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now = Date.now()): Device {
-    return this.db.transaction(() => {
-      this.createDevice(productId, deviceName, { now });
-      this.management.presetCredentials.run(credentials.psk ?? null, credentials.certPem ?? null, credentials.keyPem ?? null, productId, deviceName);
-      return this.getDevice(productId, deviceName)!;
-    })();
-  }
-
+  createDeviceWithCredentials(productId: string, deviceName: string, credentials: DeviceCredentials, now?: number): Promise<Device>;
   /** Marks registered a device whose credentials were issued before registration; false if it was already. */
-  markRegistered(productId: string, deviceName: string, now = Date.now()): boolean {
-    return this.management.markRegistered.run(now, productId, deviceName).changes === 1;
-  }
-
+  markRegistered(productId: string, deviceName: string, now?: number): Promise<boolean>;
   /**
    * Counts a device against its product's RegisterLimit the first time dynamic registration
-   * answers it; false when the limit is reached (or the device is gone). One statement, so
-   * concurrent registrations cannot both take the last place. Without a limit (0) nothing is
-   * written: registrations cost no extra write, and a limit set later counts them then.
+   * answers it; false when the limit is reached (or the device is gone). Exact under concurrent
+   * registrations, from every node sharing the store. Without a limit (0) nothing is written.
    */
-  claimDynamicRegistration(device: Pick<Device, "productId" | "deviceName" | "dynamicRegisteredAt">, registerLimit: number, now = Date.now()): boolean {
-    if (device.dynamicRegisteredAt !== undefined || registerLimit <= 0) return true;
-    const { productId, deviceName } = device;
-    return this.management.claimWithin.run({ now, productId, deviceName, limit: registerLimit }).changes === 1;
-  }
-
+  claimDynamicRegistration(device: Pick<Device, "productId" | "deviceName" | "dynamicRegisteredAt">, registerLimit: number, now?: number): Promise<boolean>;
   /** Devices of a product answered by dynamic registration, counted up to `atMost`. */
-  dynamicRegistrationCount(productId: string, atMost = Number.MAX_SAFE_INTEGER): number {
-    return (this.management.countDynamicallyRegistered.get(productId, atMost) as { n: number }).n;
-  }
-
+  dynamicRegistrationCount(productId: string, atMost?: number): Promise<number>;
   /** Enables or disables devices, all or none: throws not-found naming the first unknown one. */
-  setDevicesEnabled(devices: ReadonlyArray<{ productId: string; deviceName: string }>, enabled: boolean): void {
-    this.db.transaction(() => {
-      for (const { productId, deviceName } of devices) {
-        if (this.management.setEnabled.run(enabled ? 1 : 0, productId, deviceName).changes !== 1) {
-          throw new RegistryError("not-found", `device ${productId}/${deviceName} does not exist`);
-        }
-      }
-    })();
-  }
-
+  setDevicesEnabled(devices: ReadonlyArray<{ productId: string; deviceName: string }>, enabled: boolean): Promise<void>;
   /** Deletes devices, all or none: throws not-found naming the first unknown one. */
-  deleteDevices(devices: ReadonlyArray<{ productId: string; deviceName: string }>): void {
-    this.db.transaction(() => {
-      for (const { productId, deviceName } of devices) {
-        if (!this.deleteDevice(productId, deviceName)) throw new RegistryError("not-found", `device ${productId}/${deviceName} does not exist`);
-      }
-    })();
-  }
+  deleteDevices(devices: ReadonlyArray<{ productId: string; deviceName: string }>): Promise<void>;
 
   // ---- data plane (issue 14: docs/PROTOCOL.md §8) ----
-
   /**
    * Merges a report's properties (each value as JSON text: data-bounds.ts) into the latest values
    * in one transaction, and keeps them only if `bound` finds the device's values within its limits
    * (checked after the merge, so replaced values count once); otherwise nothing changes and the
    * reason is returned.
    */
-  recordReportWithin(productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined,
-    bound: (usage: { properties: number; bytes: number }) => string | undefined): string | undefined {
-    return this.recordReportBounded(productId, deviceName, entries, now, deviceTimestamp, bound);
-  }
-
-  latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
-    const rows = this.dataPlane.listReported.all(productId, deviceName) as Array<{ name: string; value: string; updated_at: number; device_timestamp: number | null }>;
-    // fromEntries defines each name as an own property: an assignment would take "__proto__" as the prototype.
-    return Object.fromEntries(rows.map((row) => [row.name, {
-      value: JSON.parse(row.value), updatedAt: row.updated_at, ...(row.device_timestamp !== null ? { deviceTimestamp: row.device_timestamp } : {}),
-    } satisfies ReportedProperty]));
-  }
-
+  recordReportWithin(productId: string, deviceName: string, entries: ReportedEntries, now: number, deviceTimestamp: number | undefined, bound: ReportBound): Promise<string | undefined>;
+  latestReported(productId: string, deviceName: string): Promise<Record<string, ReportedProperty>>;
   /** Control sent and neither acknowledged nor cleared, merged: what get_status returns as data.control. */
-  pendingControl(productId: string, deviceName: string): Record<string, unknown> | undefined {
-    const row = this.dataPlane.getPending.get(productId, deviceName) as { params: string } | undefined;
-    return row && (JSON.parse(row.params) as Record<string, unknown>);
-  }
-
+  pendingControl(productId: string, deviceName: string): Promise<Record<string, unknown> | undefined>;
   /** Adds a control's params to the pending control (later values win). */
-  addPendingControl(productId: string, deviceName: string, params: Record<string, unknown>, now: number): void {
-    this.db.transaction(() => {
-      const merged = { ...this.pendingControl(productId, deviceName), ...params };
-      this.dataPlane.setPending.run(productId, deviceName, JSON.stringify(merged), now);
-    })();
-  }
-
+  addPendingControl(productId: string, deviceName: string, params: Record<string, unknown>, now: number): Promise<void>;
   /**
    * Drops from the pending control the params an acknowledged control carried, unless a later
    * control changed them since; `undefined` drops it all (clear_control).
    */
-  settlePendingControl(productId: string, deviceName: string, acknowledged: Record<string, unknown> | undefined, now: number): void {
-    this.db.transaction(() => {
-      const pending = this.pendingControl(productId, deviceName);
-      if (!pending) return;
-      if (acknowledged === undefined) {
-        this.dataPlane.deletePending.run(productId, deviceName);
-        return;
-      }
-      for (const [name, value] of Object.entries(acknowledged)) {
-        if (name in pending && JSON.stringify(pending[name]) === JSON.stringify(value)) delete pending[name];
-      }
-      if (Object.keys(pending).length === 0) this.dataPlane.deletePending.run(productId, deviceName);
-      else this.dataPlane.setPending.run(productId, deviceName, JSON.stringify(pending), now);
-    })();
-  }
-
-  recordDeviceInfo(productId: string, deviceName: string, info: Record<string, unknown>, now: number): void {
-    this.dataPlane.setInfo.run(productId, deviceName, JSON.stringify(info), now);
-  }
-
-  deviceInfo(productId: string, deviceName: string): DeviceInfoReport | undefined {
-    const row = this.dataPlane.getInfo.get(productId, deviceName) as { info: string; reported_at: number } | undefined;
-    return row && { info: JSON.parse(row.info) as Record<string, unknown>, reportedAt: row.reported_at };
-  }
-
-  recordAction(call: Omit<ActionCall, "reply">): void {
-    this.dataPlane.insertAction.run(call.clientToken, call.productId, call.deviceName, call.actionId, JSON.stringify(call.params), call.sentAt);
-  }
-
+  settlePendingControl(productId: string, deviceName: string, acknowledged: Record<string, unknown> | undefined, now: number): Promise<void>;
+  recordDeviceInfo(productId: string, deviceName: string, info: Record<string, unknown>, now: number): Promise<void>;
+  deviceInfo(productId: string, deviceName: string): Promise<DeviceInfoReport | undefined>;
+  recordAction(call: Omit<ActionCall, "reply">): Promise<void>;
   /** Records a device's action_reply; false when no unanswered action call has that token. */
-  recordActionReply(productId: string, deviceName: string, clientToken: string, reply: { code: number; status: string; response: Record<string, unknown> }, now: number): boolean {
-    return this.dataPlane.replyAction.run(reply.code, reply.status, JSON.stringify(reply.response), now, clientToken, productId, deviceName).changes === 1;
-  }
-
-  getAction(clientToken: string): ActionCall | undefined {
-    const row = this.dataPlane.getAction.get(clientToken) as ActionRow | undefined;
-    return row && toAction(row);
-  }
-
-  listActions(productId: string, deviceName: string): ActionCall[] {
-    return (this.dataPlane.listActions.all(productId, deviceName) as ActionRow[]).map(toAction);
-  }
+  recordActionReply(productId: string, deviceName: string, clientToken: string, reply: { code: number; status: string; response: Record<string, unknown> }, now: number): Promise<boolean>;
+  getAction(clientToken: string): Promise<ActionCall | undefined>;
+  listActions(productId: string, deviceName: string): Promise<ActionCall[]>;
 
   // ---- data templates (issue 24: docs/PROTOCOL.md §13) ----
-
   /** Stores a product's data template text (already validated by the caller). */
-  setDataTemplate(productId: string, text: string, now = Date.now()): StoredTemplate {
-    if (!this.getProduct(productId)) throw new RegistryError("not-found", `product ${productId} does not exist`);
-    this.templateCache.delete(productId);
-    this.templates.set.run(productId, text, now, now);
-    return this.dataTemplate(productId)!;
-  }
-
-  /** The product's data template, if it has one; cached, since every data-plane message asks. */
-  dataTemplate(productId: string): StoredTemplate | undefined {
-    const cached = this.templateCache.get(productId);
-    if (cached !== undefined) return cached ?? undefined;
-    const row = this.templates.get.get(productId) as { template: string; created_at: number; updated_at: number } | undefined;
-    const stored = row ? Object.freeze({ text: row.template, createdAt: row.created_at, updatedAt: row.updated_at }) : null;
-    // Absent products are not cached (any id may be asked); an existing product without a template is.
-    if (stored || this.getProduct(productId)) this.templateCache.set(productId, stored);
-    return stored ?? undefined;
-  }
+  setDataTemplate(productId: string, text: string, now?: number): Promise<StoredTemplate>;
+  /** The product's data template, if it has one. */
+  dataTemplate(productId: string): Promise<StoredTemplate | undefined>;
 }

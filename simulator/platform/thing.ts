@@ -20,6 +20,8 @@ import { TemplateGuard, type DeviceRefusal } from "./thing-model/guard";
 export const MAX_TEMPLATE_MESSAGE_BYTES = 16 * 1024;
 /** Action calls waiting for their action_reply at once, per platform. */
 export const MAX_PENDING_ACTIONS = 1024;
+/** Control replies remembered for the console's events (recentControlReply). */
+const RECENT_REPLIES = 1024;
 export const DEFAULT_ACTION_TIMEOUT_MS = 5_000;
 export const MAX_ACTION_TIMEOUT_MS = 60_000;
 
@@ -83,7 +85,7 @@ export class ThingService {
   }
 
   /** Entry point for every device publish the broker let through. */
-  handle(identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string): void {
+  async handle(identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string): Promise<void> {
     const { productId: pid, deviceName: dn } = identity;
     const thing = parseThingTopic(topic);
     if (thing?.direction === "up") return this.onThingMessage(identity, thing.kind, payload, clientId);
@@ -94,7 +96,7 @@ export class ThingService {
 
   // ------------------------------------------------------------------------------ device to platform
 
-  private onThingMessage(identity: DeviceIdentity, kind: "property" | "event" | "action", payload: Buffer, clientId: string): void {
+  private async onThingMessage(identity: DeviceIdentity, kind: "property" | "event" | "action", payload: Buffer, clientId: string): Promise<void> {
     const message = parseJsonObject(payload, MAX_TEMPLATE_MESSAGE_BYTES);
     const method = typeof message?.method === "string" ? message.method.slice(0, 64) : undefined;
     if (!message || method === undefined) {
@@ -102,12 +104,12 @@ export class ThingService {
       return;
     }
     const clientToken = typeof message.clientToken === "string" ? message.clientToken : undefined;
-    const outcome = this.dispatch(identity, kind, method, message, clientToken) ?? "unknown method";
+    const outcome = await this.dispatch(identity, kind, method, message, clientToken) ?? "unknown method";
     this.options.log({ event: "thing", clientId, kind, method, clientToken: (clientToken ?? "").slice(0, 64), outcome });
   }
 
   /** The handler of `method` on a `kind` topic; undefined for a method that kind does not have. */
-  private dispatch(identity: DeviceIdentity, kind: "property" | "event" | "action", method: string, message: Json, token: string | undefined): string | undefined {
+  private async dispatch(identity: DeviceIdentity, kind: "property" | "event" | "action", method: string, message: Json, token: string | undefined): Promise<string | undefined> {
     if (kind === "property") {
       switch (method) {
         case "report": return this.onReport(identity, message, token);
@@ -153,25 +155,25 @@ export class ThingService {
     return refusal.detail;
   }
 
-  private onReport(identity: DeviceIdentity, message: Json, token: string | undefined): string {
+  private async onReport(identity: DeviceIdentity, message: Json, token: string | undefined): Promise<string> {
     if (token === undefined) return this.refuse(identity, "property", "report_reply", token, "clientToken missing");
     if (!isObject(message.params)) return this.refuse(identity, "property", "report_reply", token, "params must be an object");
-    const refused = this.template.report(identity.productId, message.params);
+    const refused = await this.template.report(identity.productId, message.params);
     if (refused) return this.refuseByTemplate(identity, "property", "report_reply", token, refused);
     const deviceTimestamp = typeof message.timestamp === "number" && Number.isSafeInteger(message.timestamp) ? message.timestamp : undefined;
     // Bounded per device (data-bounds.ts): a report past a bound is refused whole, nothing of it kept.
     const entries = reportedEntries(message.params);
     const tooLarge = typeof entries === "string" ? entries
-      : this.options.registry.recordReportWithin(identity.productId, identity.deviceName, entries, this.options.now(), deviceTimestamp, checkDeviceUsage);
+      : await this.options.registry.recordReportWithin(identity.productId, identity.deviceName, entries, this.options.now(), deviceTimestamp, checkDeviceUsage);
     if (tooLarge !== undefined) return this.refuse(identity, "property", "report_reply", token, tooLarge);
     this.reply(identity, "property", { method: "report_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
   }
 
-  private onReportInfo(identity: DeviceIdentity, message: Json, token: string | undefined): string {
+  private async onReportInfo(identity: DeviceIdentity, message: Json, token: string | undefined): Promise<string> {
     if (token === undefined) return this.refuse(identity, "property", "report_info_reply", token, "clientToken missing");
     if (!isObject(message.params)) return this.refuse(identity, "property", "report_info_reply", token, "params must be an object");
-    this.options.registry.recordDeviceInfo(identity.productId, identity.deviceName, message.params, this.options.now());
+    await this.options.registry.recordDeviceInfo(identity.productId, identity.deviceName, message.params, this.options.now());
     this.reply(identity, "property", { method: "report_info_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
   }
@@ -181,7 +183,7 @@ export class ThingService {
    * not yet acknowledged or cleared. With `type` "report" or "control" only that part is sent, and
    * the type is echoed, as Tencent's Java SDK logs show; without a type (the C SDK's request) both.
    */
-  private onGetStatus(identity: DeviceIdentity, message: Json, token: string | undefined): string {
+  private async onGetStatus(identity: DeviceIdentity, message: Json, token: string | undefined): Promise<string> {
     if (token === undefined) return this.refuse(identity, "property", "get_status_reply", token, "clientToken missing");
     const type = message.type;
     if (type !== undefined && type !== "report" && type !== "control") {
@@ -189,11 +191,11 @@ export class ThingService {
     }
     const data: Json = {};
     if (type !== "control") {
-      const reported = this.options.registry.latestReported(identity.productId, identity.deviceName);
+      const reported = await this.options.registry.latestReported(identity.productId, identity.deviceName);
       if (Object.keys(reported).length > 0) data.reported = Object.fromEntries(Object.entries(reported).map(([name, p]) => [name, p.value]));
     }
     if (type !== "report") {
-      const control = this.options.registry.pendingControl(identity.productId, identity.deviceName);
+      const control = await this.options.registry.pendingControl(identity.productId, identity.deviceName);
       if (control) data.control = control;
     }
     this.reply(identity, "property", {
@@ -202,32 +204,36 @@ export class ThingService {
     return "ok";
   }
 
-  private onClearControl(identity: DeviceIdentity, token: string | undefined): string {
+  private async onClearControl(identity: DeviceIdentity, token: string | undefined): Promise<string> {
     if (token === undefined) return this.refuse(identity, "property", "clear_control_reply", token, "clientToken missing");
-    this.options.registry.settlePendingControl(identity.productId, identity.deviceName, undefined, this.options.now());
+    await this.options.registry.settlePendingControl(identity.productId, identity.deviceName, undefined, this.options.now());
     this.reply(identity, "property", { method: "clear_control_reply", clientToken: token, code: 0, status: "success" });
     return "ok";
   }
 
   /** Recorded against the control it answers; a successful one settles that control's params. */
-  private onControlReply(identity: DeviceIdentity, message: Json, token: string | undefined): string {
+  private async onControlReply(identity: DeviceIdentity, message: Json, token: string | undefined): Promise<string> {
     const { registry, now } = this.options;
     if (token === undefined) return "clientToken missing";
     const code = typeof message.code === "number" ? message.code : -1;
-    if (!registry.recordControlReply(identity.productId, identity.deviceName, token, code, clip(message.status), now())) return "unknown clientToken";
-    const control = registry.getControl(token);
-    if (code === 0 && control) registry.settlePendingControl(identity.productId, identity.deviceName, control.params, now());
+    const status = clip(message.status);
+    const control = await registry.getControl(token);
+    if (!control || control.reply || control.productId !== identity.productId || control.deviceName !== identity.deviceName) return "unknown clientToken";
+    // Settled before the reply is recorded: whoever sees the reply sees the pending control without its params.
+    if (code === 0) await registry.settlePendingControl(identity.productId, identity.deviceName, control.params, now());
+    if (!await registry.recordControlReply(identity.productId, identity.deviceName, token, code, status, now())) return "unknown clientToken";
+    this.rememberReply(token, { code, status });
     return "recorded";
   }
 
-  private onEventPost(identity: DeviceIdentity, replyMethod: "event_reply" | "events_reply", message: Json, token: string | undefined): string {
+  private async onEventPost(identity: DeviceIdentity, replyMethod: "event_reply" | "events_reply", message: Json, token: string | undefined): Promise<string> {
     if (token === undefined) return this.refuse(identity, "event", replyMethod, token, "clientToken missing");
     const events = replyMethod === "event_reply" ? [message] : message.events;
     if (!Array.isArray(events) || events.length === 0) return this.refuse(identity, "event", replyMethod, token, "events must be a non-empty array");
     for (const event of events) {
       if (!isObject(event) || typeof event.eventId !== "string" || event.eventId.length === 0) return this.refuse(identity, "event", replyMethod, token, "eventId missing");
       if (event.params !== undefined && !isObject(event.params)) return this.refuse(identity, "event", replyMethod, token, "params must be an object");
-      const refused = this.template.event(identity.productId, event.eventId, isObject(event.params) ? event.params : {});
+      const refused = await this.template.event(identity.productId, event.eventId, isObject(event.params) ? event.params : {});
       if (refused) return this.refuseByTemplate(identity, "event", replyMethod, token, refused);
     }
     // The shape of Tencent's success reply, status empty and data {}, as its SDKs' logs show.
@@ -235,23 +241,36 @@ export class ThingService {
     return "ok";
   }
 
-  private onActionReply(identity: DeviceIdentity, message: Json, token: string | undefined): string {
+  private async onActionReply(identity: DeviceIdentity, message: Json, token: string | undefined): Promise<string> {
     if (token === undefined) return "clientToken missing";
     const reply = {
       code: typeof message.code === "number" ? message.code : -1,
       status: clip(message.status),
       response: isObject(message.response) ? message.response : {},
     };
-    if (!this.options.registry.recordActionReply(identity.productId, identity.deviceName, token, reply, this.options.now())) return "unknown clientToken";
+    if (!await this.options.registry.recordActionReply(identity.productId, identity.deviceName, token, reply, this.options.now())) return "unknown clientToken";
     const pending = this.pendingActions.get(token);
-    const call = this.options.registry.getAction(token);
-    const misfit = call && this.template.actionResponse(identity.productId, call.actionId, reply.response);
+    const call = await this.options.registry.getAction(token);
+    const misfit = call && await this.template.actionResponse(identity.productId, call.actionId, reply.response);
     if (pending && call?.reply) {
       this.pendingActions.delete(token);
       clearTimeout(pending.timer);
       pending.resolve(call as AnsweredAction);
     }
     return misfit ? `recorded; response does not fit the data template: ${misfit.message}` : "recorded";
+  }
+
+  /** The last control replies this node recorded, by token, for the console's events (bounded). */
+  private readonly recentReplies = new Map<string, { code: number; status: string }>();
+
+  private rememberReply(token: string, reply: { code: number; status: string }): void {
+    this.recentReplies.set(token, reply);
+    if (this.recentReplies.size > RECENT_REPLIES) this.recentReplies.delete(this.recentReplies.keys().next().value!);
+  }
+
+  /** A control reply this node recorded lately: the console's event names its code synchronously. */
+  recentControlReply(clientToken: string): { code: number; status: string } | undefined {
+    return this.recentReplies.get(clientToken);
   }
 
   /**
@@ -274,8 +293,8 @@ export class ThingService {
 
   // ------------------------------------------------------------------------------ platform to device
 
-  private requireDevice(productId: string, deviceName: string): void {
-    if (!this.options.registry.getDevice(productId, deviceName)) throw new ThingError("device-not-found", `device ${productId}/${deviceName} does not exist`);
+  private async requireDevice(productId: string, deviceName: string): Promise<void> {
+    if (!await this.options.registry.getDevice(productId, deviceName)) throw new ThingError("device-not-found", `device ${productId}/${deviceName} does not exist`);
   }
 
   /**
@@ -283,18 +302,18 @@ export class ThingService {
    * (control_reply code 0) or sends clear_control; a device offline now finds them in its next
    * get_status_reply (`data.control`).
    */
-  control(productId: string, deviceName: string, params: Json, options: ControlOptions = {}): SentControl {
+  async control(productId: string, deviceName: string, params: Json, options: ControlOptions = {}): Promise<SentControl> {
     const { registry, now } = this.options;
-    this.requireDevice(productId, deviceName);
+    await this.requireDevice(productId, deviceName);
     if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
-    this.template.control(productId, params);
+    await this.template.control(productId, params);
     const online = this.options.link.isOnline(productId, deviceName);
     if (options.requireOnline && !online) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
     const message: ControlMessage = { clientToken: `ctl-${randomUUID()}`, productId, deviceName, params, sentAt: now() };
     const body = JSON.stringify({ method: "control", clientToken: message.clientToken, params });
     if (!fitsDevice(body)) throw new ThingError("invalid", `the control message would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives`);
-    registry.recordControl(message);
-    registry.addPendingControl(productId, deviceName, params, message.sentAt);
+    await registry.recordControl(message);
+    await registry.addPendingControl(productId, deviceName, params, message.sentAt);
     if (online) {
       this.options.link.publishToDevice(`$thing/down/property/${productId}/${deviceName}`, body, 1).catch(() => undefined);
     }
@@ -305,18 +324,21 @@ export class ThingService {
    * Calls an action and resolves with the device's action_reply (recorded with the call), or
    * rejects with ThingError "action-timeout" after `timeoutMs`.
    */
-  callAction(productId: string, deviceName: string, actionId: string, params: Json, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS): Promise<AnsweredAction> {
+  async callAction(productId: string, deviceName: string, actionId: string, params: Json, timeoutMs = DEFAULT_ACTION_TIMEOUT_MS): Promise<AnsweredAction> {
     const { registry, now } = this.options;
-    if (this.closed) return Promise.reject(new ThingError("closed", "the platform is stopping"));
+    const closed = () => new ThingError("closed", "the platform is stopping");
+    if (this.closed) return Promise.reject(closed());
     try {
-      this.requireDevice(productId, deviceName);
+      await this.requireDevice(productId, deviceName);
       if (typeof actionId !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(actionId)) throw new ThingError("invalid", "actionId must be 1-64 letters, digits or _");
       if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
-      this.template.actionCall(productId, actionId, params);
+      await this.template.actionCall(productId, actionId, params);
+      // The registry answers asynchronously: the platform may have begun stopping meanwhile.
+      if (this.closed) throw closed();
       if (!this.options.link.isOnline(productId, deviceName)) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
       if (this.pendingActions.size >= MAX_PENDING_ACTIONS) throw new ThingError("busy", `${MAX_PENDING_ACTIONS} action calls are already waiting`);
     } catch (error) {
-      return Promise.reject(error);
+      throw this.closed ? closed() : error;
     }
     const wait = Math.min(Math.max(1, Math.floor(timeoutMs)), MAX_ACTION_TIMEOUT_MS);
     const sentAt = now();
@@ -324,7 +346,12 @@ export class ThingService {
     // timestamp in seconds: Tencent's C SDK refuses an action without one (data_template_action.c, _on_action_handle_callback).
     const body = JSON.stringify({ method: "action", clientToken: call.clientToken, actionId, timestamp: Math.floor(sentAt / 1000), params });
     if (!fitsDevice(body)) return Promise.reject(new ThingError("invalid", `the action call would exceed the ${MAX_DEVICE_MESSAGE_BYTES} bytes a device receives`));
-    registry.recordAction(call);
+    try {
+      await registry.recordAction(call);
+    } catch (error) {
+      throw this.closed ? closed() : error;
+    }
+    if (this.closed) throw closed();
     const answered = new Promise<AnsweredAction>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pendingActions.delete(call.clientToken);
@@ -342,7 +369,7 @@ export class ThingService {
    * was online (MQTT keeps nothing for a device that is not).
    */
   async publish(productId: string, deviceName: string, topic: string, payload: string | Buffer, qos: 0 | 1 = 0): Promise<{ delivered: boolean }> {
-    this.requireDevice(productId, deviceName);
+    await this.requireDevice(productId, deviceName);
     const rule = deviceTopics({ productId, deviceName }).get(topic);
     if (!topic.startsWith(`${productId}/${deviceName}/`) || !rule?.subscribe) {
       throw new ThingError("topic-not-allowed", `${topic.slice(0, 200)} is not a custom topic ${productId}/${deviceName} subscribes`);
@@ -353,17 +380,17 @@ export class ThingService {
     return { delivered };
   }
 
-  latestReported(productId: string, deviceName: string): Record<string, ReportedProperty> {
-    return this.options.registry.latestReported(productId, deviceName);
+  async latestReported(productId: string, deviceName: string): Promise<Record<string, ReportedProperty>> {
+    return await this.options.registry.latestReported(productId, deviceName);
   }
 
-  pendingControl(productId: string, deviceName: string): Json | undefined {
-    return this.options.registry.pendingControl(productId, deviceName);
+  async pendingControl(productId: string, deviceName: string): Promise<Json | undefined> {
+    return await this.options.registry.pendingControl(productId, deviceName);
   }
 
   /** What the device last sent in report_info (firmware version, module info), if anything. */
-  deviceInfo(productId: string, deviceName: string): DeviceInfoReport | undefined {
-    return this.options.registry.deviceInfo(productId, deviceName);
+  async deviceInfo(productId: string, deviceName: string): Promise<DeviceInfoReport | undefined> {
+    return await this.options.registry.deviceInfo(productId, deviceName);
   }
 
   /** Rejects every waiting action call; later calls are refused. */

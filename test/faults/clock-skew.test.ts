@@ -29,7 +29,7 @@ describe("fault matrix: device clock skew", function () {
         const board = newBoard("psk", names.shift()!);
         const label = `skew ${skew > 0 ? "+" : ""}${skew} s, sntp ${sntp ? "up" : "down"}`;
         const first = await bootBoard(board, { ...spec(), clock: createNodeClock({ skewMs: skew * 1000, sntpReachable: sntp }) });
-        const secrets = [PSK_PRODUCT.productSecret, platformSecret(platformDevice(env.platform, PSK_PRODUCT.productId, board.deviceName))].filter((s): s is string => !!s);
+        const secrets = [PSK_PRODUCT.productSecret, platformSecret(await platformDevice(env.platform, PSK_PRODUCT.productId, board.deviceName))].filter((s): s is string => !!s);
         const v1 = checkInvariants(first, { secrets });
         const activated = storedSecret(first);
         const again = await bootBoard(board, { ...spec(), clock: createNodeClock({ skewMs: skew * 1000, sntpReachable: sntp }) });

@@ -51,7 +51,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
     });
 
     async function secrets(board: Board): Promise<string[]> {
-      return [product.productSecret, platformSecret(platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
+      return [product.productSecret, platformSecret(await platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
     }
 
     /** Checks the faulted boot and, when it ended fatally, that a clean boot recovers. */
@@ -98,7 +98,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
         http.queue.push(fault);
         const run = await bootBoard(board, spec());
         const found = await judge(`re-registration, http ${fault}`, board, run);
-        if (storedSecret(run) !== platformSecret(platformDevice(env.platform, product.productId, board.deviceName))) found.push(`re-registration, http ${fault}: the device holds a secret the platform did not keep`);
+        if (storedSecret(run) !== platformSecret(await platformDevice(env.platform, product.productId, board.deviceName))) found.push(`re-registration, http ${fault}: the device holds a secret the platform did not keep`);
         problems.push(...found);
       }
       assert.deepEqual(problems, []);

@@ -101,7 +101,7 @@ describe("fault matrix: firmware update", function () {
     });
     live.add(board.device);
     await board.device.task.online;
-    await until(async () => platform.registry.firmware.reportedVersion(PRODUCT_ID, board.name), (version) => version === board.slots.runningVersion(), "report_version");
+    await until(async () => await platform.registry.firmware.reportedVersion(PRODUCT_ID, board.name), (version) => version === board.slots.runningVersion(), "report_version");
   }
 
   async function powerOff(board: Board): Promise<void> {
@@ -123,7 +123,7 @@ describe("fault matrix: firmware update", function () {
   const update = (board: Board) => api.UpdateFirmware({ ProductID: PRODUCT_ID, DeviceName: board.name, FirmwareVersion: "2.0.0", FirmwareOriVersion: board.slots.runningVersion() });
 
   /** The invariants after every fault: a whole image runs and the device secret is the platform's. */
-  function violations(board: Board): string[] {
+  async function violations(board: Board): Promise<string[]> {
     const problems: string[] = [];
     const view = board.slots.view();
     const running = view.slots[view.active];
@@ -131,7 +131,7 @@ describe("fault matrix: firmware update", function () {
     if (running.version === "2.0.0" && !Buffer.from(board.slots.imageBytes(view.active as 0 | 1)!).equals(IMAGE)) problems.push("boots a 2.0.0 that is not the uploaded image");
     const secret = getDevInfo(board.device!.hal)?.deviceSecret;
     board.secret ??= secret;
-    if (!secret || secret !== board.secret || secret !== platform.registry.getDevice(PRODUCT_ID, board.name)?.psk) problems.push("device secret lost or changed");
+    if (!secret || secret !== board.secret || secret !== (await platform.registry.getDevice(PRODUCT_ID, board.name))?.psk) problems.push("device secret lost or changed");
     return problems;
   }
 
@@ -140,7 +140,7 @@ describe("fault matrix: firmware update", function () {
     await board.restarted;
     await powerOff(board);
     await powerOn(board);
-    const problems = violations(board);
+    const problems = await violations(board);
     if (board.slots.runningVersion() !== "2.0.0") problems.push(`runs ${board.slots.runningVersion()} after the update`);
     const done = await until(() => status(board), (value) => value.Status === 6, "status 6").catch((error: Error) => error);
     if (done instanceof Error) problems.push(done.message);
@@ -160,7 +160,7 @@ describe("fault matrix: firmware update", function () {
       await until(async () => board.slots.view().writes, (writes) => writes >= write, "the cut write");
       await powerOff(board);
       await powerOn(board); // the board restarts on the old image; the platform re-sends the update
-      const problems = violations(board);
+      const problems = await violations(board);
       if (board.slots.runningVersion() !== "1.0.0") problems.push("did not boot the old image after the cut");
       problems.push(...(await finishUpdate(board)));
       record("ota power cut", `write ${write}`, problems);
@@ -182,7 +182,7 @@ describe("fault matrix: firmware update", function () {
         board.slots.boot(); // boots 2.0.0 on trial and loses power again
         await powerOn(board);
         if (board.slots.runningVersion() !== "1.0.0") problems.push("a trial that never came online was not rolled back");
-        problems.push(...violations(board));
+        problems.push(...(await violations(board)));
         const failed = await until(() => status(board), (value) => value.Status === 5, "status 5").catch((error: Error) => error);
         if (failed instanceof Error) problems.push(`rollback not reported: ${failed.message}`);
         // A new UpdateFirmware brings it there after all.
@@ -193,13 +193,13 @@ describe("fault matrix: firmware update", function () {
         await until(async () => board.slots.onTrial(), (trial) => !trial, "confirm");
         await powerOff(board);
         await powerOn(board);
-        problems.push(...violations(board));
+        problems.push(...(await violations(board)));
         if (board.slots.runningVersion() !== "2.0.0") problems.push("a confirmed image was not kept");
         const done = await until(() => status(board), (value) => value.Status === 6, "status 6").catch((error: Error) => error);
         if (done instanceof Error) problems.push(done.message);
       } else {
         await powerOn(board);
-        problems.push(...violations(board));
+        problems.push(...(await violations(board)));
         if (board.slots.runningVersion() !== "2.0.0") problems.push("the finished image did not boot");
         const done = await until(() => status(board), (value) => value.Status === 6, "status 6").catch((error: Error) => error);
         if (done instanceof Error) problems.push(done.message);
@@ -225,7 +225,7 @@ describe("fault matrix: firmware update", function () {
           const listed = await api.DescribeFirmwareTaskDevices({ ProductID: PRODUCT_ID, FirmwareVersion: "2.0.0", Filters: [{ Key: "DeviceName", Value: board.name }] });
           if (listed.Devices![0]?.Retcode !== -2) problems.push(`result_code ${String(listed.Devices![0]?.Retcode)}, not -2`);
           if (board.slots.staged() !== undefined) problems.push("kept a staged image after 404");
-          problems.push(...violations(board));
+          problems.push(...(await violations(board)));
         } else {
           problems.push(...(await finishUpdate(board)));
         }
@@ -241,7 +241,7 @@ describe("fault matrix: firmware update", function () {
     await powerOn(board, (inner) => faultyHttp(inner, { at: 3, kind: "drop", times: 3 }));
     await update(board);
     await until(() => status(board), (value) => value.Status === 5, "status 5");
-    const problems = violations(board);
+    const problems = await violations(board);
     if (board.slots.staged()?.written !== 2 * CHUNK) problems.push(`staged ${String(board.slots.staged()?.written)} bytes, not ${2 * CHUNK}`);
     const served = platform.objects.bytesServed;
     await update(board);
@@ -284,7 +284,7 @@ describe("fault matrix: firmware update", function () {
       const { Url } = await api.GetCOSURL({ ProductID: PRODUCT_ID, FirmwareVersion: version });
       assert.equal((await fetch(Url!, { method: "PUT", body: IMAGE })).status, 200);
       await api.UploadFirmware({ ProductID: PRODUCT_ID, FirmwareVersion: version, Md5sum: md5, FileSize: size });
-      platform.registry.firmware.putObject(PRODUCT_ID, version, Buffer.from(stored), createHash("md5").update(stored).digest("hex"), Date.now());
+      await platform.registry.firmware.putObject(PRODUCT_ID, version, Buffer.from(stored), createHash("md5").update(stored).digest("hex"), Date.now());
       const board = newBoard();
       await powerOn(board);
       await api.UpdateFirmware({ ProductID: PRODUCT_ID, DeviceName: board.name, FirmwareVersion: version, FirmwareOriVersion: "1.0.0" });
@@ -296,7 +296,7 @@ describe("fault matrix: firmware update", function () {
       if (board.slots.staged() !== undefined) problems.push("kept the bad image staged");
       await powerOff(board);
       await powerOn(board);
-      problems.push(...violations(board));
+      problems.push(...(await violations(board)));
       if (board.slots.runningVersion() !== "1.0.0") problems.push(`runs ${board.slots.runningVersion()}`);
       record("ota bad file", label, problems);
       if (problems.length) failures.push(`${label}: ${problems.join("; ")}`);

@@ -42,7 +42,7 @@ for (const mode of ["psk", "cert"] as Mode[]) {
     });
 
     async function secretsOf(board: Board): Promise<string[]> {
-      return [product.productSecret, platformSecret(platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
+      return [product.productSecret, platformSecret(await platformDevice(env.platform, product.productId, board.deviceName))].filter((s): s is string => typeof s === "string");
     }
 
     /** One case: the given cut boot, then a clean boot; both checked, the last one must be online. */

@@ -214,9 +214,9 @@ export const STORAGE_KEY = new Uint8Array(32).fill(5);
 /** Sends one report, then a control message, and waits for the device's control_reply. */
 export async function exercise(env: SecretsEnv, info: DeviceInfo, report: () => Promise<unknown>): Promise<void> {
   await report();
-  const sent = env.platform.thing.control(info.productId, info.deviceName, { power_switch: 0 });
-  for (let i = 0; i < 500 && env.platform.registry.getControl(sent.clientToken)?.reply === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (env.platform.registry.getControl(sent.clientToken)?.reply === undefined) throw new Error("the device never answered the control message");
+  const sent = await env.platform.thing.control(info.productId, info.deviceName, { power_switch: 0 });
+  for (let i = 0; i < 500 && (await env.platform.registry.getControl(sent.clientToken))?.reply === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if ((await env.platform.registry.getControl(sent.clientToken))?.reply === undefined) throw new Error("the device never answered the control message");
 }
 
 /** A socket that records the MQTT passwords the device sends (read with mqtt-packet), for the needles. */
@@ -241,13 +241,13 @@ export function recordingPasswords(inner: SocketTransport, passwords: Set<string
 }
 
 /** Every secret that took part, in every form it could leak in. */
-export function needles(env: SecretsEnv, extra: Iterable<string> = []): string[] {
+export async function needles(env: SecretsEnv, extra: Iterable<string> = []): Promise<string[]> {
   const found = new Set<string>([
     PSK_PRODUCT.productSecret, STRICT_PRODUCT.productSecret, CERT_PRODUCT.productSecret, OFF_PRODUCT.productSecret,
     WRONG_PRODUCT_SECRET, SHORT_PRODUCT_SECRET, PLANTED_PSK, ...extra,
   ]);
   for (const product of [PSK_PRODUCT, STRICT_PRODUCT, CERT_PRODUCT, OFF_PRODUCT]) {
-    for (const device of env.platform.registry.listDevices(product.productId)) {
+    for (const device of await env.platform.registry.listDevices(product.productId)) {
       if (device.psk) found.add(device.psk);
       for (const pem of [device.certPem, device.keyPem]) {
         if (pem) for (const line of pem.split("\n")) if (line.length >= 16 && !line.startsWith("-----")) found.add(line);

@@ -11,11 +11,11 @@ import { requireDevice } from "./device-actions";
 
 /** What the data plane gives the Cloud API (the platform's thing service has this shape). */
 export interface DataPlane {
-  control(productId: string, deviceName: string, params: Record<string, unknown>): { clientToken: string; sentAt: number; delivered: boolean };
+  control(productId: string, deviceName: string, params: Record<string, unknown>): Promise<{ clientToken: string; sentAt: number; delivered: boolean }>;
   callAction(productId: string, deviceName: string, actionId: string, params: Record<string, unknown>, timeoutMs?: number):
     Promise<{ clientToken: string; reply: { code: number; status: string; response: Record<string, unknown> } }>;
   publish(productId: string, deviceName: string, topic: string, payload: string | Buffer, qos?: 0 | 1): Promise<{ delivered: boolean }>;
-  latestReported(productId: string, deviceName: string): Record<string, { value: unknown; updatedAt: number; deviceTimestamp?: number }>;
+  latestReported(productId: string, deviceName: string): Promise<Record<string, { value: unknown; updatedAt: number; deviceTimestamp?: number }>>;
 }
 
 /** CallDeviceActionSync waits this long for the action_reply by default (the mock's choice). */
@@ -39,8 +39,8 @@ function jsonObject(text: string, name: string): Record<string, unknown> {
 }
 
 /** The device, which must exist and be enabled for data to reach it. */
-function enabledDevice(context: ActionContext, params: Record<string, unknown>) {
-  const { device } = requireDevice(context, params.ProductId as string, params.DeviceName as string);
+async function enabledDevice(context: ActionContext, params: Record<string, unknown>) {
+  const { device } = await requireDevice(context, params.ProductId as string, params.DeviceName as string);
   if (!device.enabled) throw new CloudApiError("UnauthorizedOperation.DeviceIsNotEnabled", `The device ${device.productId}/${device.deviceName} is disabled.`);
   return device;
 }
@@ -65,15 +65,15 @@ export function createDataActions(plane: DataPlane, options: { actionTimeoutMs?:
   const actionTimeoutMs = options.actionTimeoutMs ?? ACTION_TIMEOUT_MS;
   const controlDeviceData: Action = {
     schema: { ProductId: string(true), DeviceName: string(true), Data: string(true), Method: string(), DeviceId: string(), DataTimestamp: integer() },
-    run(params, context) {
-      const device = enabledDevice(context, params);
+    async run(params, context) {
+      const device = await enabledDevice(context, params);
       const method = (params.Method as string | undefined) || "desired";
       if (method === "reported") throw new CloudApiError("UnsupportedOperation", "The mock platform does not simulate reports (Method reported); let the device report.");
       if (method !== "desired") throw invalidParameterValue("Method", "desired or reported");
       const data = jsonObject(params.Data as string, "Data");
       let sent;
       try {
-        sent = plane.control(device.productId, device.deviceName, data);
+        sent = await plane.control(device.productId, device.deviceName, data);
       } catch (error) {
         dataPlaneError(error, device.productId, device.deviceName);
       }
@@ -90,9 +90,9 @@ export function createDataActions(plane: DataPlane, options: { actionTimeoutMs?:
 
   const describeDeviceData: Action = {
     schema: { ProductId: string(true), DeviceName: string(true), DeviceId: string() },
-    run(params, context) {
-      const { device } = requireDevice(context, params.ProductId as string, params.DeviceName as string);
-      const latest = plane.latestReported(device.productId, device.deviceName);
+    async run(params, context) {
+      const { device } = await requireDevice(context, params.ProductId as string, params.DeviceName as string);
+      const latest = await plane.latestReported(device.productId, device.deviceName);
       // {"property":{"Value":..,"LastUpdate":<ms>}}, the shape of Tencent's examples.
       const data = Object.fromEntries(Object.entries(latest).map(([name, entry]) => [name, { Value: entry.value, LastUpdate: entry.updatedAt }]));
       return { Data: JSON.stringify(data) };
@@ -102,7 +102,7 @@ export function createDataActions(plane: DataPlane, options: { actionTimeoutMs?:
   const publishMessage: Action = {
     schema: { ProductId: string(true), DeviceName: string(true), Topic: string(true), Payload: string(true), Qos: integer(), PayloadEncoding: string() },
     async run(params, context) {
-      const device = enabledDevice(context, params);
+      const device = await enabledDevice(context, params);
       const qos = (params.Qos as number | undefined) ?? 0;
       if (qos !== 0 && qos !== 1) throw invalidParameterValue("Qos", "0 or 1");
       const encoding = (params.PayloadEncoding as string | undefined) ?? "";
@@ -125,7 +125,7 @@ export function createDataActions(plane: DataPlane, options: { actionTimeoutMs?:
   const callDeviceActionSync: Action = {
     schema: { ProductId: string(true), DeviceName: string(true), ActionId: string(true), InputParams: string() },
     async run(params, context) {
-      const device = enabledDevice(context, params);
+      const device = await enabledDevice(context, params);
       const input = params.InputParams === undefined || params.InputParams === "" ? {} : jsonObject(params.InputParams as string, "InputParams");
       const actionId = params.ActionId as string;
       context.events.record({ kind: "action", ok: true, productId: device.productId, deviceName: device.deviceName, detail: clip(`${actionId} ${JSON.stringify(input)}`) });

@@ -30,13 +30,13 @@ function deviceType(product: Product): string {
 }
 
 /** The firmware version a device reported: OTA report_version first, else report_info's fw_ver; "" when it reported none. */
-export function deviceVersion(registry: Registry, device: Device): string {
-  const version = registry.firmware.reportedVersion(device.productId, device.deviceName) ?? registry.deviceInfo(device.productId, device.deviceName)?.info.fw_ver;
+export async function deviceVersion(registry: Registry, device: Device): Promise<string> {
+  const version = await registry.firmware.reportedVersion(device.productId, device.deviceName) ?? (await registry.deviceInfo(device.productId, device.deviceName))?.info.fw_ver;
   return typeof version === "string" ? version.slice(0, 64) : "";
 }
 
 /** DeviceInfo of the SDK's models; `withSecret` adds the PSK (DescribeDevice only). */
-export function deviceInfo(device: Device, product: Product, context: Pick<ActionContext, "broker" | "events" | "registry">, withSecret: boolean): Record<string, unknown> {
+export async function deviceInfo(device: Device, product: Product, context: Pick<ActionContext, "broker" | "events" | "registry">, withSecret: boolean): Promise<Record<string, unknown>> {
   const online = context.broker.isOnline(device.productId, device.deviceName);
   return {
     DeviceName: device.deviceName,
@@ -45,7 +45,7 @@ export function deviceInfo(device: Device, product: Product, context: Pick<Actio
     FirstOnlineTime: device.activatedAt === undefined ? null : seconds(device.activatedAt),
     LoginTime: seconds(context.events.lastLogin(device.productId, device.deviceName) ?? device.activatedAt),
     CreateTime: seconds(device.createdAt),
-    Version: deviceVersion(context.registry, device),
+    Version: await deviceVersion(context.registry, device),
     DeviceCert: device.certPem ?? "",
     LogLevel: 0,
     EnableState: device.enabled ? 1 : 0,
@@ -71,9 +71,9 @@ function deviceKey(params: Record<string, unknown>): { productId: string; device
   return { productId: params.ProductId as string, deviceName: params.DeviceName as string };
 }
 
-export function requireDevice(context: Pick<ActionContext, "registry">, productId: string, deviceName: string): { product: Product; device: Device } {
-  const product = requireProduct(context.registry, productId);
-  const device = context.registry.getDevice(productId, deviceName);
+export async function requireDevice(context: Pick<ActionContext, "registry">, productId: string, deviceName: string): Promise<{ product: Product; device: Device }> {
+  const product = await requireProduct(context.registry, productId);
+  const device = await context.registry.getDevice(productId, deviceName);
   if (!device) throw new CloudApiError("ResourceNotFound.DeviceNotExist", `The device ${productId.slice(0, 64)}/${deviceName.slice(0, 64)} does not exist.`);
   return { product, device };
 }
@@ -93,11 +93,11 @@ const createDevice: Action = {
   },
   async run(params, context) {
     const { registry } = context;
-    const product = requireProduct(registry, params.ProductId as string);
+    const product = await requireProduct(registry, params.ProductId as string);
     const deviceName = params.DeviceName as string;
     if (!DEVICE_NAME.test(deviceName)) throw new CloudApiError("InvalidParameterValue.DeviceNameInvalid", "DeviceName must be 1-48 characters of [a-zA-Z0-9:_-].");
     if (LORA_FIELDS.some((field) => params[field] !== undefined)) throw new CloudApiError("UnsupportedOperation", "The mock platform does not simulate LoRaWAN devices.");
-    if (registry.getDevice(product.productId, deviceName)) {
+    if (await registry.getDevice(product.productId, deviceName)) {
       throw new CloudApiError("InvalidParameterValue.DeviceAlreadyExist", `The device ${product.productId}/${deviceName} already exists.`);
     }
     let credentials: { psk?: string; certPem?: string; keyPem?: string };
@@ -108,7 +108,7 @@ const createDevice: Action = {
       credentials = { psk: params.DefinedPsk !== undefined ? checkDefinedPsk(params.DefinedPsk as string) : pooledRandomBytes(16).toString("base64") };
     }
     try {
-      registry.createDeviceWithCredentials(product.productId, deviceName, credentials, context.now());
+      await registry.createDeviceWithCredentials(product.productId, deviceName, credentials, context.now());
     } catch (error) {
       if (error instanceof RegistryError && error.code === "exists") throw new CloudApiError("InvalidParameterValue.DeviceAlreadyExist", error.message);
       throw error;
@@ -127,10 +127,10 @@ const createDevice: Action = {
 
 const describeDevice: Action = {
   schema: { ProductId: string(), DeviceName: string(), DeviceId: string() },
-  run(params, context) {
+  async run(params, context) {
     const key = deviceKey(params);
-    const { product, device } = requireDevice(context, key.productId, key.deviceName);
-    return { Device: deviceInfo(device, product, context, true) };
+    const { product, device } = await requireDevice(context, key.productId, key.deviceName);
+    return { Device: await deviceInfo(device, product, context, true) };
   },
 };
 
@@ -140,7 +140,7 @@ const getDeviceList: Action = {
     DeviceName: string(), ProjectId: string(),
     Filters: arrayOf(object({ Name: string(true), Values: arrayOf("string") }), false, 10),
   },
-  run(params, context) {
+  async run(params, context) {
     const { registry } = context;
     const offset = (params.Offset as number | undefined) ?? 0;
     const limit = (params.Limit as number | undefined) ?? DEVICE_LIST_LIMIT.default;
@@ -158,32 +158,34 @@ const getDeviceList: Action = {
       // -1: every product of the project.
       const projectId = params.ProjectId as string | undefined;
       if (!projectId) throw new CloudApiError("MissingParameter", "The request is missing a required parameter `ProjectId` (ProductId is -1).");
-      productIds = registry.listProducts().filter((product) => product.studio.projectId === projectId).map((product) => product.productId);
+      productIds = (await registry.listProducts()).filter((product) => product.studio.projectId === projectId).map((product) => product.productId);
     } else {
-      productIds = [requireProduct(registry, params.ProductId as string).productId];
+      productIds = [(await requireProduct(registry, params.ProductId as string)).productId];
     }
-    const versionMatches = (device: Device) => {
-      const reported = deviceVersion(registry, device);
+    const versionMatches = async (device: Device) => {
+      const reported = await deviceVersion(registry, device);
       return version === "None-FirmwareVersion" ? reported === "" : reported === version;
     };
     const devices: Array<Record<string, unknown>> = [];
     let total = 0;
     let skip = offset;
     for (const productId of productIds) {
-      const product = registry.getProduct(productId)!;
+      const product = (await registry.getProduct(productId))!;
       if (version === undefined) {
-        const count = registry.countDevices(productId, nameContains);
+        const count = await registry.countDevices(productId, nameContains);
         total += count;
         if (devices.length < limit && skip < count) {
-          const page = registry.pageDevices(productId, skip, limit - devices.length, nameContains);
-          devices.push(...page.map((device) => deviceInfo(device, product, context, false)));
+          const page = await registry.pageDevices(productId, skip, limit - devices.length, nameContains);
+          devices.push(...await Promise.all(page.map((device) => deviceInfo(device, product, context, false))));
         }
         skip = Math.max(0, skip - count);
       } else {
-        const matching = registry.pageDevices(productId, 0, Number.MAX_SAFE_INTEGER, nameContains).filter(versionMatches);
+        const candidates = await registry.pageDevices(productId, 0, Number.MAX_SAFE_INTEGER, nameContains);
+        const matches = await Promise.all(candidates.map(versionMatches));
+        const matching = candidates.filter((_, index) => matches[index]);
         total += matching.length;
         const page = matching.slice(skip, skip + limit - devices.length);
-        devices.push(...page.map((device) => deviceInfo(device, product, context, false)));
+        devices.push(...await Promise.all(page.map((device) => deviceInfo(device, product, context, false))));
         skip = Math.max(0, skip - matching.length);
       }
     }
@@ -197,9 +199,9 @@ function disconnectAll(context: ActionContext, devices: ReadonlyArray<{ productI
 
 const deleteDevice: Action = {
   schema: { ProductId: string(true), DeviceName: string(true), ForceDelete: boolean() },
-  run(params, context) {
-    const { device } = requireDevice(context, params.ProductId as string, params.DeviceName as string);
-    context.registry.deleteDevice(device.productId, device.deviceName);
+  async run(params, context) {
+    const { device } = await requireDevice(context, params.ProductId as string, params.DeviceName as string);
+    await context.registry.deleteDevice(device.productId, device.deviceName);
     disconnectAll(context, [device]);
     recordManagement(context, "DeleteDevice", device.productId, device.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
@@ -208,20 +210,20 @@ const deleteDevice: Action = {
 
 const DEVICES_ITEMS = arrayOf(object({ ProductId: string(true), DeviceName: string(true) }), true, MAX_DEVICES_ITEMS);
 
-function devicesItems(params: Record<string, unknown>, context: ActionContext): Array<{ productId: string; deviceName: string }> {
+async function devicesItems(params: Record<string, unknown>, context: ActionContext): Promise<Array<{ productId: string; deviceName: string }>> {
   const items = params.DevicesItems as Array<{ ProductId: string; DeviceName: string }>;
   if (items.length === 0) throw invalidParameterValue("DevicesItems", "at least one device");
   const keys = items.map((item) => ({ productId: item.ProductId, deviceName: item.DeviceName }));
-  for (const key of keys) requireDevice(context, key.productId, key.deviceName); // all or none
+  for (const key of keys) await requireDevice(context, key.productId, key.deviceName); // all or none
   return keys;
 }
 
 const deleteDevices: Action = {
   schema: { DevicesItems: DEVICES_ITEMS },
-  run(params, context) {
-    const keys = devicesItems(params, context);
+  async run(params, context) {
+    const keys = await devicesItems(params, context);
     try {
-      context.registry.deleteDevices(keys);
+      await context.registry.deleteDevices(keys);
     } catch (error) {
       if (error instanceof RegistryError && error.code === "not-found") throw new CloudApiError("ResourceNotFound.DeviceNotExist", error.message);
       throw error;
@@ -234,12 +236,12 @@ const deleteDevices: Action = {
 
 const updateDevicesEnableState: Action = {
   schema: { DevicesItems: DEVICES_ITEMS, Status: integer(true) },
-  run(params, context) {
+  async run(params, context) {
     const status = params.Status as number;
     if (status !== 0 && status !== 1) throw invalidParameterValue("Status", "1 (enable) or 0 (disable)");
-    const keys = devicesItems(params, context);
+    const keys = await devicesItems(params, context);
     try {
-      context.registry.setDevicesEnabled(keys, status === 1);
+      await context.registry.setDevicesEnabled(keys, status === 1);
     } catch (error) {
       if (error instanceof RegistryError && error.code === "not-found") throw new CloudApiError("ResourceNotFound.DeviceNotExist", error.message);
       throw error;

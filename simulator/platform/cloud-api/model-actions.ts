@@ -22,10 +22,10 @@ function emptyTemplate(productId: string): string {
 
 const modifyModelDefinition: Action = {
   schema: { ProductId: string(true), ModelSchema: string(true) },
-  run(params, context) {
-    const product = requireProduct(context.registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
+  async run(params, context) {
+    const product = await requireProduct(context.registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
     try {
-      new ProductTemplates(context.registry).set(product.productId, params.ModelSchema as string, context.now());
+      await new ProductTemplates(context.registry).set(product.productId, params.ModelSchema as string, context.now());
     } catch (error) {
       if (error instanceof TemplateError) throw new CloudApiError(error.code, `The data template is invalid: ${error.message}.`);
       throw error;
@@ -37,9 +37,9 @@ const modifyModelDefinition: Action = {
 
 const describeModelDefinition: Action = {
   schema: { ProductId: string(true) },
-  run(params, { registry }) {
-    const product = requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
-    const stored = new ProductTemplates(registry).stored(product.productId);
+  async run(params, { registry }) {
+    const product = await requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
+    const stored = await new ProductTemplates(registry).stored(product.productId);
     return {
       Model: {
         ProductId: product.productId,

@@ -62,8 +62,8 @@ function filterValues(params: Record<string, unknown>, known: readonly string[])
   return values;
 }
 
-function requireFirmware(context: ActionContext, productId: string, version: string) {
-  const firmware = context.registry.firmware.getFirmware(productId, version);
+async function requireFirmware(context: ActionContext, productId: string, version: string) {
+  const firmware = await context.registry.firmware.getFirmware(productId, version);
   if (!firmware) throw new CloudApiError("ResourceNotFound.FirmwareNotExist", `The firmware ${productId.slice(0, 16)} ${version.slice(0, 32)} does not exist.`);
   return firmware;
 }
@@ -85,11 +85,11 @@ function updateStatus(update: DeviceUpdate, task: FirmwareTask | undefined): Rec
 export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<Record<string, Action>> {
   const getCosUrl: Action = {
     schema: { ProductID: string(true), FirmwareVersion: string(true), FileSize: integer(), FwType: string() },
-    run(params, context) {
-      const product = requireProduct(context.registry, params.ProductID as string);
+    async run(params, context) {
+      const product = await requireProduct(context.registry, params.ProductID as string);
       const version = checkVersion("FirmwareVersion", params.FirmwareVersion as string);
       const size = checkRange("FileSize", params.FileSize, 1, MAX_FIRMWARE_BYTES);
-      if (context.registry.firmware.getFirmware(product.productId, version)) {
+      if (await context.registry.firmware.getFirmware(product.productId, version)) {
         throw new CloudApiError("InvalidParameterValue.FirmwareAlreadyExist", `The firmware version ${version} already exists.`);
       }
       return { Url: store.uploadUrl(product.productId, version, size) };
@@ -101,9 +101,9 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
       ProductID: string(true), FirmwareVersion: string(true), Md5sum: string(true), FileSize: integer(true),
       FirmwareName: string(), FirmwareDescription: string(), FwType: string(), FirmwareUserDefined: string(),
     },
-    run(params, context) {
+    async run(params, context) {
       const { registry } = context;
-      const product = requireProduct(registry, params.ProductID as string);
+      const product = await requireProduct(registry, params.ProductID as string);
       const version = checkVersion("FirmwareVersion", params.FirmwareVersion as string);
       const md5 = params.Md5sum as string;
       if (!MD5_HEX.test(md5)) throw invalidParameterValue("Md5sum", "32 hexadecimal digits");
@@ -111,14 +111,14 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
       const name = checkText("FirmwareName", params.FirmwareName, OTA_LIMITS.nameChars);
       const description = checkText("FirmwareDescription", params.FirmwareDescription, OTA_LIMITS.descriptionChars);
       const userDefined = checkText("FirmwareUserDefined", params.FirmwareUserDefined, OTA_LIMITS.userDefinedChars);
-      if (registry.firmware.getFirmware(product.productId, version)) {
+      if (await registry.firmware.getFirmware(product.productId, version)) {
         throw new CloudApiError("InvalidParameterValue.FirmwareAlreadyExist", `The firmware version ${version} already exists.`);
       }
-      const object = registry.firmware.objectInfo(product.productId, version);
+      const object = await registry.firmware.objectInfo(product.productId, version);
       if (!object) throw new CloudApiError("ResourceNotFound.CannotGetFromUrl", `Nothing was uploaded for version ${version}: PUT the file to the URL from GetCOSURL first.`);
       if (object.size !== fileSize) throw invalidParameterValue("FileSize", `the uploaded file has ${object.size} bytes`);
       if (object.md5 !== md5.toLowerCase()) throw invalidParameterValue("Md5sum", "it differs from the uploaded file's MD5");
-      const added = registry.firmware.addFirmware({
+      const added = await registry.firmware.addFirmware({
         productId: product.productId, version, name: name || version, description, md5: object.md5, fileSize,
         fwType: (params.FwType as string | undefined) ?? "", userDefined, createdAt: context.now(),
       });
@@ -129,9 +129,9 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
 
   const describeFirmware: Action = {
     schema: { ProductID: string(true), FirmwareVersion: string(true), FwType: string() },
-    run(params, context) {
-      const product = requireProduct(context.registry, params.ProductID as string);
-      const firmware = requireFirmware(context, product.productId, params.FirmwareVersion as string);
+    async run(params, context) {
+      const product = await requireProduct(context.registry, params.ProductID as string);
+      const firmware = await requireFirmware(context, product.productId, params.FirmwareVersion as string);
       return {
         Version: firmware.version, ProductId: firmware.productId, Name: firmware.name, Description: firmware.description,
         Md5sum: firmware.md5, Createtime: seconds(firmware.createdAt), ProductName: product.productName,
@@ -142,39 +142,39 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
 
   const listFirmwares: Action = {
     schema: { PageNum: integer(true), PageSize: integer(true), ProductID: string(), Filters: SEARCH_KEYWORDS },
-    run(params, context) {
+    async run(params, context) {
       const pageNum = checkRange("PageNum", params.PageNum, 1, Number.MAX_SAFE_INTEGER)!;
       const pageSize = checkRange("PageSize", params.PageSize, 1, OTA_LIMITS.pageSizeMax)!;
       const filters = filterValues(params, ["ProductId", "Version"]);
       const productId = (params.ProductID as string | undefined) || filters.ProductId || undefined;
-      if (productId !== undefined) requireProduct(context.registry, productId);
-      const { total, firmwares } = context.registry.firmware.listFirmwares({ productId, version: filters.Version || undefined }, (pageNum - 1) * pageSize, pageSize);
+      if (productId !== undefined) await requireProduct(context.registry, productId);
+      const { total, firmwares } = await context.registry.firmware.listFirmwares({ productId, version: filters.Version || undefined }, (pageNum - 1) * pageSize, pageSize);
       return {
         TotalCount: total,
-        Firmwares: firmwares.map((firmware) => ({
+        Firmwares: await Promise.all(firmwares.map(async (firmware) => ({
           Version: firmware.version, Md5sum: firmware.md5, CreateTime: seconds(firmware.createdAt),
-          ProductName: context.registry.getProduct(firmware.productId)?.productName ?? firmware.productId,
+          ProductName: (await context.registry.getProduct(firmware.productId))?.productName ?? firmware.productId,
           Name: firmware.name, Description: firmware.description, ProductId: firmware.productId, FwType: firmware.fwType,
           CreateUserId: 0, CreatorNickName: "", UserDefined: firmware.userDefined,
-        })),
+        }))),
       };
     },
   };
 
   const updateFirmware: Action = {
     schema: { ProductID: string(true), DeviceName: string(true), FirmwareVersion: string(true), FirmwareOriVersion: string(true), UpgradeMethod: integer() },
-    run(params, context) {
+    async run(params, context) {
       refuseUnsupported(params);
-      const { product, device } = requireDevice(context, params.ProductID as string, params.DeviceName as string);
-      const firmware = requireFirmware(context, product.productId, params.FirmwareVersion as string);
-      const reported = context.registry.firmware.reportedVersion(device.productId, device.deviceName);
+      const { product, device } = await requireDevice(context, params.ProductID as string, params.DeviceName as string);
+      const firmware = await requireFirmware(context, product.productId, params.FirmwareVersion as string);
+      const reported = await context.registry.firmware.reportedVersion(device.productId, device.deviceName);
       if (reported === undefined) throw new CloudApiError("ResourceNotFound.DeviceHasNoFirmware", "The device has never reported its firmware version (report_version).");
       if (reported === firmware.version) throw new CloudApiError("FailedOperation.DeviceFirmwareIsUpdated", `The device already runs ${firmware.version}.`);
       if (reported !== params.FirmwareOriVersion) throw new CloudApiError("FailedOperation.DeviceInfoOutdated", `The device runs ${reported}, not ${String(params.FirmwareOriVersion).slice(0, 32)}.`);
-      const current = ota.currentUpdate(device.productId, device.deviceName);
+      const current = await ota.currentUpdate(device.productId, device.deviceName);
       if (current && isActive(current.status)) throw new CloudApiError("FailedOperation.OtherUpdateTaskExist", `The device is being updated to ${current.dstVersion} (task ${current.taskId}).`);
       const now = context.now();
-      ota.startTask({
+      await ota.startTask({
         productId: product.productId, version: firmware.version, upgradeMode: "single", originalVersion: reported, upgradeMethod: 0,
         timeoutSeconds: OTA_LIMITS.timeoutDefaultSeconds, rateLimit: 0, delaySeconds: 0, overrideMode: 0, maxRetry: 0,
         retryIntervalMinutes: 0, userDefine: "", fwType: firmware.fwType, createdAt: now,
@@ -190,11 +190,11 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
       TimeoutInterval: integer(), Type: integer(), DelayTime: integer(), OverrideMode: integer(), MaxRetryNum: integer(),
       RetryInterval: integer(), FwType: string(), TaskUserDefine: string(), RateLimit: integer(),
     },
-    run(params, context) {
+    async run(params, context) {
       refuseUnsupported(params);
       const { registry } = context;
-      const product = requireProduct(registry, params.ProductID as string);
-      const firmware = requireFirmware(context, product.productId, params.FirmwareVersion as string);
+      const product = await requireProduct(registry, params.ProductID as string);
+      const firmware = await requireFirmware(context, product.productId, params.FirmwareVersion as string);
       if (params.FileName !== undefined) throw new CloudApiError("UnsupportedOperation", "The mock platform takes DeviceNames or FirmwareOriVersion, not a device list file.");
       if (params.Type !== undefined && params.Type !== 1) throw new CloudApiError("UnsupportedOperation", "The mock platform runs static tasks only (Type 1).");
       const timeoutSeconds = checkRange("TimeoutInterval", params.TimeoutInterval, OTA_LIMITS.timeoutMinSeconds, OTA_LIMITS.timeoutMaxSeconds) ?? OTA_LIMITS.timeoutDefaultSeconds;
@@ -209,32 +209,33 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
       let upgradeMode: string;
       if (params.DeviceNames !== undefined) {
         names = [...new Set(params.DeviceNames as string[])];
-        for (const name of names) requireDevice(context, product.productId, name); // all or none
+        for (const name of names) await requireDevice(context, product.productId, name); // all or none
         upgradeMode = "devicenames";
       } else if (oriVersion !== undefined) {
-        names = registry.firmware.devicesOnVersion(product.productId, checkVersion("FirmwareOriVersion", oriVersion));
+        names = await registry.firmware.devicesOnVersion(product.productId, checkVersion("FirmwareOriVersion", oriVersion));
         upgradeMode = "originalVersion";
       } else {
         throw missingParameter("DeviceNames");
       }
       // Devices already on the target are left out, and so are those being updated unless OverrideMode is 1.
-      const due = names.filter((name) => {
-        const reported = registry.firmware.reportedVersion(product.productId, name);
-        if (reported === firmware.version) return false;
-        if (oriVersion !== undefined && reported !== oriVersion) return false;
-        const current = ota.currentUpdate(product.productId, name);
-        return overrideMode === 1 || !current || !isActive(current.status);
-      });
+      const due: string[] = [];
+      for (const name of names) {
+        const reported = await registry.firmware.reportedVersion(product.productId, name);
+        if (reported === firmware.version) continue;
+        if (oriVersion !== undefined && reported !== oriVersion) continue;
+        const current = await ota.currentUpdate(product.productId, name);
+        if (overrideMode === 1 || !current || !isActive(current.status)) due.push(name);
+      }
       if (due.length === 0) throw new CloudApiError("FailedOperation.DeviceFirmwareIsUpdated", "No device of the task needs this update (all run it, run another original version, or are being updated).");
       const now = context.now();
       const start = now + delaySeconds * 1000;
-      const devices: TaskDevice[] = due.map((deviceName, index) => ({
+      const devices: TaskDevice[] = await Promise.all(due.map(async (deviceName, index) => ({
         deviceName,
-        oriVersion: registry.firmware.reportedVersion(product.productId, deviceName) ?? "",
+        oriVersion: await registry.firmware.reportedVersion(product.productId, deviceName) ?? "",
         // RateLimit devices per minute: the n-th minute's devices become due together.
         notBefore: start + (rateLimit > 0 ? Math.floor(index / rateLimit) * 60_000 : 0),
-      }));
-      const task = ota.startTask({
+      })));
+      const task = await ota.startTask({
         productId: product.productId, version: firmware.version, upgradeMode, originalVersion: oriVersion ?? "", upgradeMethod: 0,
         timeoutSeconds, rateLimit, delaySeconds, overrideMode, maxRetry, retryIntervalMinutes, userDefine,
         fwType: (params.FwType as string | undefined) ?? firmware.fwType, createdAt: now,
@@ -243,8 +244,8 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
     },
   };
 
-  function requireTask(context: ActionContext, params: Record<string, unknown>): FirmwareTask {
-    const task = context.registry.firmware.getTask(params.TaskId as number);
+  async function requireTask(context: ActionContext, params: Record<string, unknown>): Promise<FirmwareTask> {
+    const task = await context.registry.firmware.getTask(params.TaskId as number);
     if (!task || task.productId !== params.ProductID || task.version !== params.FirmwareVersion) {
       throw new CloudApiError("ResourceNotFound.FirmwareTaskNotExist", `The task ${String(params.TaskId)} does not exist for this product and version.`);
     }
@@ -253,10 +254,10 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
 
   const describeFirmwareTask: Action = {
     schema: { ProductID: string(true), FirmwareVersion: string(true), TaskId: integer(true) },
-    run(params, context) {
-      const product = requireProduct(context.registry, params.ProductID as string);
-      const task = requireTask(context, params);
-      const updates = context.registry.firmware.taskUpdates(task.taskId).map((update) => ota.expire(update));
+    async run(params, context) {
+      const product = await requireProduct(context.registry, params.ProductID as string);
+      const task = await requireTask(context, params);
+      const updates = await Promise.all((await context.registry.firmware.taskUpdates(task.taskId)).map((update) => ota.expire(update)));
       // Task status (mock's own codes): 0 waiting for its delay, 1 running, 2 every device finished.
       const status = context.now() < task.createdAt + task.delaySeconds * 1000 ? 0 : updates.some((update) => isActive(update.status)) ? 1 : 2;
       return {
@@ -271,27 +272,28 @@ export function createOtaActions(ota: OtaService, store: ObjectStore): Readonly<
 
   const describeFirmwareTaskDevices: Action = {
     schema: { ProductID: string(true), FirmwareVersion: string(true), Filters: SEARCH_KEYWORDS, Offset: integer(), Limit: integer(), FwType: string() },
-    run(params, context) {
-      const product = requireProduct(context.registry, params.ProductID as string);
+    async run(params, context) {
+      const product = await requireProduct(context.registry, params.ProductID as string);
       const offset = checkRange("Offset", params.Offset, 0, Number.MAX_SAFE_INTEGER) ?? 0;
       const limit = checkRange("Limit", params.Limit, 1, OTA_LIMITS.pageSizeMax) ?? 10;
       const filters = filterValues(params, ["DeviceName", "TaskId", "Status"]);
-      const matching = context.registry.firmware.updatesToVersion(product.productId, params.FirmwareVersion as string)
-        .map((update) => ota.expire(update))
-        .filter((update) => (filters.DeviceName === undefined || update.deviceName.includes(filters.DeviceName))
+      const updates = await Promise.all((await context.registry.firmware.updatesToVersion(product.productId, params.FirmwareVersion as string))
+        .map((update) => ota.expire(update)));
+      const matching = updates.filter((update) => (filters.DeviceName === undefined || update.deviceName.includes(filters.DeviceName))
           && (filters.TaskId === undefined || String(update.taskId) === filters.TaskId)
           && (filters.Status === undefined || String(update.status) === filters.Status));
       const tasks = new Map<number, FirmwareTask | undefined>();
-      const taskOf = (id: number) => (tasks.has(id) ? tasks.get(id) : tasks.set(id, context.registry.firmware.getTask(id)).get(id));
-      return { Total: matching.length, Devices: matching.slice(offset, offset + limit).map((update) => updateStatus(update, taskOf(update.taskId))) };
+      const page = matching.slice(offset, offset + limit);
+      for (const update of page) if (!tasks.has(update.taskId)) tasks.set(update.taskId, await context.registry.firmware.getTask(update.taskId));
+      return { Total: matching.length, Devices: page.map((update) => updateStatus(update, tasks.get(update.taskId))) };
     },
   };
 
   const describeFirmwareUpdateStatus: Action = {
     schema: { ProductId: string(true), DeviceName: string(true) },
-    run(params, context) {
-      const { device } = requireDevice(context, params.ProductId as string, params.DeviceName as string);
-      const update = ota.currentUpdate(device.productId, device.deviceName);
+    async run(params, context) {
+      const { device } = await requireDevice(context, params.ProductId as string, params.DeviceName as string);
+      const update = await ota.currentUpdate(device.productId, device.deviceName);
       if (!update) throw new CloudApiError("ResourceNotFound.FirmwareTaskNotExist", "The device has no firmware update.");
       return { OriVersion: update.oriVersion, DstVersion: update.dstVersion, Status: update.status, Percent: update.percent };
     },

@@ -24,10 +24,10 @@ export function newProductSecret(): string {
 }
 
 /** A ProductId shaped like Tencent's: 10 upper-case letters and digits. */
-function newProductId(registry: Registry): string {
+async function newProductId(registry: Registry): Promise<string> {
   for (;;) {
     const id = randomAlphanumeric(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-    if (!registry.getProduct(id)) return id;
+    if (!await registry.getProduct(id)) return id;
   }
 }
 
@@ -66,8 +66,8 @@ export function productEntry(product: Product, deviceCount: number): Record<stri
   return entry;
 }
 
-export function requireProduct(registry: Registry, productId: string, code: "ResourceNotFound.ProductNotExist" | "ResourceNotFound.StudioProductNotExist" = "ResourceNotFound.ProductNotExist"): Product {
-  const product = registry.getProduct(productId);
+export async function requireProduct(registry: Registry, productId: string, code: "ResourceNotFound.ProductNotExist" | "ResourceNotFound.StudioProductNotExist" = "ResourceNotFound.ProductNotExist"): Promise<Product> {
+  const product = await registry.getProduct(productId);
   if (!product) throw new CloudApiError(code, `The product ${productId.slice(0, 64)} does not exist.`);
   return product;
 }
@@ -92,11 +92,11 @@ const createStudioProduct: Action = {
     NetType: string(true), DataProtocol: integer(true), ProductDesc: string(true), ProjectId: string(true),
     Rate: string(), Period: string(),
   },
-  run(params, context) {
+  async run(params, context) {
     const { registry } = context;
     const name = params.ProductName as string;
     if (!PRODUCT_NAME.test(name)) throw invalidParameterValue("ProductName", "1-32 characters of [a-zA-Z0-9:_-]");
-    if (registry.getProductByName(name)) throw new CloudApiError("InvalidParameterValue.ProductAlreadyExist", `A product named ${name} already exists.`);
+    if (await registry.getProductByName(name)) throw new CloudApiError("InvalidParameterValue.ProductAlreadyExist", `A product named ${name} already exists.`);
     const encryption = params.EncryptionType as string;
     if (encryption !== "1" && encryption !== "2") {
       throw invalidParameterValue("EncryptionType", "the mock platform supports 1 (certificate) and 2 (key); TID (21, 22) is not simulated");
@@ -113,9 +113,9 @@ const createStudioProduct: Action = {
     if (projectId.length === 0 || projectId.length > 64) throw invalidParameterValue("ProjectId", "1-64 characters");
     const desc = params.ProductDesc as string;
     if (desc.length > 256) throw invalidParameterValue("ProductDesc", "at most 256 characters");
-    if (registry.listProducts().length >= MAX_PRODUCTS) throw new CloudApiError("LimitExceeded.StudioProductExceedLimit", `The mock platform holds at most ${MAX_PRODUCTS} products.`);
-    const product = registry.createProduct({
-      productId: newProductId(registry),
+    if ((await registry.listProducts()).length >= MAX_PRODUCTS) throw new CloudApiError("LimitExceeded.StudioProductExceedLimit", `The mock platform holds at most ${MAX_PRODUCTS} products.`);
+    const product = await registry.createProduct({
+      productId: await newProductId(registry),
       productSecret: newProductSecret(),
       // Dynamic registration starts off: ModifyProductDynamicRegister turns it on.
       dynamicRegistration: false,
@@ -136,15 +136,15 @@ const createStudioProduct: Action = {
 
 const describeStudioProduct: Action = {
   schema: { ProductId: string(true) },
-  run(params, { registry }) {
-    const product = requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
-    return { Product: productEntry(product, registry.countDevices(product.productId)) };
+  async run(params, { registry }) {
+    const product = await requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
+    return { Product: productEntry(product, await registry.countDevices(product.productId)) };
   },
 };
 
 const getStudioProductList: Action = {
   schema: { ProjectId: string(), DevStatus: string(), Offset: integer(), Limit: integer() },
-  run(params, { registry }) {
+  async run(params, { registry }) {
     const offset = (params.Offset as number | undefined) ?? 0;
     const limit = (params.Limit as number | undefined) ?? PRODUCT_LIST_LIMIT.default;
     if (offset < 0) throw invalidParameterValue("Offset", "at least 0");
@@ -154,11 +154,11 @@ const getStudioProductList: Action = {
       throw invalidParameterValue("DevStatus", "all, dev, audit or released");
     }
     const projectId = params.ProjectId as string | undefined;
-    const products = registry.listProducts()
+    const products = (await registry.listProducts())
       .filter((product) => projectId === undefined || projectId === "" || product.studio.projectId === projectId)
       .filter(() => devStatus === undefined || devStatus === "all" || devStatus === "dev"); // every mock product is in development
     return {
-      Products: products.slice(offset, offset + limit).map((product) => productEntry(product, registry.countDevices(product.productId))),
+      Products: await Promise.all(products.slice(offset, offset + limit).map(async (product) => productEntry(product, await registry.countDevices(product.productId)))),
       Total: products.length,
     };
   },
@@ -166,14 +166,14 @@ const getStudioProductList: Action = {
 
 const deleteStudioProduct: Action = {
   schema: { ProductId: string(true) },
-  run(params, context) {
+  async run(params, context) {
     const { registry } = context;
-    const product = requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
-    const devices = registry.countDevices(product.productId);
+    const product = await requireProduct(registry, params.ProductId as string, "ResourceNotFound.StudioProductNotExist");
+    const devices = await registry.countDevices(product.productId);
     if (devices > 0) {
       throw new CloudApiError("UnsupportedOperation.DevicesExistUnderProduct", `The product ${product.productId} still has ${devices} devices; delete them first.`);
     }
-    registry.deleteProduct(product.productId);
+    await registry.deleteProduct(product.productId);
     recordManagement(context, `DeleteStudioProduct ${product.productName}`, product.productId);
     return {};
   },
@@ -181,23 +181,23 @@ const deleteStudioProduct: Action = {
 
 const describeProductDynamicRegister: Action = {
   schema: { ProductId: string(true) },
-  run(params, { registry }) {
-    return dynamicRegisterAnswer(requireProduct(registry, params.ProductId as string));
+  async run(params, { registry }) {
+    return dynamicRegisterAnswer(await requireProduct(registry, params.ProductId as string));
   },
 };
 
 const modifyProductDynamicRegister: Action = {
   schema: { ProductId: string(true), RegisterType: integer(true), RegisterLimit: integer(true) },
-  run(params, context) {
+  async run(params, context) {
     const { registry } = context;
-    const product = requireProduct(registry, params.ProductId as string);
+    const product = await requireProduct(registry, params.ProductId as string);
     const type = params.RegisterType as number;
     if (type !== 0 && type !== 1 && type !== 2) throw invalidParameterValue("RegisterType", "0 (off), 1 (pre-created devices) or 2 (auto-create devices)");
     const limit = params.RegisterLimit as number;
     if (limit < 0 || limit > MAX_REGISTER_LIMIT) throw invalidParameterValue("RegisterLimit", `0 (no limit) to ${MAX_REGISTER_LIMIT}`);
     let updated: Product;
     try {
-      updated = registry.setDynamicRegistration(product.productId, type, limit, context.now());
+      updated = await registry.setDynamicRegistration(product.productId, type, limit, context.now());
     } catch (error) {
       if (error instanceof RegistryError && error.code === "not-found") throw new CloudApiError("ResourceNotFound.ProductNotExist", error.message);
       throw error;

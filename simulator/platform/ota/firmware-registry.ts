@@ -1,8 +1,9 @@
 /**
- * The OTA part of the platform's state (docs/PROTOCOL.md §14), in the registry's SQLite database:
- * uploaded objects, firmware versions, update tasks and each device's update with its status.
- * Tables of their own, created if missing, so data folders made before OTA open unchanged.
- * Every method is synchronous, so each one is atomic with respect to the event loop.
+ * The OTA part of the platform's state (docs/PROTOCOL.md §14): uploaded objects, firmware
+ * versions, update tasks and each device's update with its status. `FirmwareStore` is what the
+ * platform uses; `SqliteFirmware` keeps it in the registry's SQLite database, in tables of their
+ * own, created if missing, so data folders made before OTA open unchanged. Its methods are
+ * synchronous inside (each atomic with respect to the event loop) and handed out as promises.
  */
 import type Database from "better-sqlite3";
 
@@ -124,16 +125,16 @@ CREATE TABLE IF NOT EXISTS reported_versions (
 );
 `;
 
-interface UpdateRow {
+export interface UpdateRow {
   task_id: number; product_id: string; device_name: string; ori_version: string; dst_version: string;
   status: number; percent: number; retcode: number; err_msg: string; not_before: number; sent_at: number | null; updated_at: number;
 }
-interface FirmwareRow {
+export interface FirmwareRow {
   product_id: string; version: string; name: string; description: string; md5: string; file_size: number;
   fw_type: string; user_defined: string; created_at: number;
 }
 
-function toUpdate(row: UpdateRow): DeviceUpdate {
+export function toUpdate(row: UpdateRow): DeviceUpdate {
   const update: DeviceUpdate = {
     taskId: row.task_id, productId: row.product_id, deviceName: row.device_name, oriVersion: row.ori_version,
     dstVersion: row.dst_version, status: row.status as UpdateStatus, percent: row.percent, retcode: row.retcode,
@@ -143,7 +144,7 @@ function toUpdate(row: UpdateRow): DeviceUpdate {
   return update;
 }
 
-function toFirmware(row: FirmwareRow): Firmware {
+export function toFirmware(row: FirmwareRow): Firmware {
   return {
     productId: row.product_id, version: row.version, name: row.name, description: row.description, md5: row.md5,
     fileSize: row.file_size, fwType: row.fw_type, userDefined: row.user_defined, createdAt: row.created_at,
@@ -153,7 +154,36 @@ function toFirmware(row: FirmwareRow): Firmware {
 export type NewTask = Omit<FirmwareTask, "taskId">;
 export type TaskDevice = { deviceName: string; oriVersion: string; notBefore: number };
 
-export class FirmwareRegistry {
+/** What the platform keeps about firmware, whichever store keeps it (registry.ts). */
+export interface FirmwareStore {
+  putObject(productId: string, version: string, bytes: Buffer, md5: string, now: number): Promise<void>;
+  objectInfo(productId: string, version: string): Promise<StoredObject | undefined>;
+  /** Bytes start..end (inclusive, 0-based) of an object; undefined when there is no object. */
+  readObject(productId: string, version: string, start: number, end: number): Promise<Buffer | undefined>;
+  /** False when the version exists already. */
+  addFirmware(firmware: Firmware): Promise<boolean>;
+  getFirmware(productId: string, version: string): Promise<Firmware | undefined>;
+  listFirmwares(filter: { productId?: string; version?: string }, offset: number, limit: number): Promise<{ total: number; firmwares: Firmware[] }>;
+  /** Creates a task and its devices' updates (all pending), in one transaction. */
+  createTask(task: NewTask, devices: ReadonlyArray<TaskDevice>, now: number): Promise<FirmwareTask>;
+  getTask(taskId: number): Promise<FirmwareTask | undefined>;
+  /** The device's most recent update, whatever its status. */
+  latestUpdate(productId: string, deviceName: string): Promise<DeviceUpdate | undefined>;
+  taskUpdates(taskId: number): Promise<DeviceUpdate[]>;
+  updatesToVersion(productId: string, version: string): Promise<DeviceUpdate[]>;
+  setStatus(update: Pick<DeviceUpdate, "taskId" | "deviceName">, status: UpdateStatus, percent: number, now: number, retcode?: number, errMsg?: string): Promise<void>;
+  markSent(update: Pick<DeviceUpdate, "taskId" | "deviceName">, now: number): Promise<void>;
+  recordVersion(productId: string, deviceName: string, version: string, now: number): Promise<void>;
+  reportedVersion(productId: string, deviceName: string): Promise<string | undefined>;
+  devicesOnVersion(productId: string, version: string): Promise<string[]>;
+}
+
+const FIRMWARE_METHODS = [
+  "putObject", "objectInfo", "readObject", "addFirmware", "getFirmware", "listFirmwares", "createTask", "getTask", "latestUpdate",
+  "taskUpdates", "updatesToVersion", "setStatus", "markSent", "recordVersion", "reportedVersion", "devicesOnVersion",
+] as const satisfies ReadonlyArray<keyof FirmwareStore>;
+
+export class SqliteFirmware {
   private readonly statements;
 
   constructor(private readonly db: Database.Database) {
@@ -182,6 +212,16 @@ export class FirmwareRegistry {
       getVersion: db.prepare(`SELECT version FROM reported_versions WHERE product_id = ? AND device_name = ?`),
       devicesOnVersion: db.prepare(`SELECT device_name FROM reported_versions WHERE product_id = ? AND version = ? ORDER BY device_name`),
     };
+  }
+
+  /** This store as a FirmwareStore: each method runs synchronously, then resolves. */
+  promised(): FirmwareStore {
+    const store = {} as Record<string, (...args: never[]) => Promise<unknown>>;
+    for (const name of FIRMWARE_METHODS) {
+      const method = this[name] as (...args: never[]) => unknown;
+      store[name] = async (...args) => method.apply(this, args);
+    }
+    return store as unknown as FirmwareStore;
   }
 
   // ---- object store ----

@@ -93,7 +93,7 @@ export class ObjectStore {
     if (!valid) return fail(403, "signature-mismatch", "the URL is not signed by the platform for this method and object");
     if (!Number.isSafeInteger(expires) || expires * 1000 < this.options.now()) return fail(403, "url-expired", "the URL has expired");
     const { registry } = this.options;
-    if (!registry.getProduct(key.productId)) return fail(404, "not-found", "no such product");
+    if (!await registry.getProduct(key.productId)) return fail(404, "not-found", "no such product");
     if (method === "PUT") return this.put(req, res, key, limit, fail, date);
     return this.get(req, res, key, fail, date);
   }
@@ -101,7 +101,7 @@ export class ObjectStore {
   private async put(req: IncomingMessage, res: ServerResponse, key: ObjectKey, limit: number,
     fail: (status: number, code: string, message: string) => void, date: Date): Promise<void> {
     // A published version's bytes are what devices check against its md5sum: never replaced.
-    if (this.options.registry.firmware.getFirmware(key.productId, key.version)) return fail(409, "published", "this version is published; upload a new version instead");
+    if (await this.options.registry.firmware.getFirmware(key.productId, key.version)) return fail(409, "published", "this version is published; upload a new version instead");
     if (req.headers["content-length"] === undefined) return fail(411, "length-required", "send Content-Length");
     let body: Buffer;
     try {
@@ -112,7 +112,7 @@ export class ObjectStore {
     }
     if (body.length === 0) return fail(400, "empty", "the object is empty");
     const md5 = createHash("md5").update(body).digest("hex");
-    this.options.registry.firmware.putObject(key.productId, key.version, body, md5, this.options.now());
+    await this.options.registry.firmware.putObject(key.productId, key.version, body, md5, this.options.now());
     res.statusCode = 200;
     res.setHeader("ETag", `"${md5}"`);
     res.setHeader("Content-Length", 0);
@@ -123,7 +123,7 @@ export class ObjectStore {
   private async get(req: IncomingMessage, res: ServerResponse, key: ObjectKey,
     fail: (status: number, code: string, message: string, headers?: Record<string, string>) => void, date: Date): Promise<void> {
     const { firmware } = this.options.registry;
-    const info = firmware.objectInfo(key.productId, key.version);
+    const info = await firmware.objectInfo(key.productId, key.version);
     if (!info) return fail(404, "not-found", "no such object");
     const range = parseRange(req.headers.range, info.size);
     if (range === "unsatisfiable") return fail(416, "range-not-satisfiable", `the object has ${info.size} bytes`, { "Content-Range": `bytes */${info.size}` });
@@ -138,7 +138,7 @@ export class ObjectStore {
     if (req.method === "HEAD") return void res.end();
     for (let offset = start; offset <= end; offset += SERVE_CHUNK_BYTES) {
       if (res.destroyed) return;
-      const part = firmware.readObject(key.productId, key.version, offset, Math.min(end, offset + SERVE_CHUNK_BYTES - 1));
+      const part = await firmware.readObject(key.productId, key.version, offset, Math.min(end, offset + SERVE_CHUNK_BYTES - 1));
       if (!part) return void res.destroy(); // replaced or deleted while serving
       this.bytesServed += part.length;
       if (!res.write(part)) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });

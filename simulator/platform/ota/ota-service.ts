@@ -41,24 +41,27 @@ export class OtaService {
 
   constructor(private readonly options: OtaServiceOptions) {}
 
-  /** Takes a device publish if it is on the device's OTA report topic; false for any other topic. */
-  handle(identity: DeviceIdentity, topic: string, payload: Buffer, clientId: string): boolean {
-    if (topic !== `$ota/report/${identity.productId}/${identity.deviceName}`) return false;
+  /** Whether a device publish is on the device's OTA report topic (then `handle` takes it). */
+  takes(identity: DeviceIdentity, topic: string): boolean {
+    return topic === `$ota/report/${identity.productId}/${identity.deviceName}`;
+  }
+
+  /** Handles a device publish on its OTA report topic (`takes`). */
+  async handle(identity: DeviceIdentity, payload: Buffer, clientId: string): Promise<void> {
     const message = parseJsonObject(payload, MAX_OTA_MESSAGE_BYTES);
     const type = typeof message?.type === "string" ? message.type.slice(0, 32) : undefined;
     const report = message?.report;
     let outcome: string;
     if (!message || type === undefined || !isObject(report)) outcome = "not an OTA report";
-    else if (type === "report_version") outcome = this.onReportVersion(identity, report);
-    else if (type === "report_progress") outcome = this.onReportProgress(identity, report);
+    else if (type === "report_version") outcome = await this.onReportVersion(identity, report);
+    else if (type === "report_progress") outcome = await this.onReportProgress(identity, report);
     else outcome = "unknown type";
     this.options.log({ event: "ota", clientId, type, outcome });
-    return true;
   }
 
   // ------------------------------------------------------------------------------ device to platform
 
-  private onReportVersion(identity: DeviceIdentity, report: Json): string {
+  private async onReportVersion(identity: DeviceIdentity, report: Json): Promise<string> {
     const { productId, deviceName } = identity;
     const version = report.version;
     if (typeof version !== "string" || !FIRMWARE_VERSION_PATTERN.test(version)) {
@@ -67,47 +70,47 @@ export class OtaService {
       return "bad version";
     }
     const now = this.options.now();
-    this.options.registry.firmware.recordVersion(productId, deviceName, version, now);
+    await this.options.registry.firmware.recordVersion(productId, deviceName, version, now);
     this.send(identity, { type: "report_version_rsp", result_code: 0, result_msg: "success", version });
-    const update = this.currentUpdate(productId, deviceName);
+    const update = await this.currentUpdate(productId, deviceName);
     if (!update || !isActive(update.status)) return "version recorded";
     if (update.dstVersion === version) {
       // The device runs the target: done, whether or not it reported "done" before rebooting.
-      this.options.registry.firmware.setStatus(update, UPDATE_STATUS.done, 100, now);
+      await this.options.registry.firmware.setStatus(update, UPDATE_STATUS.done, 100, now);
       return "update done";
     }
     // Not yet burning: (re)send, with a fresh URL, what it has not finished.
     if (update.status !== UPDATE_STATUS.burning && update.notBefore <= now) {
-      this.deliver(update);
+      await this.deliver(update);
       return "update sent";
     }
     return "version recorded";
   }
 
-  private onReportProgress(identity: DeviceIdentity, report: Json): string {
+  private async onReportProgress(identity: DeviceIdentity, report: Json): Promise<string> {
     const progress = report.progress;
     const version = report.version;
     if (!isObject(progress) || typeof version !== "string") return "no progress or version";
-    const update = this.currentUpdate(identity.productId, identity.deviceName);
+    const update = await this.currentUpdate(identity.productId, identity.deviceName);
     if (!update || !isActive(update.status) || update.dstVersion !== version) return "no update under way for this version";
     const { firmware } = this.options.registry;
     const now = this.options.now();
     switch (progress.state) {
       case "downloading": {
         const percent = Math.max(0, Math.min(100, integerOf(progress.percent) ?? 0));
-        firmware.setStatus(update, percent >= 100 ? UPDATE_STATUS.downloaded : UPDATE_STATUS.downloading, percent, now);
+        await firmware.setStatus(update, percent >= 100 ? UPDATE_STATUS.downloaded : UPDATE_STATUS.downloading, percent, now);
         return "downloading";
       }
       case "burning":
-        firmware.setStatus(update, UPDATE_STATUS.burning, 100, now);
+        await firmware.setStatus(update, UPDATE_STATUS.burning, 100, now);
         return "burning";
       case "done":
-        firmware.setStatus(update, UPDATE_STATUS.done, 100, now);
+        await firmware.setStatus(update, UPDATE_STATUS.done, 100, now);
         return "done";
       case "fail": {
         const code = integerOf(progress.result_code) ?? -1;
         const message = typeof progress.result_msg === "string" ? progress.result_msg.slice(0, MAX_RESULT_MSG) : "";
-        firmware.setStatus(update, UPDATE_STATUS.failed, update.percent, now, code, message);
+        await firmware.setStatus(update, UPDATE_STATUS.failed, update.percent, now, code, message);
         return "failed";
       }
       default:
@@ -125,11 +128,11 @@ export class OtaService {
   }
 
   /** Publishes update_firmware for an update with a freshly signed URL, and marks it sent. */
-  private deliver(update: DeviceUpdate): void {
+  private async deliver(update: DeviceUpdate): Promise<void> {
     const { firmware } = this.options.registry;
-    const image = firmware.getFirmware(update.productId, update.dstVersion);
+    const image = await firmware.getFirmware(update.productId, update.dstVersion);
     if (!image) return;
-    firmware.markSent(update, this.options.now());
+    await firmware.markSent(update, this.options.now());
     this.send(update, {
       file_size: image.fileSize,
       md5sum: image.md5,
@@ -145,18 +148,18 @@ export class OtaService {
    * The device's latest update, timed out first if its task's timeout has passed since it was
    * sent without the device finishing.
    */
-  currentUpdate(productId: string, deviceName: string): DeviceUpdate | undefined {
-    const update = this.options.registry.firmware.latestUpdate(productId, deviceName);
-    return update && this.expire(update);
+  async currentUpdate(productId: string, deviceName: string): Promise<DeviceUpdate | undefined> {
+    const update = await this.options.registry.firmware.latestUpdate(productId, deviceName);
+    return update && await this.expire(update);
   }
 
   /** Applies the task's timeout to an update read from the registry. */
-  expire(update: DeviceUpdate): DeviceUpdate {
+  async expire(update: DeviceUpdate): Promise<DeviceUpdate> {
     if (!isActive(update.status) || update.status === UPDATE_STATUS.pending || update.sentAt === undefined) return update;
-    const task = this.options.registry.firmware.getTask(update.taskId);
+    const task = await this.options.registry.firmware.getTask(update.taskId);
     const now = this.options.now();
     if (!task || now - update.sentAt <= task.timeoutSeconds * 1000) return update;
-    this.options.registry.firmware.setStatus(update, UPDATE_STATUS.timedOut, update.percent, now, -1, "time_out");
+    await this.options.registry.firmware.setStatus(update, UPDATE_STATUS.timedOut, update.percent, now, -1, "time_out");
     return { ...update, status: UPDATE_STATUS.timedOut, retcode: -1, errMsg: "time_out", updatedAt: now };
   }
 
@@ -164,8 +167,8 @@ export class OtaService {
    * Creates a task and sends its due updates to the devices online now; the rest go out as
    * their minute of the rate limit comes, or after the device's next report_version.
    */
-  startTask(task: NewTask, devices: ReadonlyArray<TaskDevice>): FirmwareTask {
-    const created = this.options.registry.firmware.createTask(task, devices, this.options.now());
+  async startTask(task: NewTask, devices: ReadonlyArray<TaskDevice>): Promise<FirmwareTask> {
+    const created = await this.options.registry.firmware.createTask(task, devices, this.options.now());
     const slices = new Map<number, string[]>();
     for (const device of devices) {
       const names = slices.get(device.notBefore) ?? [];
@@ -175,12 +178,12 @@ export class OtaService {
     for (const [notBefore, names] of slices) {
       const wait = notBefore - this.options.now();
       if (wait <= 0) {
-        this.dispatch(created, names);
+        await this.dispatch(created, names);
         continue;
       }
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        if (!this.closed) this.dispatch(created, names);
+        if (!this.closed) this.dispatch(created, names).catch((error: unknown) => this.options.log({ event: "ota", outcome: "not sent", detail: error instanceof Error ? error.message : String(error) }));
       }, wait);
       timer.unref?.();
       this.timers.add(timer);
@@ -188,11 +191,11 @@ export class OtaService {
     return created;
   }
 
-  private dispatch(task: FirmwareTask, deviceNames: ReadonlyArray<string>): void {
+  private async dispatch(task: FirmwareTask, deviceNames: ReadonlyArray<string>): Promise<void> {
     for (const deviceName of deviceNames) {
       if (!this.options.link.isOnline(task.productId, deviceName)) continue;
-      const update = this.options.registry.firmware.latestUpdate(task.productId, deviceName);
-      if (update?.taskId === task.taskId && update.status === UPDATE_STATUS.pending) this.deliver(update);
+      const update = await this.options.registry.firmware.latestUpdate(task.productId, deviceName);
+      if (update?.taskId === task.taskId && update.status === UPDATE_STATUS.pending) await this.deliver(update);
     }
   }
 

@@ -48,15 +48,15 @@ export class TemplateGuard {
   }
 
   /** A report's params: refused whole (nothing kept) on the first misfit. */
-  report(productId: string, params: Record<string, unknown>): DeviceRefusal | undefined {
-    const template = this.templates.get(productId);
+  async report(productId: string, params: Record<string, unknown>): Promise<DeviceRefusal | undefined> {
+    const template = await this.templates.get(productId);
     const fault = template && checkReport(template, params);
     return fault && { ...REPORT_REFUSAL, detail: fault.message };
   }
 
   /** One posted event: defined, and its params those of the template. */
-  event(productId: string, eventId: string, params: Record<string, unknown>): DeviceRefusal | undefined {
-    const template = this.templates.get(productId);
+  async event(productId: string, eventId: string, params: Record<string, unknown>): Promise<DeviceRefusal | undefined> {
+    const template = await this.templates.get(productId);
     if (!template) return undefined;
     const event = template.event.get(eventId);
     if (!event) return { code: UNDEFINED_EVENT_CODE, status: `${eventId.slice(0, 64)} not defined`, detail: `event ${eventId.slice(0, 64)} is not defined in the data template` };
@@ -65,22 +65,22 @@ export class TemplateGuard {
   }
 
   /** An action_reply's response against the action's output; a misfit is only reported (§13). */
-  actionResponse(productId: string, actionId: string, response: Record<string, unknown>): Violation | undefined {
-    const action = this.templates.get(productId)?.action.get(actionId);
+  async actionResponse(productId: string, actionId: string, response: Record<string, unknown>): Promise<Violation | undefined> {
+    const action = (await this.templates.get(productId))?.action.get(actionId);
     return action && checkFields(action.output, response);
   }
 
   /** Throws TemplateViolationError for control the template refuses: unknown, read-only, wrong type or range. */
-  control(productId: string, params: Record<string, unknown>): void {
-    const template = this.templates.get(productId);
+  async control(productId: string, params: Record<string, unknown>): Promise<void> {
+    const template = await this.templates.get(productId);
     const fault = template && checkControl(template, params);
     if (!fault) return;
     throw new TemplateViolationError(fault.kind === "unknown" ? "InvalidParameterValue.ModelDefineEventPropNameError" : "InvalidParameterValue", fault);
   }
 
   /** Throws TemplateViolationError for an action the template does not define, or input that does not fit. */
-  actionCall(productId: string, actionId: string, params: Record<string, unknown>): void {
-    const template = this.templates.get(productId);
+  async actionCall(productId: string, actionId: string, params: Record<string, unknown>): Promise<void> {
+    const template = await this.templates.get(productId);
     if (!template) return;
     const action = template.action.get(actionId);
     if (!action) {

@@ -13,8 +13,8 @@ export class ProductTemplates {
   constructor(private readonly registry: Registry) {}
 
   /** The product's parsed template; undefined for a product without one (today's behaviour applies). */
-  get(productId: string): DataTemplate | undefined {
-    const stored = this.registry.dataTemplate(productId);
+  async get(productId: string): Promise<DataTemplate | undefined> {
+    const stored = await this.registry.dataTemplate(productId);
     if (!stored) return undefined;
     const cached = this.parsed.get(productId);
     if (cached && cached.text === stored.text) return cached.template;
@@ -31,21 +31,21 @@ export class ProductTemplates {
   }
 
   /** The stored JSON text, as DescribeModelDefinition returns it. */
-  stored(productId: string): StoredTemplate | undefined {
-    return this.registry.dataTemplate(productId);
+  async stored(productId: string): Promise<StoredTemplate | undefined> {
+    return await this.registry.dataTemplate(productId);
   }
 
   /**
    * Validates and stores a template given as JSON text or as an object; throws TemplateError
    * (nothing stored) or RegistryError not-found.
    */
-  set(productId: string, source: string | object, now: number): DataTemplate {
+  async set(productId: string, source: string | object, now: number): Promise<DataTemplate> {
     const given = typeof source === "string" ? source : JSON.stringify(source);
     const template = parseTemplateText(given);
     // Kept compact: the text DescribeModelDefinition returns is the template as given, without its whitespace.
     const text = JSON.stringify(JSON.parse(given));
-    this.registry.setDataTemplate(productId, text, now);
-    this.parsed.set(productId, { text: this.registry.dataTemplate(productId)!.text, template });
+    await this.registry.setDataTemplate(productId, text, now);
+    this.parsed.set(productId, { text: (await this.registry.dataTemplate(productId))!.text, template });
     return template;
   }
 }

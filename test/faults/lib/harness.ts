@@ -215,8 +215,8 @@ export async function canaryOnline(platform: { httpUrl: string; mqttUrl: string 
 }
 
 /** The registry's record of a device, read in-process (the platform runs in this process). */
-export function platformDevice(platform: RunningPlatform, productId: string, deviceName: string): Device | undefined {
-  return platform.registry.getDevice(productId, deviceName);
+export async function platformDevice(platform: RunningPlatform, productId: string, deviceName: string): Promise<Device | undefined> {
+  return await platform.registry.getDevice(productId, deviceName);
 }
 
 /** The secret the platform keeps for a device: its PSK, or its certificate and key. */
