@@ -231,6 +231,10 @@ export interface LaneBoot {
 
 export const LANE_END = /^lane\.(online|failed|halt)\b/;
 
+/** After an end seen on stderr: how long stdout must stay quiet, and the longest wait for it. */
+const STDOUT_QUIET_MS = 300;
+const STDOUT_DRAIN_MAX_MS = 3_000;
+
 /** The figures of the image's `lane.heap phase=<phase> name=<n> ...` line (test/moddable/image/lane-main.ts). */
 export function laneHeap(lines: string[], phase: string): Record<string, number> {
   const line = lines.find((entry) => entry.startsWith(`lane.heap phase=${phase} `));
@@ -315,6 +319,11 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
   const lines: string[] = [];
   const traceFile = path.join(options.dir, "trace.log");
   writeFileSync(traceFile, "");
+  // Trace lines reach xsbug-log over its socket and come out on its stdout; mcsim's own messages
+  // (an XS abort, the OTA stand-in's restart) come straight out on stderr and can overtake trace
+  // lines written before them. An end seen on stderr waits for stdout to fall quiet.
+  let endedOnStderr = false;
+  let lastStdoutMs = Date.now();
   const end = await new Promise<string>((resolve) => {
     let pending = "";
     const timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? 60_000);
@@ -323,8 +332,9 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
       resolve("stopped");
     };
     options.stopWhen?.then(stop, stop);
-    const onData = (chunk: Buffer) => {
+    const onData = (chunk: Buffer, fromStderr: boolean) => {
       appendFileSync(traceFile, chunk);
+      if (!fromStderr) lastStdoutMs = Date.now();
       pending += chunk.toString("utf8");
       const parts = pending.split("\n");
       pending = parts.pop() ?? "";
@@ -335,17 +345,25 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
         // An XS abort ends the program but not mcsim: stop waiting at once.
         if (until.test(line) || /XS abort/.test(line)) {
           clearTimeout(timer);
+          if (fromStderr) {
+            endedOnStderr = true;
+            lastStdoutMs = Date.now(); // at least one quiet spell from here
+          }
           resolve(line);
         }
       }
     };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
+    child.stdout!.on("data", (chunk: Buffer) => onData(chunk, false));
+    child.stderr!.on("data", (chunk: Buffer) => onData(chunk, true));
     child.once("exit", () => {
       clearTimeout(timer);
       resolve("exit");
     });
   });
+  if (endedOnStderr) {
+    const drainUntil = Date.now() + STDOUT_DRAIN_MAX_MS;
+    while (Date.now() - lastStdoutMs < STDOUT_QUIET_MS && Date.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   try {
     process.kill(-child.pid!, "SIGKILL");
   } catch {
