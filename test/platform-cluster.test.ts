@@ -144,3 +144,18 @@ describe("platform: two nodes on one Redis and one PostgreSQL (issue 21)", funct
     assert.deepEqual(codes, ["RequestLimitExceeded", "ok"]);
   });
 });
+
+describe("platform: --redis refusals", () => {
+  it("refuses redis without postgres, and a redis that is not a URL, as ConfigErrors", async () => {
+    await assert.rejects(startPlatform({ memory: true, redis: "redis://127.0.0.1:6379" }), { name: "ConfigError", message: /redis needs postgres/ });
+    await assert.rejects(startPlatform({ memory: true, config: { ...testConfig(), redis: 6379 } as never }), { name: "ConfigError", message: /redis must be a URL/ });
+  });
+
+  it("names an unreachable Redis without its password (RedisConnectError)", async () => {
+    const { RedisCluster } = await import("../simulator/platform/redis-cluster");
+    const error = await RedisCluster.connect("redis://:sekrit-password@127.0.0.1:1").then(() => undefined, (failure: Error) => failure);
+    assert.equal(error?.name, "RedisConnectError");
+    assert.match(error!.message, /ECONNREFUSED/);
+    assert.ok(!error!.message.includes("sekrit-password"));
+  });
+});

@@ -78,15 +78,17 @@ export class RedisCluster {
     const open = () => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5_000, retryStrategy: (times) => Math.min(times * 100, 2_000) });
     // aedes closes the connections it was given (mq, persistence) itself: each has its own.
     const clients = [open(), open(), open(), open(), open()];
+    // Connection errors are retried by ioredis; without a listener it prints each one. The first
+    // says why a start failed (ECONNREFUSED, NOAUTH) better than connect()'s "Connection is closed".
+    let firstError: Error | undefined;
+    clients.forEach((client) => client.on("error", (error: Error) => { firstError ??= error; }));
     try {
       await Promise.all(clients.map((client) => client.connect()));
     } catch (error) {
       clients.forEach((client) => client.disconnect());
-      const message = (error as Error).message.replaceAll(url, safeUrl(url));
+      const message = (firstError ?? error as Error).message.replaceAll(url, safeUrl(url));
       throw new RedisConnectError(`cannot connect to Redis at ${safeUrl(url)}: ${message}`);
     }
-    // Connection errors after start are retried by ioredis; without a listener they would crash the process.
-    clients.forEach((client) => client.on("error", () => undefined));
     const [command, subscriber, mqPub, mqSub, sessions] = clients;
     const cluster = new RedisCluster(url, command, subscriber, mqPub, mqSub, sessions);
     await subscriber.subscribe(CHANNEL);
