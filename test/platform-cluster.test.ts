@@ -130,6 +130,18 @@ describe("platform: two nodes on one Redis and one PostgreSQL (issue 21)", funct
     assert.equal((await apiFailure(apiClient(apiTarget(nodeA)).DescribeDevice({ ProductId: PID, DeviceName: "dev001" }))).code, "ResourceNotFound.DeviceNotExist");
   });
 
+  it("a CONNECT on node B takes over the device's connection on node A; presence stays with B", async () => {
+    const psk = await registerPsk(nodeA.httpUrl, "dev001");
+    const first = await mqtt.connectAsync(nodeA.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
+    clients.push(first);
+    const firstClosed = new Promise<void>((resolve) => first.once("close", () => resolve()));
+    clients.push(await mqtt.connectAsync(nodeB.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 }));
+    await firstClosed;
+    // Node A's disconnect does not erase the entry node B wrote.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await apiClient(apiTarget(nodeA)).DescribeDevice({ ProductId: PID, DeviceName: "dev001" })).Device?.Status, 1);
+  });
+
   it("counts a product's registrations per second across the nodes", async () => {
     await Promise.all([nodeA.close(), nodeB.close()]);
     const postgres = await (await sharedPostgres()).createDatabase();
