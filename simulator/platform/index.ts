@@ -155,27 +155,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   if (redis !== undefined && postgres === undefined) throw new ConfigError("redis needs postgres: the nodes sharing a Redis share one PostgreSQL registry");
   const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
   let registry: Registry;
+  // Subscribed before the registry loads its device keys: no other node's change falls between.
+  let cluster: RedisCluster | undefined;
   try {
+    if (redis !== undefined) cluster = await RedisCluster.connect(redis);
     registry = postgres !== undefined ? await PostgresRegistry.open({ url: postgres })
       : new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
   } catch (error) {
+    await cluster?.close();
     releaseDataFolder();
     throw error;
   }
   const cleanups: Array<() => Promise<void> | void> = [releaseDataFolder, () => registry.close()];
-  let cluster: RedisCluster | undefined;
   let closing: Promise<void> | undefined;
   // Idempotent, and in reverse order of start: listeners, broker, CA, database.
   const closeAll = () => (closing ??= (async () => {
     for (const cleanup of [...cleanups].reverse()) await cleanup();
   })());
   try {
-    if (redis !== undefined) {
-      cluster = await RedisCluster.connect(redis);
+    if (cluster !== undefined) {
       // Closed after the broker (reverse order): its devices' presence entries go last.
       const joined = cluster;
       cleanups.push(() => joined.close());
-      cluster.follow(registry.deviceKeys);
+      if (!cluster.follow(registry.deviceKeys)) throw new Error("too many device-key changes from other nodes while this node started; start it again");
     }
     if (config !== undefined) await seedRegistry(registry, config, now());
     const apiCredentials = chooseApiCredentials(options, config, persistent);

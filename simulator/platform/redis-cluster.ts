@@ -23,6 +23,8 @@ const PRESENCE = "explorer-xs:presence";
 const RATE_PREFIX = "explorer-xs:register-rate:";
 /** Redis messages larger than this on the cluster channel are ignored (a key change is < 200 bytes). */
 const MAX_CLUSTER_MESSAGE_BYTES = 4096;
+/** Key changes kept for replay while a starting node loads its keys. */
+const MAX_EARLY_CHANGES = 100_000;
 
 /** Removes a presence entry only while it still names this node (a device may have moved on). */
 const DELETE_IF_MINE = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
@@ -91,8 +93,29 @@ export class RedisCluster {
     }
     const [command, subscriber, mqPub, mqSub, sessions] = clients;
     const cluster = new RedisCluster(url, command, subscriber, mqPub, mqSub, sessions);
+    subscriber.on("message", (channel: string, text: string) => {
+      if (channel !== CHANNEL) return;
+      const message = parseMessage(text);
+      if (message && message.node !== cluster.nodeId) cluster.receive(message);
+    });
     await subscriber.subscribe(CHANNEL);
     return cluster;
+  }
+
+  /** Key changes that arrived before `follow` (while the registry was loading its keys), in order. */
+  private early: KeyChange[] | undefined = [];
+  private keys?: DeviceKeys;
+
+  private receive(message: ClusterMessage): void {
+    if (message.kind === "key") {
+      if (this.keys) this.keys.apply(message.change);
+      else if (this.early && this.early.length < MAX_EARLY_CHANGES) this.early.push(message.change);
+      else this.early = undefined; // too many to replay: follow() says so
+    } else if (message.kind === "kick" && Array.isArray(message.clientIds)) {
+      this.onKick(message.clientIds.filter((id) => typeof id === "string"));
+    } else if (message.kind === "action" && typeof message.clientToken === "string") {
+      this.onActionReply(message.clientToken);
+    }
   }
 
   /** aedes' message routing across nodes. */
@@ -108,18 +131,18 @@ export class RedisCluster {
   /**
    * Feeds `keys` the other nodes' device-key changes and publishes this node's own. The publish
    * resolves once Redis has written the change to every subscribed node's connection; callers
-   * that answer a device (registration) wait for it (DeviceKeys.flush).
+   * that answer a device (registration) wait for it (DeviceKeys.flush). Connect before the
+   * registry opens and follow after: changes made while it loaded its keys are replayed in order
+   * (replaying a change the load already saw is harmless). Returns false when more arrived than
+   * are kept (MAX_EARLY_CHANGES): the caller then reloads.
    */
-  follow(keys: DeviceKeys): void {
+  follow(keys: DeviceKeys): boolean {
     keys.publishChanges((change) => this.publish({ node: this.nodeId, kind: "key", change }));
-    this.subscriber.on("message", (channel: string, text: string) => {
-      if (channel !== CHANNEL) return;
-      const message = parseMessage(text);
-      if (!message || message.node === this.nodeId) return;
-      if (message.kind === "key") keys.apply(message.change);
-      else if (message.kind === "kick" && Array.isArray(message.clientIds)) this.onKick(message.clientIds.filter((id) => typeof id === "string"));
-      else if (message.kind === "action" && typeof message.clientToken === "string") this.onActionReply(message.clientToken);
-    });
+    const early = this.early;
+    this.early = undefined;
+    this.keys = keys;
+    for (const change of early ?? []) keys.apply(change);
+    return early !== undefined;
   }
 
   /** Asks every other node to disconnect these clients. */
