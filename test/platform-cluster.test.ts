@@ -157,6 +157,45 @@ describe("platform: two nodes on one Redis and one PostgreSQL (issue 21)", funct
   });
 });
 
+describe("platform: device keys across nodes (redis-cluster.ts)", function () {
+  let redis: RedisServer;
+  before(async function () {
+    requireRedis(this);
+    redis = await startRedis();
+  });
+  after(async () => redis?.stop());
+
+  it("replays, in order, the changes another node made while this one was loading its keys", async () => {
+    const { RedisCluster } = await import("../simulator/platform/redis-cluster");
+    const { DeviceKeys } = await import("../simulator/platform/device-keys");
+    const other = await RedisCluster.connect(redis.url);
+    const starting = await RedisCluster.connect(redis.url);
+    try {
+      const otherKeys = new DeviceKeys();
+      other.follow(otherKeys);
+      // Subscribed, not yet following: what the other node does now must not be lost.
+      otherKeys.put({ productId: PID, deviceName: "early1", psk: "QUJDREVGR0hJSktMTU5PUA==" });
+      otherKeys.put({ productId: PID, deviceName: "early2", psk: "QUJDREVGR0hJSktMTU5PUQ==" });
+      otherKeys.remove(PID, "early2");
+      await otherKeys.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const keys = new DeviceKeys();
+      keys.load([{ productId: PID, deviceName: "early2", psk: "QUJDREVGR0hJSktMTU5PUQ==" }]); // a load that saw early2 before its removal
+      assert.equal(starting.follow(keys), true);
+      assert.equal(keys.psk(`${PID}early1`), "QUJDREVGR0hJSktMTU5PUA==");
+      assert.equal(keys.get(`${PID}early2`), undefined);
+      // And after follow, changes arrive as they are made.
+      otherKeys.put({ productId: PID, deviceName: "late", psk: "QUJDREVGR0hJSktMTU5PUg==" });
+      await otherKeys.flush();
+      const arrived = await eventually(async () => keys.psk(`${PID}late`), (value) => value !== undefined);
+      assert.equal(arrived, "QUJDREVGR0hJSktMTU5PUg==");
+    } finally {
+      await other.close();
+      await starting.close();
+    }
+  });
+});
+
 describe("platform: --redis refusals", () => {
   it("refuses redis without postgres, and a redis that is not a URL, as ConfigErrors", async () => {
     await assert.rejects(startPlatform({ memory: true, redis: "redis://127.0.0.1:6379" }), { name: "ConfigError", message: /redis needs postgres/ });
