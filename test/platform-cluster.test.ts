@@ -130,6 +130,24 @@ describe("platform: two nodes on one Redis and one PostgreSQL (issue 21)", funct
     assert.equal((await apiFailure(apiClient(apiTarget(nodeA)).DescribeDevice({ ProductId: PID, DeviceName: "dev001" }))).code, "ResourceNotFound.DeviceNotExist");
   });
 
+  it("UpdateDevicesEnableState on node B disconnects the device from node A, and A refuses its next CONNECT", async () => {
+    const psk = await registerPsk(nodeA.httpUrl, "dev001");
+    const device = await mqtt.connectAsync(nodeA.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
+    clients.push(device);
+    const closed = new Promise<void>((resolve) => device.once("close", () => resolve()));
+    await apiClient(apiTarget(nodeB)).UpdateDevicesEnableState({ DevicesItems: [{ ProductId: PID, DeviceName: "dev001" }], Status: 0 });
+    await closed;
+    const again = mqtt.connect(nodeA.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
+    clients.push(again);
+    const refused = await new Promise<number | undefined>((resolve) => {
+      again.once("error", (error) => resolve((error as { code?: number }).code));
+      again.once("connect", () => resolve(0));
+    });
+    assert.ok(typeof refused === "number" && refused > 0, `CONNACK return code ${refused}`);
+    const status = await eventually(async () => (await apiClient(apiTarget(nodeA)).DescribeDevice({ ProductId: PID, DeviceName: "dev001" })).Device?.Status, (value) => value === 0);
+    assert.equal(status, 0); // offline everywhere: node A's presence entry went with the connection
+  });
+
   it("a CONNECT on node B takes over the device's connection on node A; presence stays with B", async () => {
     const psk = await registerPsk(nodeA.httpUrl, "dev001");
     const first = await mqtt.connectAsync(nodeA.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });
