@@ -87,6 +87,14 @@ describe("platform: two nodes on one Redis and one PostgreSQL (issue 21)", funct
     assert.equal((await nodeA.registry.getDevice(PID, "dev001"))?.state, "activated");
   });
 
+  it("a node that missed a key (cut off from Redis) refuses that handshake and reads the key for the device's next attempt", async () => {
+    const psk = await registerPsk(nodeA.httpUrl, "dev001");
+    nodeB.registry.deviceKeys.apply({ op: "remove", productId: PID, deviceName: "dev001" }); // as if the change never reached B
+    await assert.rejects(connectPsk(nodeB.mqttTlsUrl!, "dev001", psk));
+    await eventually(async () => nodeB.registry.deviceKeys.psk(`${PID}dev001`), (value) => value !== undefined);
+    clients.push(await connectPsk(nodeB.mqttTlsUrl!, "dev001", psk));
+  });
+
   it("ControlDeviceData, PublishMessage and CallDeviceActionSync on node B reach a device on node A; DescribeDevice on B shows it online", async () => {
     const psk = await registerPsk(nodeA.httpUrl, "dev001");
     const device = await mqtt.connectAsync(nodeA.mqttUrl, { ...mqttCredentials(PID, "dev001", psk), reconnectPeriod: 0 });

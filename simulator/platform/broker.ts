@@ -157,7 +157,10 @@ export class PlatformBroker {
         pskCallback: (socket, identity) => {
           // Synchronous: the registry's in-memory keys (device-keys.ts), never its database.
           const psk = this.options.registry.deviceKeys.psk(identity);
-          if (psk === undefined) return null;
+          if (psk === undefined) {
+            this.lookUpMissedKey(identity);
+            return null;
+          }
           this.pskIdentities.set(socket, identity);
           return Buffer.from(psk, "base64");
         },
@@ -173,6 +176,25 @@ export class PlatformBroker {
     const address = server.address();
     if (address === null || typeof address === "string") throw new Error("listener has no TCP address");
     return address.port;
+  }
+
+  /** Client ids whose missed key is being looked up (bounded: a flood of unknown ids costs at most this many queries at once). */
+  private readonly keyLookups = new Set<string>();
+
+  /**
+   * With a cluster, a TLS-PSK miss may be a key this node never heard of (it was cut off from
+   * Redis when the key was published): the handshake is refused, since pskCallback cannot wait,
+   * and the key is read from the registry so the device's next attempt finds it.
+   */
+  private lookUpMissedKey(clientId: string): void {
+    const { cluster, registry } = this.options;
+    if (!cluster || clientId.length > 64 || this.keyLookups.has(clientId) || this.keyLookups.size >= 64) return;
+    this.keyLookups.add(clientId);
+    registry.getDeviceByClientId(clientId).then((device) => {
+      if (device?.psk !== undefined && registry.deviceKeys.psk(clientId) === undefined) {
+        registry.deviceKeys.apply({ op: "put", key: { productId: device.productId, deviceName: device.deviceName, psk: device.psk } });
+      }
+    }, () => undefined).finally(() => this.keyLookups.delete(clientId));
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined,
