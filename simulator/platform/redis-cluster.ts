@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import mqemitterRedis from "mqemitter-redis";
 import { createRequire } from "node:module";
-import type { DeviceKey, DeviceKeys, KeyChange } from "./device-keys";
+import type { DeviceKeys, KeyChange } from "./device-keys";
 
 const require = createRequire(import.meta.url);
 // aedes-persistence-redis ships no types: a factory of aedes' persistence from ioredis options.
@@ -195,4 +195,3 @@ export class RedisCluster {
   }
 }
 
-export type { DeviceKey };
