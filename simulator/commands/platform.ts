@@ -59,6 +59,7 @@ interface PlatformCommandOptions {
   data: string;
   memory?: boolean;
   postgres?: string;
+  redis?: string;
   host: string;
   httpPort: number;
   mqttPort: number;
@@ -120,6 +121,9 @@ export function register(program: Command): void {
     .addOption(new Option("--postgres <url>", "keep the registry in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite; " +
       "several platforms may share one database (schema created and migrated at start). Default: the config file's postgres. " +
       "The mock CA and the Cloud API key file stay in the data folder (or memory)").env("EXPLORER_XS_POSTGRES"))
+    .addOption(new Option("--redis <url>", "join the platform nodes sharing this Redis (redis://[:password@]host:port[/db]) and the --postgres " +
+      "registry: MQTT messages and sessions, device presence, new device keys and the registration rate are cluster-wide. " +
+      "Default: the config file's redis").env("EXPLORER_XS_REDIS"))
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--http-port <n>", "registration, Cloud API and console HTTP port (0: a free port)", port, 8080)
     .option("--mqtt-port <n>", "MQTT port (0: a free port)", port, 1883)
@@ -155,6 +159,7 @@ export function register(program: Command): void {
           dataDir: options.memory ? undefined : options.data,
           memory: options.memory === true,
           postgres: options.postgres,
+          redis: options.redis,
           host: options.host,
           httpPort: options.httpPort,
           mqttPort: options.mqttPort,
@@ -170,7 +175,7 @@ export function register(program: Command): void {
       } catch (error) {
         process.stderr.write(`platform failed to start: ${startFailure(error, options)}\n`);
         // A config file, flag or PostgreSQL URL the user can fix is bad input; anything else (a port in use) is not.
-        process.exitCode = error instanceof Error && (error.name === "ConfigError" || error.name === "UsageError" || error.name === "PostgresConnectError") ? EXIT_BAD_INPUT : 1;
+        process.exitCode = error instanceof Error && (error.name === "ConfigError" || error.name === "UsageError" || error.name === "PostgresConnectError" || error.name === "RedisConnectError") ? EXIT_BAD_INPUT : 1;
         return;
       }
       const extra = [

@@ -12,6 +12,7 @@ import { createServer as createTlsServer, DEFAULT_CIPHERS, type TLSSocket } from
 import type { PlatformLog } from "./platform-log";
 import { checkMqttCredentials, mayPublish, maySubscribe, type DeviceIdentity } from "./mqtt-auth";
 import type { Registry } from "./registry";
+import type { RedisCluster } from "./redis-cluster";
 
 /** MQTT packets larger than this close the connection (aedes itself has no packet size cap). */
 export const MAX_MQTT_PACKET_BYTES = 64 * 1024;
@@ -47,6 +48,8 @@ export interface BrokerOptions {
   connectTimeoutMs: number;
   /** The mock CA, to accept client certificates of cert products on the TLS listener. */
   caCertPem?: string;
+  /** Nodes sharing one Redis (issue 21): aedes routes and keeps sessions there, presence is cluster-wide. */
+  cluster?: RedisCluster;
 }
 
 /** A publish from an authenticated device on a topic the ACL let through. */
@@ -85,6 +88,7 @@ export class PlatformBroker {
     const aedes = await Aedes.createBroker({
       connectTimeout: options.connectTimeoutMs,
       maxClientsIdLength: 128, // ProductId+DeviceName is up to 58 characters, beyond MQTT 3.1's 23
+      ...(options.cluster ? { mq: options.cluster.mqemitter(), persistence: options.cluster.persistence() } : {}),
     });
     const broker = new PlatformBroker(aedes, options);
     aedes.preConnect = (client, packet, callback) => {
@@ -114,8 +118,12 @@ export class PlatformBroker {
       if (identity) broker.onDeviceMessage(identity, packet.topic, packet.payload as Buffer, client.id);
     });
     aedes.on("clientDisconnect", (client) => {
-      if (broker.identities.has(client)) options.log({ event: "disconnect", clientId: client.id });
+      if (!broker.identities.has(client)) return;
+      options.log({ event: "disconnect", clientId: client.id });
+      options.cluster?.setOffline(client.id).catch(() => undefined);
     });
+    // Another node deleted or disabled these devices: they go here too.
+    if (options.cluster) options.cluster.onKick = (clientIds) => clientIds.forEach((clientId) => broker.disconnectLocal(clientId));
     return broker;
   }
 
@@ -149,7 +157,10 @@ export class PlatformBroker {
         pskCallback: (socket, identity) => {
           // Synchronous: the registry's in-memory keys (device-keys.ts), never its database.
           const psk = this.options.registry.deviceKeys.psk(identity);
-          if (psk === undefined) return null;
+          if (psk === undefined) {
+            this.lookUpMissedKey(identity);
+            return null;
+          }
           this.pskIdentities.set(socket, identity);
           return Buffer.from(psk, "base64");
         },
@@ -165,6 +176,25 @@ export class PlatformBroker {
     const address = server.address();
     if (address === null || typeof address === "string") throw new Error("listener has no TCP address");
     return address.port;
+  }
+
+  /** Client ids whose missed key is being looked up (bounded: a flood of unknown ids costs at most this many queries at once). */
+  private readonly keyLookups = new Set<string>();
+
+  /**
+   * With a cluster, a TLS-PSK miss may be a key this node never heard of (it was cut off from
+   * Redis when the key was published): the handshake is refused, since pskCallback cannot wait,
+   * and the key is read from the registry so the device's next attempt finds it.
+   */
+  private lookUpMissedKey(clientId: string): void {
+    const { cluster, registry } = this.options;
+    if (!cluster || clientId.length > 64 || this.keyLookups.has(clientId) || this.keyLookups.size >= 64) return;
+    this.keyLookups.add(clientId);
+    registry.getDeviceByClientId(clientId).then((device) => {
+      if (device?.psk !== undefined && registry.deviceKeys.psk(clientId) === undefined) {
+        registry.deviceKeys.apply({ op: "put", key: { productId: device.productId, deviceName: device.deviceName, psk: device.psk } });
+      }
+    }, () => undefined).finally(() => this.keyLookups.delete(clientId));
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined,
@@ -198,6 +228,8 @@ export class PlatformBroker {
         return done(error, false);
       }
       this.identities.set(client, { productId: device!.productId, deviceName: device!.deviceName });
+      // Before CONNACK: a Cloud API call on any node sees the device online once it is.
+      await this.options.cluster?.setOnline(clientId);
       const activated = device!.state !== "activated" && await registry.markActivated(device!.productId, device!.deviceName, now());
       log({ event: "connect", clientId, transport, remote, outcome: "accepted", activated });
       done(null, true);
@@ -231,15 +263,30 @@ export class PlatformBroker {
     });
   }
 
-  isOnline(productId: string, deviceName: string): boolean {
-    const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[productId + deviceName];
-    return client !== undefined && this.identities.has(client);
+  private localClient(clientId: string): Client | undefined {
+    return (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
   }
 
-  /** Disconnects a device (e.g. deleted in the console). */
-  disconnect(productId: string, deviceName: string): void {
-    const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[productId + deviceName];
-    client?.close();
+  /** Connected to this node, or (with a cluster) to any node. */
+  async isOnline(productId: string, deviceName: string): Promise<boolean> {
+    const client = this.localClient(productId + deviceName);
+    if (client !== undefined && this.identities.has(client)) return true;
+    return this.options.cluster !== undefined && await this.options.cluster.onlineNode(productId + deviceName) !== undefined;
+  }
+
+  /** Disconnects a device (e.g. deleted in the console) here and, with a cluster, on every node. */
+  disconnect(productId: string, deviceName: string): Promise<void> {
+    return this.disconnectDevices([{ productId, deviceName }]);
+  }
+
+  async disconnectDevices(devices: ReadonlyArray<{ productId: string; deviceName: string }>): Promise<void> {
+    const clientIds = devices.map(({ productId, deviceName }) => productId + deviceName);
+    clientIds.forEach((clientId) => this.disconnectLocal(clientId));
+    await this.options.cluster?.kick(clientIds);
+  }
+
+  private disconnectLocal(clientId: string): void {
+    this.localClient(clientId)?.close();
   }
 
   async close(): Promise<void> {

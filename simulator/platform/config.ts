@@ -36,6 +36,8 @@ export interface PlatformConfig {
   cloudApi?: { secretId: string; secretKey: string };
   /** The registry in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite (issue 21). */
   postgres?: string;
+  /** Platform nodes sharing this Redis (redis://...) and the PostgreSQL registry act as one (issue 21). */
+  redis?: string;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +95,10 @@ export function parseConfig(value: unknown, source = "config", baseDir = process
   const postgres = (value as { postgres?: unknown }).postgres;
   if (postgres !== undefined && (typeof postgres !== "string" || !/^postgres(ql)?:\/\//.test(postgres))) {
     throw new ConfigError(`${source}: postgres must be a URL postgres://user:password@host:port/database`);
+  }
+  const redis = (value as { redis?: unknown }).redis;
+  if (redis !== undefined && (typeof redis !== "string" || !/^rediss?:\/\//.test(redis))) {
+    throw new ConfigError(`${source}: redis must be a URL redis://[:password@]host:port[/db]`);
   }
   const products = (value as { products: unknown[] }).products;
   products.forEach((product, index) => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PlatformBroker } from "./broker";
 import { CertAuthority, type DeviceKeyType } from "./cert-authority";
-import { loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
+import { ConfigError, loadConfigFile, parseConfig, seedRegistry, type PlatformConfig } from "./config";
 import { type ApiKeyPair, checkKeyPair, CredentialStore, generateKeyPair, loadOrCreateKeyFile } from "./cloud-api/credentials";
 import { createCloudApiHandler } from "./cloud-api/server";
 import { createDataActions } from "./cloud-api/data-actions";
@@ -23,6 +23,7 @@ import type { Registry } from "./registry";
 import { SqliteRegistry } from "./sqlite-registry";
 import { PostgresRegistry } from "./postgres-registry";
 import { DeviceOrder } from "./device-order";
+import { RedisCluster } from "./redis-cluster";
 import { ThingService } from "./thing";
 import { OBJECT_PATH_PREFIX, ObjectStore } from "./ota/object-store";
 import { OtaService } from "./ota/ota-service";
@@ -32,6 +33,7 @@ export type { PlatformLog } from "./platform-log";
 export type { Registry } from "./registry";
 export { SqliteRegistry } from "./sqlite-registry";
 export { PostgresConnectError, PostgresRegistry } from "./postgres-registry";
+export { RedisConnectError } from "./redis-cluster";
 export { ThingError, ThingService } from "./thing";
 
 export interface PlatformOptions {
@@ -45,6 +47,12 @@ export interface PlatformOptions {
    * stay in dataDir (or memory). Issue 21: several platform nodes may share one database.
    */
   postgres?: string;
+  /**
+   * Issue 21: nodes sharing this Redis (redis://[:password@]host:port[/db]) and one PostgreSQL
+   * registry act as one platform: MQTT routing and sessions, presence, the registration rate and
+   * device-key changes go through it (redis-cluster.ts). Default: the config's `redis`. Needs `postgres`.
+   */
+  redis?: string;
   /** Keep everything in memory (the default when no dataDir is given). */
   memory?: boolean;
   host?: string;                     // default 127.0.0.1
@@ -142,12 +150,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   // Read before the registry opens: it may name the PostgreSQL database.
   const config = options.config === undefined ? undefined : typeof options.config === "string" ? loadConfigFile(options.config) : parseConfig(options.config);
   const postgres = options.postgres ?? config?.postgres;
+  const redis = options.redis ?? config?.redis;
+  // A node's own SQLite file is no registry to share: the nodes would disagree about every device.
+  if (redis !== undefined && postgres === undefined) throw new ConfigError("redis needs postgres: the nodes sharing a Redis share one PostgreSQL registry");
   const releaseDataFolder = persistent ? lockDataFolder(options.dataDir!) : () => undefined;
   let registry: Registry;
+  // Subscribed before the registry loads its device keys: no other node's change falls between.
+  let cluster: RedisCluster | undefined;
   try {
+    if (redis !== undefined) cluster = await RedisCluster.connect(redis);
     registry = postgres !== undefined ? await PostgresRegistry.open({ url: postgres })
       : new SqliteRegistry(persistent ? { dataDir: options.dataDir } : { memory: true });
   } catch (error) {
+    await cluster?.close();
     releaseDataFolder();
     throw error;
   }
@@ -158,6 +173,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     for (const cleanup of [...cleanups].reverse()) await cleanup();
   })());
   try {
+    if (cluster !== undefined) {
+      // Closed after the broker (reverse order): its devices' presence entries go last.
+      const joined = cluster;
+      cleanups.push(() => joined.close());
+      if (!cluster.follow(registry.deviceKeys)) throw new Error("too many device-key changes from other nodes while this node started; start it again");
+    }
     if (config !== undefined) await seedRegistry(registry, config, now());
     const apiCredentials = chooseApiCredentials(options, config, persistent);
 
@@ -176,9 +197,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       registry, now, log, logRemote, caCertPem,
       maxConnections: options.maxMqttConnections ?? 10_000,
       connectTimeoutMs: options.mqttConnectTimeoutMs ?? 10_000,
+      cluster,
     });
     cleanups.push(() => broker.close());
-    const thing = new ThingService({ registry, link: broker, now, log });
+    const thing = new ThingService({
+      registry, link: broker, now, log,
+      announceActionReply: cluster && ((token) => void cluster!.announceActionReply(token).catch(() => undefined)),
+    });
+    if (cluster) cluster.onActionReply = (token) => void thing.actionAnswered(token).catch(() => undefined);
     cleanups.push(() => thing.close());
     const objects = new ObjectStore({ registry, now });
     const ota = new OtaService({ registry, link: broker, store: objects, now, log });
@@ -204,6 +230,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       timestampWindowSeconds: options.timestampWindowSeconds ?? 300,
       maxBodyBytes: limits.maxBodyBytes,
       maxRegistrationsPerSecond: options.maxRegistrationsPerSecond ?? 0,
+      rateCounter: cluster,
     });
     const cloudApi = createCloudApiHandler({ registry, broker, certAuthority, events, credentials, now, log, extraActions: { ...createDataActions(thing, { actionTimeoutMs: options.actionTimeoutMs }), ...createOtaActions(ota, objects) } });
     const consoleWeb = createConsoleHandler({ credentials, events, now });

@@ -74,6 +74,8 @@ export interface RegisterApiOptions {
   log: PlatformLog;
   /** Log each request's peer address (false: nobody reads the log, spare the system call). */
   logRemote?: boolean;
+  /** Nodes sharing one Redis: the per-product rate is counted there, cluster-wide (redis-cluster.ts). */
+  rateCounter?: { countRegistration(productId: string, second: number): Promise<number> };
 }
 
 export interface RegistrationRequest {
@@ -208,7 +210,7 @@ export class RegistrationService {
     if (!product.dynamicRegistration) refuse("UnauthorizedOperation.DynamicRegistrationDisabled", `dynamic registration is disabled for product ${product.productId}`);
     if (!request.verify(product.productSecret)) refuse("AuthFailure.SignatureFailure", "the signature does not match");
     // Counted after the signature, so requests without the secret cannot use up a product's rate.
-    this.checkRate(product.productId, nowSeconds);
+    await this.checkRate(product.productId, nowSeconds);
     // Only authenticated requests consume nonces, so nobody can burn a device's nonces.
     await this.pruneNonces(nowSeconds);
     const nonceKey = `${product.productId}\n${request.deviceName}\n${request.nonce}`;
@@ -254,12 +256,20 @@ export class RegistrationService {
       ? JSON.stringify({ encryptionType: 1, clientCert: device.certPem, clientKey: device.keyPem })
       : JSON.stringify({ encryptionType: 2, psk: device.psk });
     const { len, payload } = encryptPayload(product.productSecret, plaintext);
+    // With a cluster, the new key reaches every node before the device learns it (DeviceKeys.flush):
+    // its TLS-PSK CONNECT may go to any node, whose pskCallback cannot wait for the database.
+    await registry.deviceKeys.flush();
     return { state, len, payload, device };
   }
 
-  private checkRate(productId: string, nowSeconds: number): void {
+  private async checkRate(productId: string, nowSeconds: number): Promise<void> {
     const limit = this.options.maxRegistrationsPerSecond;
     if (limit <= 0) return;
+    if (this.options.rateCounter) {
+      const count = await this.options.rateCounter.countRegistration(productId, nowSeconds);
+      if (count > limit) refuse("RequestLimitExceeded", `more than ${limit} registrations per second for product ${productId}`);
+      return;
+    }
     let entry = this.rate.get(productId);
     if (!entry || entry.second !== nowSeconds) {
       entry = { second: nowSeconds, count: 0 };

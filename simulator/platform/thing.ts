@@ -43,7 +43,8 @@ export class ThingError extends Error {
 
 /** What the data plane needs from the broker. */
 export interface DeviceLink {
-  isOnline(productId: string, deviceName: string): boolean;
+  /** Connected to any node (presence, with a cluster). */
+  isOnline(productId: string, deviceName: string): Promise<boolean>;
   publishToDevice(topic: string, payload: string | Buffer, qos: 0 | 1): Promise<void>;
 }
 
@@ -52,6 +53,11 @@ export interface ThingOptions {
   link: DeviceLink;
   now: () => number;
   log: PlatformLog;
+  /**
+   * An action_reply this node recorded for a call it is not waiting for: with a cluster, the node
+   * whose CallDeviceActionSync waits is told (redis-cluster.ts) and calls `actionAnswered`.
+   */
+  announceActionReply?: (clientToken: string) => void;
 }
 
 export interface ControlOptions {
@@ -249,15 +255,26 @@ export class ThingService {
       response: isObject(message.response) ? message.response : {},
     };
     if (!await this.options.registry.recordActionReply(identity.productId, identity.deviceName, token, reply, this.options.now())) return "unknown clientToken";
-    const pending = this.pendingActions.get(token);
     const call = await this.options.registry.getAction(token);
     const misfit = call && await this.template.actionResponse(identity.productId, call.actionId, reply.response);
-    if (pending && call?.reply) {
-      this.pendingActions.delete(token);
-      clearTimeout(pending.timer);
-      pending.resolve(call as AnsweredAction);
-    }
+    if (!this.settleAction(token, call)) this.options.announceActionReply?.(token);
     return misfit ? `recorded; response does not fit the data template: ${misfit.message}` : "recorded";
+  }
+
+  /** Resolves this node's CallDeviceActionSync waiting for `token`, if any; true when one was. */
+  private settleAction(token: string, call: ActionCall | undefined): boolean {
+    const pending = this.pendingActions.get(token);
+    if (!pending || !call?.reply) return false;
+    this.pendingActions.delete(token);
+    clearTimeout(pending.timer);
+    pending.resolve(call as AnsweredAction);
+    return true;
+  }
+
+  /** Another node recorded the action_reply of `token` (in the shared registry). */
+  async actionAnswered(token: string): Promise<void> {
+    if (!this.pendingActions.has(token)) return;
+    this.settleAction(token, await this.options.registry.getAction(token));
   }
 
   /** The last control replies this node recorded, by token, for the console's events (bounded). */
@@ -307,7 +324,7 @@ export class ThingService {
     await this.requireDevice(productId, deviceName);
     if (!isObject(params)) throw new ThingError("invalid", "params must be an object");
     await this.template.control(productId, params);
-    const online = this.options.link.isOnline(productId, deviceName);
+    const online = await this.options.link.isOnline(productId, deviceName);
     if (options.requireOnline && !online) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
     const message: ControlMessage = { clientToken: `ctl-${randomUUID()}`, productId, deviceName, params, sentAt: now() };
     const body = JSON.stringify({ method: "control", clientToken: message.clientToken, params });
@@ -335,7 +352,7 @@ export class ThingService {
       await this.template.actionCall(productId, actionId, params);
       // The registry answers asynchronously: the platform may have begun stopping meanwhile.
       if (this.closed) throw closed();
-      if (!this.options.link.isOnline(productId, deviceName)) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
+      if (!await this.options.link.isOnline(productId, deviceName)) throw new ThingError("device-offline", `device ${productId}/${deviceName} is not connected`);
       if (this.pendingActions.size >= MAX_PENDING_ACTIONS) throw new ThingError("busy", `${MAX_PENDING_ACTIONS} action calls are already waiting`);
     } catch (error) {
       throw this.closed ? closed() : error;
@@ -375,7 +392,7 @@ export class ThingService {
       throw new ThingError("topic-not-allowed", `${topic.slice(0, 200)} is not a custom topic ${productId}/${deviceName} subscribes`);
     }
     if (qos !== 0 && qos !== 1) throw new ThingError("invalid", "qos must be 0 or 1");
-    const delivered = this.options.link.isOnline(productId, deviceName);
+    const delivered = await this.options.link.isOnline(productId, deviceName);
     await this.options.link.publishToDevice(topic, payload, qos);
     return { delivered };
   }

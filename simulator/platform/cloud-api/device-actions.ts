@@ -37,7 +37,7 @@ export async function deviceVersion(registry: Registry, device: Device): Promise
 
 /** DeviceInfo of the SDK's models; `withSecret` adds the PSK (DescribeDevice only). */
 export async function deviceInfo(device: Device, product: Product, context: Pick<ActionContext, "broker" | "events" | "registry">, withSecret: boolean): Promise<Record<string, unknown>> {
-  const online = context.broker.isOnline(device.productId, device.deviceName);
+  const online = await context.broker.isOnline(device.productId, device.deviceName);
   return {
     DeviceName: device.deviceName,
     Status: deviceStatus(device, online),
@@ -193,8 +193,9 @@ const getDeviceList: Action = {
   },
 };
 
-function disconnectAll(context: ActionContext, devices: ReadonlyArray<{ productId: string; deviceName: string }>): void {
-  for (const { productId, deviceName } of devices) context.broker.disconnect(productId, deviceName);
+/** Here and on every other node: resolves once the other nodes have been told. */
+async function disconnectAll(context: ActionContext, devices: ReadonlyArray<{ productId: string; deviceName: string }>): Promise<void> {
+  await context.broker.disconnectDevices(devices);
 }
 
 const deleteDevice: Action = {
@@ -202,7 +203,7 @@ const deleteDevice: Action = {
   async run(params, context) {
     const { device } = await requireDevice(context, params.ProductId as string, params.DeviceName as string);
     await context.registry.deleteDevice(device.productId, device.deviceName);
-    disconnectAll(context, [device]);
+    await disconnectAll(context, [device]);
     recordManagement(context, "DeleteDevice", device.productId, device.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },
@@ -228,7 +229,7 @@ const deleteDevices: Action = {
       if (error instanceof RegistryError && error.code === "not-found") throw new CloudApiError("ResourceNotFound.DeviceNotExist", error.message);
       throw error;
     }
-    disconnectAll(context, keys);
+    await disconnectAll(context, keys);
     for (const key of keys) recordManagement(context, "DeleteDevices", key.productId, key.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },
@@ -247,7 +248,7 @@ const updateDevicesEnableState: Action = {
       throw error;
     }
     // A disabled device's live session ends now; its next CONNECT is refused.
-    if (status === 0) disconnectAll(context, keys);
+    if (status === 0) await disconnectAll(context, keys);
     for (const key of keys) recordManagement(context, status === 1 ? "enabled" : "disabled", key.productId, key.deviceName);
     return { ResultCode: "0", ResultMessage: "success" };
   },

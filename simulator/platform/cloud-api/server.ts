@@ -158,6 +158,9 @@ export function createCloudApiHandler(options: CloudApiOptions) {
         now: options.now, principal, region: region || DEFAULT_REGION,
       };
       const result = await action.run(checked, context);
+      // With a cluster, device keys this action changed (CreateDevice's PSK, a deletion) are on
+      // every node before the caller hears back (device-keys.ts); without one this costs nothing.
+      await options.registry.deviceKeys.flush();
       options.log({ event: "cloudapi", action: actionName, secretId: principal.secretId, requestId, outcome: "ok" });
       sendJson(res, 200, { Response: { ...result, RequestId: requestId } }, { date });
     } catch (error) {

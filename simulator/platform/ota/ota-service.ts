@@ -193,7 +193,7 @@ export class OtaService {
 
   private async dispatch(task: FirmwareTask, deviceNames: ReadonlyArray<string>): Promise<void> {
     for (const deviceName of deviceNames) {
-      if (!this.options.link.isOnline(task.productId, deviceName)) continue;
+      if (!await this.options.link.isOnline(task.productId, deviceName)) continue;
       const update = await this.options.registry.firmware.latestUpdate(task.productId, deviceName);
       if (update?.taskId === task.taskId && update.status === UPDATE_STATUS.pending) await this.deliver(update);
     }
