@@ -7,19 +7,8 @@ import { strict as assert } from "node:assert";
 import mqtt, { type MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget, type IotExplorerClient } from "./cloud-api-helpers";
-import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { PID, mqttCredentials, nextMessage, registerPsk, testConfig } from "./platform-helpers";
 import { describeStores } from "./lib/store-matrix";
-
-function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const onMessage = (received: string, payload: Buffer) => {
-      if (received !== topic) return;
-      client.off("message", onMessage);
-      resolve(payload);
-    };
-    client.on("message", onMessage);
-  });
-}
 
 describeStores("cloud api: data actions", function (store) {
   let platform: RunningPlatform;

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from "node:tls";
 import mqtt, { MqttClient } from "mqtt";
 import { startPlatform, type RunningPlatform } from "../simulator/platform/index";
 import { apiClient, apiFailure, apiTarget } from "./cloud-api-helpers";
-import { PID, mqttCredentials, registerPsk, testConfig } from "./platform-helpers";
+import { PID, mqttCredentials, nextMessage, registerPsk, testConfig } from "./platform-helpers";
 import { postgresBinaries, sharedPostgres } from "./lib/postgres";
 import { requireRedis, startRedis, type RedisServer } from "./lib/redis";
 
@@ -26,17 +26,6 @@ function connectPsk(tlsUrl: string, deviceName: string, psk: string): Promise<Mq
     client.once("connect", () => resolve(client));
     client.once("error", (error) => { client.end(true); reject(error); });
     client.once("close", () => reject(new Error("closed before CONNACK")));
-  });
-}
-
-function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const onMessage = (received: string, payload: Buffer) => {
-      if (received !== topic) return;
-      client.off("message", onMessage);
-      resolve(payload);
-    };
-    client.on("message", onMessage);
   });
 }
 

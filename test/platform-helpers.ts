@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { MqttClient } from "mqtt";
 
 export const PID = "ABCDEFGHIJ";
 export const SECRET = "hzvf5LF9S0isvBhDSauWMaIk";
@@ -126,4 +127,16 @@ export function mqttCredentials(productId: string, deviceName: string, psk: stri
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The next message `client` receives on `topic`. */
+export function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const onMessage = (received: string, payload: Buffer) => {
+      if (received !== topic) return;
+      client.off("message", onMessage);
+      resolve(payload);
+    };
+    client.on("message", onMessage);
+  });
 }

@@ -8,10 +8,10 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "./free-port";
 
 /** The folder holding initdb and pg_ctl, or undefined when PostgreSQL is not installed. */
 export function postgresBinaries(): string | undefined {
@@ -31,17 +31,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   if (!line) throw new Error("running as root, but there is no postgres user to run PostgreSQL as (Debian's postgresql package makes one)");
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function run(command: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<void> {

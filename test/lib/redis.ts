@@ -5,7 +5,8 @@
  * installs it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
+import { freePort } from "./free-port";
 
 export interface RedisServer {
   port: number;
@@ -23,17 +24,6 @@ export function requireRedis(context: Mocha.Context): void {
   if (process.env.CI) throw new Error("redis-server is missing: .ci/run installs Debian's redis-server");
   console.warn("    (skipped: redis-server is not installed; apt-get install redis-server)");
   context.skip();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {
