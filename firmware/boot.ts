@@ -496,7 +496,7 @@ class BootRunner implements BootTask {
     // promise chains, not an async function per step: all three are in flight at once, and on
     // the ESP32 every suspended frame and promise of theirs is heap (docs/ESP32.md).
     const awaiting: Record<string, string> = { report_info: "report_info_reply", get_status: "get_status_reply", clock: "$sys time" };
-    let running = 3;
+    let running = Object.keys(awaiting).length;
     let lost = false;
     let over = false;
     let allDone!: () => void;
