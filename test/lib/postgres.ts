@@ -11,7 +11,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { freePort } from "./free-port";
+import { freePort } from "../../tools/free-port";
 
 /** The folder holding initdb and pg_ctl, or undefined when PostgreSQL is not installed. */
 export function postgresBinaries(): string | undefined {

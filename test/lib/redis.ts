@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createConnection } from "node:net";
-import { freePort } from "./free-port";
+import { freePort } from "../../tools/free-port";
 
 export interface RedisServer {
   port: number;

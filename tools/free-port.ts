@@ -1,4 +1,4 @@
-/** A TCP port free on loopback right now, for a throwaway server a test starts. */
+/** A TCP port free on loopback right now, for a throwaway server a tool or test starts (the lane's xsbug port, Redis, PostgreSQL). */
 import { createServer } from "node:net";
 
 export function freePort(): Promise<number> {
