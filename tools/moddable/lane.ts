@@ -10,8 +10,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
+import { freePort } from "../free-port";
 import { buildImage, type BuiltImage } from "./image";
 import { CACHE_DIR, REPO_ROOT, type Log, type ModdableSdk } from "./sdk";
 
@@ -169,17 +169,6 @@ export function buildLaneImage(sdk: ModdableSdk, log: Log, options: { esp32Budge
   return buildImage({ sdk, platform: "lin", manifest, outDir: path.join(dir, "out"), debug: true, log });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One X server for all boots (mcsim is a GTK program even when nobody looks at it). */
 export class HeadlessDisplay {
   private constructor(private readonly process: ChildProcess, readonly display: string) {}
@@ -325,7 +314,8 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
   let endedOnStderr = false;
   let lastStdoutMs = Date.now();
   const end = await new Promise<string>((resolve) => {
-    let pending = "";
+    // Each stream's unfinished last line: a chunk of one must not end a line of the other.
+    const pending = { stdout: "", stderr: "" };
     const timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? 60_000);
     const stop = () => {
       clearTimeout(timer);
@@ -335,9 +325,9 @@ export async function bootLane(options: LaneBootOptions): Promise<LaneBoot> {
     const onData = (chunk: Buffer, fromStderr: boolean) => {
       appendFileSync(traceFile, chunk);
       if (!fromStderr) lastStdoutMs = Date.now();
-      pending += chunk.toString("utf8");
-      const parts = pending.split("\n");
-      pending = parts.pop() ?? "";
+      const stream = fromStderr ? "stderr" : "stdout";
+      const parts = (pending[stream] + chunk.toString("utf8")).split("\n");
+      pending[stream] = parts.pop() ?? "";
       for (const part of parts) {
         const line = cleanLine(part);
         if (line === "") continue;
